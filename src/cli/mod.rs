@@ -1,0 +1,258 @@
+//! The command line: parse flags, load settings and project, call the flow, print results.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{Overrides, Settings};
+use crate::pipeline::{RunOptions, Runner};
+use crate::privacy::Protector;
+use crate::project::Project;
+use crate::warehouse::Warehouse;
+
+mod output;
+
+#[derive(Parser)]
+#[command(name = "lantern", version, about = "Council children's services exports → validated, pseudonymised Parquet and indicators")]
+struct Cli {
+    /// Settings file (default: ./lantern.toml if present)
+    #[arg(long, global = true, env = "LANTERN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Warehouse location: a folder or file:// URL
+    #[arg(long, global = true)]
+    warehouse: Option<String>,
+    /// A council's edited copy of pipelines/, schemas/ and sql/ (see `lantern init`)
+    #[arg(long, global = true)]
+    project: Option<PathBuf>,
+    /// Log format on standard error
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run pipelines now over the landing folder (all pipelines when none are named)
+    Run {
+        pipelines: Vec<String>,
+        #[arg(long)]
+        landing: Option<PathBuf>,
+        /// Date the run is for (default today): sets the collection year of files that do not say
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Council (DfE LA code) for files that neither say nor sit in a landing/<code>/ folder
+        #[arg(long)]
+        la: Option<String>,
+    },
+    /// Check export files and write nothing; exits non-zero on file-level errors
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Query the warehouse with SQL (tables are zone.source.table)
+    Sql {
+        #[arg(short = 'e', long = "execute", conflicts_with = "file")]
+        sql: Option<String>,
+        #[arg(short = 'f', long)]
+        file: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = output::Format::Table)]
+        format: output::Format,
+        /// Write results here (csv, json or parquet, by --format) instead of standard output
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Run history
+    Runs {
+        /// One JSON document per run, for monitoring tools
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write an editable copy of the shipped pipelines/, schemas/ and sql/ into DIR
+    Init { dir: PathBuf },
+    /// The tables the schemas declare, with their columns
+    Tables,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LANTERN_LOG").unwrap_or_else(|_| "warn".into());
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => b.json().init(),
+        LogFormat::Text => b.with_target(false).init(),
+    }
+}
+
+fn key_path() -> PathBuf {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("lantern").join("pseudonym.key")
+}
+
+pub fn protector() -> Result<Protector> {
+    let path = key_path();
+    let (p, created) = Protector::from_env_or_local(&path)?;
+    if let Some(created) = created {
+        eprintln!(
+            "warning: no LANTERN_PSEUDONYM_KEY or LANTERN_PSEUDONYM_KEY_FILE set; generated a pseudonymisation key at {} (owner-only).\n         Keep it safe and set LANTERN_PSEUDONYM_KEY_FILE on servers: a different key gives different pseudonyms.",
+            created.display()
+        );
+    } else if std::env::var_os("LANTERN_PSEUDONYM_KEY").is_none() && std::env::var_os("LANTERN_PSEUDONYM_KEY_FILE").is_none() {
+        tracing::warn!(path = %path.display(), "using the locally generated pseudonymisation key");
+    }
+    Ok(p)
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let overrides = Overrides { config: cli.config.clone(), landing: None, warehouse: cli.warehouse.clone(), project: cli.project.clone() };
+    match cli.command {
+        Command::Init { dir } => {
+            let written = Project::write_embedded_copy(&dir).with_context(|| format!("writing into {}", dir.display()))?;
+            println!("wrote {} files into {}; point Lantern at it with --project {} or `project = \"{}\"` in lantern.toml", written.len(), dir.display(), dir.display(), dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { pipelines, landing, as_of, la } => {
+            let settings = Settings::load(&Overrides { landing, ..overrides })?;
+            let project = Project::load(settings.project.as_deref())?;
+            let warehouse = Warehouse::open(&settings.warehouse)?;
+            let protector = protector()?;
+            let opts = RunOptions {
+                pipelines,
+                landing: settings.landing.clone(),
+                as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+                la_code: la.or(settings.la_code),
+                progress: std::io::stderr().is_terminal(),
+            };
+            let record = Runner { project: &project, warehouse: &warehouse, protector: &protector }.run(&opts)?;
+            output::print_run(&record);
+            Ok(if record.files.iter().any(|f| f.status == "unreadable") { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Validate { files, as_of } => {
+            let settings = Settings::load(&overrides)?;
+            let project = Project::load(settings.project.as_deref())?;
+            let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+            let mut failed = 0;
+            for (file, result) in crate::pipeline::validate_files(&project, &files, settings.la_code, as_of) {
+                match result {
+                    Ok(summary) => println!("ok    {file}: {summary}"),
+                    Err(e) => {
+                        failed += 1;
+                        println!("error {file}: {e}");
+                    }
+                }
+            }
+            Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Sql { sql, file, format, output } => {
+            let settings = Settings::load(&overrides)?;
+            let warehouse = Warehouse::open(&settings.warehouse)?;
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let ctx = crate::query::session(&warehouse).await?;
+                let text = match (sql, file) {
+                    (Some(s), _) => Some(s),
+                    (None, Some(f)) => Some(std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?),
+                    (None, None) => None,
+                };
+                match text {
+                    Some(text) => {
+                        for stmt in split_statements(&text) {
+                            let batches = crate::query::run_sql(&ctx, &stmt).await?;
+                            output::write_batches(&batches, format, output.as_deref())?;
+                        }
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    None => output::repl(&ctx, format).await.map(|_| ExitCode::SUCCESS),
+                }
+            })
+        }
+        Command::Runs { json } => {
+            let settings = Settings::load(&overrides)?;
+            let warehouse = Warehouse::open(&settings.warehouse)?;
+            let runs = crate::warehouse::runs::list(&warehouse.root);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&runs)?);
+            } else if runs.is_empty() {
+                println!("no runs yet in {}", warehouse.root.display());
+            } else {
+                println!("{:<28} {:<30} {:>6} {:>10} {:>10} {:>11} {:>8}", "run", "outcome", "files", "read", "clean", "quarantined", "seconds");
+                for r in runs {
+                    let (read, clean, q) = r.totals();
+                    println!("{:<28} {:<30} {:>6} {:>10} {:>10} {:>11} {:>8.1}", r.run_id, r.outcome, r.files.len(), read, clean, q, r.seconds);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tables => {
+            let settings = Settings::load(&overrides)?;
+            let project = Project::load(settings.project.as_deref())?;
+            for t in &project.tables {
+                let cols: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+                println!("{:<45} {}", format!("clean.{}", t.qualified_name()), cols.join(", "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Split a script on `;` outside quotes.
+fn split_statements(text: &str) -> Vec<String> {
+    let mut out = vec![];
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    for ch in text.chars() {
+        match (quote, ch) {
+            (None, '\'' | '"') => quote = Some(ch),
+            (Some(q), c) if c == q => quote = None,
+            (None, ';') => {
+                if !cur.trim().is_empty() {
+                    out.push(cur.trim().to_string());
+                }
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(ch);
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    if out.is_empty() {
+        bail_empty();
+    }
+    out
+}
+
+fn bail_empty() {}
+
+#[allow(dead_code)]
+fn never() -> Result<()> {
+    bail!("unreachable")
+}

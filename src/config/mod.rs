@@ -1,0 +1,88 @@
+//! Settings: built-in defaults, then `lantern.toml`, then `LANTERN_*` environment variables, then
+//! flags. Secrets (the pseudonymisation key) come only from the environment or a file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub landing: Option<String>,
+    pub warehouse: Option<String>,
+    pub project: Option<String>,
+    pub la_code: Option<String>,
+    pub key_file: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub landing: PathBuf,
+    pub warehouse: String,
+    pub project: Option<PathBuf>,
+    pub la_code: Option<String>,
+    /// Where `lantern.toml` was found, if anywhere.
+    pub config_file: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+}
+
+/// Flag values that override everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub landing: Option<PathBuf>,
+    pub warehouse: Option<String>,
+    pub project: Option<PathBuf>,
+}
+
+impl Settings {
+    pub fn load(flags: &Overrides) -> Result<Self, ConfigError> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let path = flags.config.clone().or_else(|| env("LANTERN_CONFIG").map(PathBuf::from)).or_else(|| {
+            let p = PathBuf::from("lantern.toml");
+            p.exists().then_some(p)
+        });
+        let (file, base) = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Parse { path: p.display().to_string(), message: e.to_string() })?;
+                let f: FileSettings =
+                    toml::from_str(&text).map_err(|e| ConfigError::Parse { path: p.display().to_string(), message: e.to_string() })?;
+                (f, p.parent().map(Path::to_path_buf).unwrap_or_default())
+            }
+            None => (FileSettings::default(), PathBuf::new()),
+        };
+        let rel = |s: String| if Path::new(&s).is_absolute() || s.contains("://") { s } else { base.join(s).display().to_string() };
+        if let Some(k) = file.key_file.clone() {
+            if std::env::var_os("LANTERN_PSEUDONYM_KEY").is_none() && std::env::var_os("LANTERN_PSEUDONYM_KEY_FILE").is_none() {
+                // SAFETY: set once at start-up before threads that read the environment.
+                unsafe { std::env::set_var("LANTERN_PSEUDONYM_KEY_FILE", rel(k)) };
+            }
+        }
+        Ok(Settings {
+            landing: flags
+                .landing
+                .clone()
+                .or_else(|| env("LANTERN_LANDING").map(PathBuf::from))
+                .or_else(|| file.landing.clone().map(|s| PathBuf::from(rel(s))))
+                .unwrap_or_else(|| PathBuf::from("landing")),
+            warehouse: flags
+                .warehouse
+                .clone()
+                .or_else(|| env("LANTERN_WAREHOUSE"))
+                .or_else(|| file.warehouse.clone().map(rel))
+                .unwrap_or_else(|| "warehouse".into()),
+            project: flags
+                .project
+                .clone()
+                .or_else(|| env("LANTERN_PROJECT").map(PathBuf::from))
+                .or_else(|| file.project.clone().map(|s| PathBuf::from(rel(s)))),
+            la_code: env("LANTERN_LA_CODE").or(file.la_code),
+            config_file: path,
+        })
+    }
+}

@@ -1,0 +1,16 @@
+//! Lantern: council children's services exports → validated, pseudonymised, partitioned Parquet
+//! → indicators in SQL. The flow, module by module:
+//! `source` (read) → `validate` (rules, quarantine) → `privacy` (protect) → `warehouse`
+//! (Parquet, staging, commit, run records) → `query` (SQL over the warehouse); `pipeline` runs
+//! the flow, `project` holds the declarative `pipelines/`, `schemas/`, `sql/`, `cli` is the edge.
+
+pub mod cli;
+pub mod config;
+pub mod pipeline;
+pub mod privacy;
+pub mod project;
+pub mod query;
+pub mod schema;
+pub mod source;
+pub mod validate;
+pub mod warehouse;

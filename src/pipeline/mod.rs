@@ -1,0 +1,469 @@
+//! One run: landing → read → validate → protect → write (staged) → commit → run record.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{Datelike, NaiveDate, Utc};
+use regex::Regex;
+use sha2::{Digest, Sha256};
+
+use crate::privacy::Protector;
+use crate::project::Project;
+use crate::schema::{PartitionKind, TableSchema};
+use crate::source::{self, Segment};
+use crate::validate::{self, FileContext, RunState, TableValidator};
+use crate::warehouse::runs::{FileRecord, RunRecord, TableRecord};
+use crate::warehouse::{io_err, PartWriter, Warehouse};
+
+const CHUNK_ROWS: usize = 16 * 1024;
+
+pub struct RunOptions {
+    pub pipelines: Vec<String>,
+    pub landing: PathBuf,
+    pub as_of: NaiveDate,
+    /// The council when neither the file nor its landing folder says.
+    pub la_code: Option<String>,
+    pub progress: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("no pipeline named `{0}`; `lantern run` with no names runs them all ({1})")]
+    UnknownPipeline(String, String),
+    #[error("the landing folder {0} does not exist")]
+    NoLanding(String),
+    #[error(transparent)]
+    Warehouse(#[from] crate::warehouse::WarehouseError),
+}
+
+/// The collection year an as-of date falls in: the year of the 31 March that ends it.
+pub fn collection_year(d: NaiveDate) -> i32 {
+    if d.month() >= 4 {
+        d.year() + 1
+    } else {
+        d.year()
+    }
+}
+
+pub fn new_run_id() -> String {
+    let r: u16 = rand::random();
+    format!("{}-{r:04x}", Utc::now().format("%Y%m%dT%H%M%S%3fZ"))
+}
+
+/// Files waiting in the landing folder, in a stable order.
+pub fn landing_files(landing: &Path) -> Vec<PathBuf> {
+    crate::warehouse::walk_files(landing)
+        .into_iter()
+        .filter(|p| {
+            let rel = p.strip_prefix(landing).unwrap_or(p);
+            !rel.components().any(|c| {
+                let s = c.as_os_str().to_string_lossy();
+                s.starts_with('.') || s.starts_with("~$")
+            })
+        })
+        .collect()
+}
+
+struct PartitionCtx<'a> {
+    opts: &'a RunOptions,
+    file_name: String,
+    context: BTreeMap<String, String>,
+}
+
+impl PartitionCtx<'_> {
+    fn value(&self, t: &TableSchema) -> (String, Option<i32>) {
+        let name = &self.file_name;
+        let year_re = Regex::new(r"(?:^|[^0-9])(20\d\d)(?:[^0-9]|$)").unwrap();
+        match t.partition.kind {
+            PartitionKind::CollectionYear => {
+                let y = self
+                    .context
+                    .get("year")
+                    .and_then(|y| y.trim().parse::<i32>().ok())
+                    .or_else(|| year_re.captures(name).and_then(|c| c[1].parse().ok()))
+                    .unwrap_or_else(|| collection_year(self.opts.as_of));
+                (y.to_string(), Some(y))
+            }
+            PartitionKind::Month => {
+                let re = Regex::new(r"(?i)(20\d\d)[-_ ]?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|0[1-9]|1[0-2])").unwrap();
+                let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+                let date = re
+                    .captures(name)
+                    .and_then(|c| {
+                        let y: i32 = c[1].parse().ok()?;
+                        let m = c[2].to_lowercase();
+                        let m = months.iter().position(|x| *x == m).map(|i| i as u32 + 1).or_else(|| m.parse().ok())?;
+                        NaiveDate::from_ymd_opt(y, m, 1)
+                    })
+                    .unwrap_or(self.opts.as_of);
+                (date.format("%Y-%m").to_string(), Some(collection_year(date)))
+            }
+            PartitionKind::CensusTerm => {
+                let re = Regex::new(r"(?i)(20\d\d)[-_ ]?(autumn|spring|summer)").unwrap();
+                let (y, term) = re
+                    .captures(name)
+                    .map(|c| (c[1].parse::<i32>().unwrap_or(0), c[2].to_lowercase()))
+                    .unwrap_or_else(|| {
+                        let d = self.opts.as_of;
+                        let term = match d.month() {
+                            9..=12 => "autumn",
+                            1..=3 => "spring",
+                            _ => "summer",
+                        };
+                        (d.year(), term.to_string())
+                    });
+                let start = if term == "autumn" { NaiveDate::from_ymd_opt(y, 10, 1) } else { NaiveDate::from_ymd_opt(y, 2, 1) };
+                (format!("{y}-{term}"), start.map(collection_year))
+            }
+            PartitionKind::AsOf => (self.opts.as_of.format("%Y-%m-%d").to_string(), Some(collection_year(self.opts.as_of))),
+        }
+    }
+}
+
+/// The council a file belongs to: the file says (an XML header), else its landing folder
+/// (`landing/838/…` or `landing/la=838/…`), else the configured default.
+fn la_for(rel: &Path, context: &BTreeMap<String, String>, default: Option<&String>) -> Option<String> {
+    if let Some(la) = context.get("la").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
+        return Some(la);
+    }
+    let re = Regex::new(r"^(?:la=)?(\d{3})$").unwrap();
+    for c in rel.parent().into_iter().flat_map(|p| p.components()) {
+        if let Some(m) = re.captures(&c.as_os_str().to_string_lossy()) {
+            return Some(m[1].to_string());
+        }
+    }
+    default.cloned()
+}
+
+fn sha256_file(p: &Path) -> std::io::Result<(String, u64)> {
+    let mut f = std::fs::File::open(p)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        n += k as u64;
+        h.update(&buf[..k]);
+    }
+    Ok((hex::encode(h.finalize()), n))
+}
+
+/// Lower ranks first, so that tables other tables refer to (903 header) are read before them.
+fn rank(project: &Project, sources: &[String], path: &Path) -> u8 {
+    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+    if matches!(ext.as_str(), "xml" | "xlsx" | "xlsm" | "xls" | "ods") {
+        return 0;
+    }
+    let Ok((segs, _)) = source::open(path, project) else { return 0 };
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    segs.first()
+        .and_then(|s| validate::detect(project, sources, &s.header, &name))
+        .map_or(0, |t| if t.references.is_empty() { 0 } else { 1 })
+}
+
+pub struct Runner<'a> {
+    pub project: &'a Project,
+    pub warehouse: &'a Warehouse,
+    pub protector: &'a Protector,
+}
+
+impl Runner<'_> {
+    pub fn run(&self, opts: &RunOptions) -> Result<RunRecord, RunError> {
+        let started = Instant::now();
+        let run_id = new_run_id();
+        let names: Vec<String> = self.project.pipelines.iter().map(|p| p.name.clone()).collect();
+        let pipelines: Vec<&crate::project::Pipeline> = if opts.pipelines.is_empty() {
+            self.project.pipelines.iter().collect()
+        } else {
+            opts.pipelines
+                .iter()
+                .map(|n| self.project.pipeline(n).ok_or_else(|| RunError::UnknownPipeline(n.clone(), names.join(", "))))
+                .collect::<Result<_, _>>()?
+        };
+        let sources: Vec<String> = pipelines.iter().flat_map(|p| p.sources.clone()).collect();
+        if !opts.landing.is_dir() {
+            return Err(RunError::NoLanding(opts.landing.display().to_string()));
+        }
+        let mut files = landing_files(&opts.landing);
+        files.sort_by_cached_key(|p| (rank(self.project, &sources, p), p.clone()));
+        let mut record = RunRecord {
+            run_id: run_id.clone(),
+            started: Utc::now().to_rfc3339(),
+            pipelines: pipelines.iter().map(|p| p.name.clone()).collect(),
+            as_of: opts.as_of.to_string(),
+            landing: opts.landing.display().to_string(),
+            warehouse: self.warehouse.root.display().to_string(),
+            ..Default::default()
+        };
+        let stage = self.warehouse.staging(&run_id);
+        let mut state = RunState::new(self.project);
+        let mut touched = BTreeSet::new();
+        let bar = progress_bar(opts.progress, files.len() as u64);
+        for (i, path) in files.iter().enumerate() {
+            let rel = path.strip_prefix(&opts.landing).unwrap_or(path).to_path_buf();
+            bar.set_message(rel.display().to_string());
+            let fr = self.ingest_file(i, path, &rel, opts, &sources, &stage, &run_id, &mut state, &mut touched)?;
+            tracing::info!(file = %fr.file, status = %fr.status, read = fr.rows_read, clean = fr.rows_clean, quarantined = fr.rows_quarantined, "file");
+            record.files.push(fr);
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        for (rule, why) in &state.skipped_refs {
+            record.warnings.push(format!("rule {rule} was not checked: {why}"));
+        }
+        if std::env::var("LANTERN_FAULT").as_deref() == Ok("before-commit") {
+            eprintln!("LANTERN_FAULT=before-commit: stopping after staging, before the commit");
+            std::process::exit(3);
+        }
+        record.partitions_written = touched.iter().cloned().collect();
+        record.outcome = if record.files.iter().any(|f| f.status == "unreadable") { "succeeded with rejected files" } else { "succeeded" }.into();
+        record.finished = Utc::now().to_rfc3339();
+        record.seconds = started.elapsed().as_secs_f64();
+        let runs_dir = stage.join("_runs");
+        std::fs::create_dir_all(&runs_dir).map_err(io_err(&runs_dir))?;
+        let rec_path = runs_dir.join(format!("{run_id}.json"));
+        std::fs::write(&rec_path, serde_json::to_vec_pretty(&record).expect("serialisable")).map_err(io_err(&rec_path))?;
+        self.warehouse.commit(&run_id, &touched)?;
+        Ok(record)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ingest_file(
+        &self,
+        index: usize,
+        path: &Path,
+        rel: &Path,
+        opts: &RunOptions,
+        sources: &[String],
+        stage: &Path,
+        run_id: &str,
+        state: &mut RunState,
+        touched: &mut BTreeSet<String>,
+    ) -> Result<FileRecord, RunError> {
+        let t0 = Instant::now();
+        let (sha, bytes) = sha256_file(path).map_err(io_err(path))?;
+        let mut fr = FileRecord { file: rel.display().to_string(), sha256: sha, bytes, ..Default::default() };
+        let mut written: Vec<PathBuf> = vec![];
+        let mut my_parts = BTreeSet::new();
+        let result = self.read_file(index, path, rel, opts, sources, stage, state, &mut fr, &mut written, &mut my_parts);
+        let source_dir = match &result {
+            Ok(Some(src)) => src.clone(),
+            _ => "_unreadable".into(),
+        };
+        match result {
+            Ok(Some(_)) => {
+                fr.status = "received".into();
+                touched.extend(my_parts);
+            }
+            Ok(None) => {
+                fr.status = "unknown".into();
+                fr.error = Some("no table in the schemas matches this file's columns; it was archived, not loaded".into());
+            }
+            Err(e) => {
+                for p in &written {
+                    let _ = std::fs::remove_file(p);
+                }
+                fr.status = "unreadable".into();
+                fr.error = Some(e);
+                fr.tables.clear();
+                fr.rows_read = 0;
+                fr.rows_clean = 0;
+                fr.rows_quarantined = 0;
+            }
+        }
+        let src = if fr.status == "unknown" { "_unknown".to_string() } else { source_dir };
+        let archived = Path::new("raw")
+            .join(src)
+            .join(format!("received={}", Utc::now().format("%Y-%m-%d")))
+            .join(run_id)
+            .join(rel);
+        let dest = stage.join(&archived);
+        std::fs::create_dir_all(dest.parent().unwrap()).map_err(io_err(&dest))?;
+        std::fs::copy(path, &dest).map_err(io_err(&dest))?;
+        fr.archived_as = archived.display().to_string();
+        fr.seconds = t0.elapsed().as_secs_f64();
+        Ok(fr)
+    }
+
+    /// Reads, validates and stages one file. `Ok(Some(source))` when it landed, `Ok(None)` when
+    /// no table matched, `Err(message)` for a file-level error.
+    #[allow(clippy::too_many_arguments)]
+    fn read_file(
+        &self,
+        index: usize,
+        path: &Path,
+        rel: &Path,
+        opts: &RunOptions,
+        sources: &[String],
+        stage: &Path,
+        state: &mut RunState,
+        fr: &mut FileRecord,
+        written: &mut Vec<PathBuf>,
+        parts: &mut BTreeSet<String>,
+    ) -> Result<Option<String>, String> {
+        let (segments, facts) = source::open(path, self.project).map_err(|e| e.to_string())?;
+        fr.format = facts.format.clone();
+        fr.encoding = facts.encoding.clone();
+        fr.warnings.extend(facts.warnings.clone());
+        let file_name = rel.display().to_string();
+        let pctx = PartitionCtx { opts, file_name: file_name.clone(), context: facts.context.clone() };
+        let mut landed_source = None;
+        let multi = segments.len() > 1;
+        for (si, seg) in segments.into_iter().enumerate() {
+            let Segment { name, header, table, mut rows } = seg;
+            let schema = match &table {
+                Some((s, t)) => self.project.find_table(s, t),
+                None => validate::detect(self.project, sources, &header, if multi { &name } else { &file_name }),
+            };
+            let Some(schema) = schema else {
+                if multi {
+                    fr.warnings.push(format!("sheet {name}: no table matches its columns; skipped"));
+                }
+                continue;
+            };
+            if !sources.contains(&schema.source) {
+                continue;
+            }
+            let la = la_for(rel, &facts.context, opts.la_code.as_ref()).ok_or_else(|| {
+                "cannot tell which council this file belongs to: put it under landing/<LA code>/ or set la_code in lantern.toml (LANTERN_LA_CODE)".to_string()
+            })?;
+            fr.la = Some(la.clone());
+            let (pval, year) = pctx.value(schema);
+            let where_ = if multi { format!("sheet {name}: ") } else { String::new() };
+            let v = TableValidator::new(self.project, schema, &header, table.is_none() && !is_workbook(&facts.format))
+                .map_err(|e| format!("{where_}{e}"))?;
+            let ctx = FileContext { file: file_name.clone(), la: la.clone(), partition_value: pval.clone(), year };
+            let part_rel = |zone: &str| format!("{zone}/{}/{}/la={la}/{}={pval}", schema.source, schema.name, schema.partition.column);
+            let mut tr = TableRecord {
+                segment: name.clone(),
+                table: schema.qualified_name(),
+                partition: format!("la={la}/{}={pval}", schema.partition.column),
+                unknown_columns: v.unknown_columns.clone(),
+                ..Default::default()
+            };
+            let part_file = format!("part-{index:05}-{si:03}.parquet");
+            let mut clean_w: Option<PartWriter> = None;
+            let mut quar_w: Option<PartWriter> = None;
+            loop {
+                let chunk = rows.next_chunk(CHUNK_ROWS).map_err(|e| format!("{where_}{e}"))?;
+                let Some(chunk) = chunk else { break };
+                let res = v.process(&chunk, &ctx, state, self.protector).map_err(|e| format!("{where_}{e}"))?;
+                tr.rows_read += chunk.len() as u64;
+                tr.rows_clean += res.clean.num_rows() as u64;
+                tr.rows_quarantined += res.quarantine.num_rows() as u64;
+                for (k, n) in res.broken {
+                    *tr.rules_broken.entry(k).or_default() += n;
+                }
+                for (batch, w, zone, schema_ref) in [
+                    (&res.clean, &mut clean_w, "clean", &v.clean_schema),
+                    (&res.quarantine, &mut quar_w, "quarantine", &v.quarantine_schema),
+                ] {
+                    if batch.num_rows() == 0 {
+                        continue;
+                    }
+                    if w.is_none() {
+                        let p = stage.join(part_rel(zone)).join(&part_file);
+                        *w = Some(PartWriter::create(&p, schema_ref.clone()).map_err(|e| e.to_string())?);
+                        written.push(p);
+                    }
+                    w.as_mut().unwrap().write(batch).map_err(|e| e.to_string())?;
+                }
+            }
+            for w in [clean_w, quar_w].into_iter().flatten() {
+                w.finish().map_err(|e| e.to_string())?;
+            }
+            parts.insert(part_rel("clean"));
+            parts.insert(part_rel("quarantine"));
+            if !tr.unknown_columns.is_empty() {
+                fr.warnings.push(format!("{where_}columns not in schema {} were not loaded: {}", schema.qualified_name(), tr.unknown_columns.join(", ")));
+            }
+            fr.rows_read += tr.rows_read;
+            fr.rows_clean += tr.rows_clean;
+            fr.rows_quarantined += tr.rows_quarantined;
+            fr.tables.push(tr);
+            landed_source = Some(schema.source.clone());
+        }
+        Ok(landed_source)
+    }
+}
+
+fn is_workbook(format: &str) -> bool {
+    matches!(format, "xlsx" | "xlsm" | "xls" | "ods" | "xlsb" | "workbook")
+}
+
+fn progress_bar(show: bool, n: u64) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(n);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} files  {elapsed_precise}  {wide_msg}")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Check files without writing anything: (file, problems) where problems are file-level errors,
+/// and a summary of row-level rules broken.
+pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, as_of: NaiveDate) -> Vec<(String, Result<String, String>)> {
+    let protector = Protector::new(b"lantern-validate-only-throwaway-key").expect("key");
+    let sources: Vec<String> = {
+        let mut s: Vec<String> = project.tables.iter().map(|t| t.source.clone()).collect();
+        s.dedup();
+        s
+    };
+    let opts = RunOptions { pipelines: vec![], landing: PathBuf::new(), as_of, la_code: la.or(Some("000".into())), progress: false };
+    let mut out = vec![];
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let runner_state = &mut RunState::new(project);
+    let dummy = Warehouse { root: tmp.path().to_path_buf() };
+    let runner = Runner { project, warehouse: &dummy, protector: &protector };
+    for (i, f) in files.iter().enumerate() {
+        let mut fr = FileRecord { file: f.display().to_string(), ..Default::default() };
+        let mut written = vec![];
+        let mut parts = BTreeSet::new();
+        let rel = PathBuf::from(f.file_name().unwrap_or_default());
+        let r = runner.read_file(i, f, &rel, &opts, &sources, tmp.path(), runner_state, &mut fr, &mut written, &mut parts);
+        let summary = |fr: &FileRecord| {
+            let mut rules: HashMap<String, u64> = HashMap::new();
+            for t in &fr.tables {
+                for (k, n) in &t.rules_broken {
+                    *rules.entry(k.clone()).or_default() += n;
+                }
+            }
+            let tables: Vec<String> = fr.tables.iter().map(|t| t.table.clone()).collect();
+            let mut s = format!(
+                "{} ({}, {}): {} rows, {} would be quarantined",
+                tables.join(", "),
+                fr.format,
+                fr.encoding,
+                fr.rows_read,
+                fr.rows_quarantined
+            );
+            let mut rules: Vec<_> = rules.into_iter().collect();
+            rules.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            for (k, n) in rules.iter().take(10) {
+                s.push_str(&format!("\n    {n:>6} × {k}"));
+            }
+            for w in &fr.warnings {
+                s.push_str(&format!("\n    warning: {w}"));
+            }
+            s
+        };
+        out.push((
+            f.display().to_string(),
+            match r {
+                Ok(Some(_)) => Ok(summary(&fr)),
+                Ok(None) => Err("no table in the schemas matches this file's columns (unknown header)".to_string()),
+                Err(e) => Err(e),
+            },
+        ));
+    }
+    out
+}

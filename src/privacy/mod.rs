@@ -1,0 +1,170 @@
+//! Protect: keyed pseudonyms for identifiers, names dropped, dates of birth to the month,
+//! postcodes to their outward code. Runs on every row before it is written anywhere.
+
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Treatment {
+    /// HMAC-SHA256 of the kind and the normalised value; same key → same pseudonym everywhere.
+    Pseudonym(String),
+    Drop,
+    /// Dates to the first of their month.
+    Month,
+    /// Postcodes to their outward code (`DT1 1XJ` → `DT1`).
+    OutwardPostcode,
+}
+
+impl Treatment {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "drop" => Some(Treatment::Drop),
+            "month" => Some(Treatment::Month),
+            "outward_postcode" => Some(Treatment::OutwardPostcode),
+            other => other
+                .strip_prefix("pseudonym:")
+                .filter(|k| !k.is_empty())
+                .map(|k| Treatment::Pseudonym(k.to_string())),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("LANTERN_PSEUDONYM_KEY_FILE names {path}, which cannot be read: {source}")]
+    File { path: String, source: std::io::Error },
+    #[error("the pseudonymisation key is shorter than 16 bytes; use a long random secret")]
+    Short,
+    #[error("no pseudonymisation key: set LANTERN_PSEUDONYM_KEY or LANTERN_PSEUDONYM_KEY_FILE (a file holding a long random secret)")]
+    Missing,
+    #[error("cannot create the demo key at {path}: {source}")]
+    Create { path: String, source: std::io::Error },
+}
+
+/// The secret behind the pseudonyms. Never printed, never logged.
+#[derive(Clone)]
+pub struct Protector {
+    mac: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for Protector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Protector(<key withheld>)")
+    }
+}
+
+impl Protector {
+    pub fn new(key: &[u8]) -> Result<Self, KeyError> {
+        if key.len() < 16 {
+            return Err(KeyError::Short);
+        }
+        Ok(Protector { mac: Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length") })
+    }
+
+    /// The key from `LANTERN_PSEUDONYM_KEY` or the file named by `LANTERN_PSEUDONYM_KEY_FILE`.
+    pub fn from_env() -> Result<Self, KeyError> {
+        if let Ok(k) = std::env::var("LANTERN_PSEUDONYM_KEY") {
+            return Self::new(k.trim().as_bytes());
+        }
+        if let Ok(p) = std::env::var("LANTERN_PSEUDONYM_KEY_FILE") {
+            let text = std::fs::read(&p).map_err(|source| KeyError::File { path: p.clone(), source })?;
+            return Self::new(trim_bytes(&text));
+        }
+        Err(KeyError::Missing)
+    }
+
+    /// For the demo and first runs: a key generated once and kept outside the warehouse with
+    /// owner-only permissions. Returns the protector and, when it was just created, its path.
+    pub fn from_env_or_local(default_path: &Path) -> Result<(Self, Option<PathBuf>), KeyError> {
+        match Self::from_env() {
+            Ok(p) => Ok((p, None)),
+            Err(KeyError::Missing) => {
+                let create = |e| KeyError::Create { path: default_path.display().to_string(), source: e };
+                if default_path.exists() {
+                    let text = std::fs::read(default_path).map_err(create)?;
+                    return Ok((Self::new(trim_bytes(&text))?, None));
+                }
+                if let Some(parent) = default_path.parent() {
+                    std::fs::create_dir_all(parent).map_err(create)?;
+                }
+                let key: [u8; 32] = rand::random();
+                write_private(default_path, hex::encode(key).as_bytes()).map_err(create)?;
+                Ok((Self::new(hex::encode(key).as_bytes())?, Some(default_path.to_path_buf())))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Pseudonym of an identifier of a given kind (`upn`, `la_child_id`, …): 32 hex digits.
+    /// Values are trimmed and upper-cased first, so `a123…` and ` A123…` agree.
+    pub fn pseudonym(&self, kind: &str, value: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(kind.as_bytes());
+        mac.update(b"\x1f");
+        mac.update(value.trim().to_uppercase().as_bytes());
+        let out = mac.finalize().into_bytes();
+        hex::encode(&out[..16])
+    }
+}
+
+fn trim_bytes(b: &[u8]) -> &[u8] {
+    let s = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let e = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(s, |e| e + 1);
+    &b[s..e]
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.write_all(b"\n")
+}
+
+/// `DT1 1XJ` → `DT1`; `dt11xj` → `DT1`. Returns None when it does not look like a postcode.
+pub fn outward_postcode(s: &str) -> Option<String> {
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+    if compact.len() < 5 || compact.len() > 7 || !compact.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    Some(compact[..compact.len() - 3].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pseudonyms_are_keyed_stable_and_kind_specific() {
+        let a = Protector::new(b"0123456789abcdef-key-one").unwrap();
+        let b = Protector::new(b"0123456789abcdef-key-two").unwrap();
+        assert_eq!(a.pseudonym("upn", "A123456789012"), a.pseudonym("upn", " a123456789012 "));
+        assert_ne!(a.pseudonym("upn", "A123456789012"), b.pseudonym("upn", "A123456789012"));
+        assert_ne!(a.pseudonym("upn", "123"), a.pseudonym("la_child_id", "123"));
+        assert_eq!(a.pseudonym("upn", "x").len(), 32);
+        assert!(format!("{a:?}").contains("withheld"));
+    }
+
+    #[test]
+    fn postcodes_keep_their_outward_code() {
+        assert_eq!(outward_postcode("DT1 1XJ").as_deref(), Some("DT1"));
+        assert_eq!(outward_postcode("sw1a1aa").as_deref(), Some("SW1A"));
+        assert_eq!(outward_postcode("EG19 7TT").as_deref(), Some("EG19"));
+        assert_eq!(outward_postcode("n/a"), None);
+    }
+
+    #[test]
+    fn treatments_parse() {
+        assert_eq!(Treatment::parse("pseudonym:upn"), Some(Treatment::Pseudonym("upn".into())));
+        assert_eq!(Treatment::parse("month"), Some(Treatment::Month));
+        assert_eq!(Treatment::parse("pseudonym:"), None);
+    }
+}

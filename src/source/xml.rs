@@ -1,0 +1,214 @@
+//! XML documents (SSDA903 `EXPSSDA903`, CIN census, SEN2, …) flattened into the tables the
+//! schemas declare: each table names a record element path; its columns name element paths
+//! relative to the record or absolute from the root (parent keys).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use encoding_rs::Encoding;
+use quick_xml::events::Event;
+
+use super::encoding::DecodeReader;
+use super::{FileFacts, RawRow, ReadError, RowStream, Segment};
+use crate::project::Project;
+use crate::schema::{TableSchema, XmlDocument};
+
+struct MemRows(std::vec::IntoIter<RawRow>);
+
+impl RowStream for MemRows {
+    fn next_chunk(&mut self, max: usize) -> Result<Option<Vec<RawRow>>, ReadError> {
+        let chunk: Vec<RawRow> = self.0.by_ref().take(max).collect();
+        Ok(if chunk.is_empty() { None } else { Some(chunk) })
+    }
+}
+
+/// Walks a document, calling `on_close(path, start_line, values)` at each element's end.
+/// `values` maps element paths to the text of leaf elements seen so far, forgetting a subtree
+/// whenever an element of that path starts again (so values never leak between siblings).
+fn walk(text: &str, mut on_close: impl FnMut(&str, u64, &HashMap<String, String>) -> bool) -> Result<Option<String>, ReadError> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().trim_text(false);
+    let mut stack: Vec<(String, u64, bool)> = vec![]; // path, start line, has children
+    let mut values: HashMap<String, String> = HashMap::new();
+    let mut buf_text = String::new();
+    let mut root = None;
+    let (mut line, mut seen) = (1u64, 0usize);
+    let mut line_at = |pos: usize| {
+        let pos = pos.min(text.len());
+        if pos > seen {
+            line += text.as_bytes()[seen..pos].iter().filter(|&&b| b == b'\n').count() as u64;
+            seen = pos;
+        }
+        line
+    };
+    loop {
+        let pos = reader.buffer_position() as usize;
+        let ev = reader.read_event().map_err(|e| ReadError::Xml { line: line_at(reader.error_position() as usize), message: e.to_string() })?;
+        match ev {
+            Event::Start(e) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).to_string();
+                let path = match stack.last_mut() {
+                    Some((p, _, has)) => {
+                        *has = true;
+                        format!("{p}/{name}")
+                    }
+                    None => {
+                        root = Some(name.clone());
+                        name
+                    }
+                };
+                let prefix = format!("{path}/");
+                values.retain(|k, _| !k.starts_with(&prefix) && k != &path);
+                stack.push((path, line_at(pos), false));
+                buf_text.clear();
+            }
+            Event::Empty(e) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).to_string();
+                if let Some((p, _, has)) = stack.last_mut() {
+                    *has = true;
+                    let path = format!("{p}/{name}");
+                    values.remove(&path);
+                    let l = line_at(pos);
+                    if !on_close(&path, l, &values) {
+                        return Ok(root);
+                    }
+                } else {
+                    root = Some(name);
+                }
+            }
+            Event::Text(t) => {
+                let s = t.decode().map_err(|e| ReadError::Xml { line: line_at(pos), message: e.to_string() })?;
+                buf_text.push_str(&quick_xml::escape::unescape(&s).map_err(|e| ReadError::Xml { line: line_at(pos), message: e.to_string() })?);
+            }
+            Event::CData(t) => buf_text.push_str(&String::from_utf8_lossy(&t)),
+            Event::GeneralRef(r) => {
+                let name = String::from_utf8_lossy(&r).to_string();
+                let s = match name.as_str() {
+                    "amp" => "&".to_string(),
+                    "lt" => "<".into(),
+                    "gt" => ">".into(),
+                    "quot" => "\"".into(),
+                    "apos" => "'".into(),
+                    n => match n.strip_prefix("#x").map(|h| u32::from_str_radix(h, 16)).or_else(|| n.strip_prefix('#').map(|d| d.parse())) {
+                        Some(Ok(c)) => char::from_u32(c).map(String::from).unwrap_or_default(),
+                        _ => String::new(),
+                    },
+                };
+                buf_text.push_str(&s);
+            }
+            Event::End(_) => {
+                let (path, start, has_children) = stack.pop().expect("quick-xml checks end names");
+                if !has_children {
+                    values.insert(path.clone(), buf_text.trim().to_string());
+                }
+                buf_text.clear();
+                if !on_close(&path, start, &values) {
+                    return Ok(root);
+                }
+            }
+            Event::Eof => {
+                if let Some((path, start, _)) = stack.last() {
+                    let el = path.rsplit('/').next().unwrap_or(path);
+                    return Err(ReadError::Xml {
+                        line: line_at(text.len()),
+                        message: format!("the file ends before <{el}> (opened at line {start}) is closed; it looks truncated"),
+                    });
+                }
+                if root.is_none() {
+                    return Err(ReadError::Xml { line: 1, message: "no root element".into() });
+                }
+                return Ok(root);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn strip_root(p: &str) -> &str {
+    p.trim_start_matches('/')
+}
+
+/// Which declared document this is: root element and `when` values.
+fn identify<'a>(text: &str, project: &'a Project) -> Result<(&'a XmlDocument, FileFacts), ReadError> {
+    let mut wanted: Vec<String> = vec![];
+    for d in &project.documents {
+        wanted.extend(d.when.keys().map(|k| strip_root(k).to_string()));
+        wanted.extend(d.context.values().map(|k| strip_root(k).to_string()));
+    }
+    let mut found: HashMap<String, String> = HashMap::new();
+    let root = walk(text, |path, _, values| {
+        if let Some(v) = values.get(path) {
+            if wanted.iter().any(|w| w == path) {
+                found.entry(path.to_string()).or_insert_with(|| v.clone());
+            }
+        }
+        found.len() < wanted.len()
+    })?
+    .unwrap_or_default();
+    let doc = project
+        .documents
+        .iter()
+        .find(|d| d.root == root && d.when.iter().all(|(k, v)| found.get(strip_root(k)).is_some_and(|f| f.eq_ignore_ascii_case(v))))
+        .ok_or_else(|| ReadError::UnknownXml(root.clone()))?;
+    let mut facts = FileFacts { format: format!("xml ({})", doc.name), ..Default::default() };
+    for (key, path) in &doc.context {
+        if let Some(v) = found.get(strip_root(path)) {
+            facts.context.insert(key.clone(), v.clone());
+        }
+    }
+    Ok((doc, facts))
+}
+
+pub fn open(path: &Path, encoding: &'static Encoding, bom_len: usize, project: &Project) -> Result<(Vec<Segment>, FileFacts), ReadError> {
+    let mut text = String::new();
+    DecodeReader::new(std::fs::File::open(path)?, encoding, bom_len)?.read_to_string(&mut text)?;
+    let (doc, mut facts) = identify(&text, project)?;
+    facts.encoding = encoding.name().to_string();
+    let tables: Vec<&TableSchema> =
+        project.tables.iter().filter(|t| t.source == doc.source && t.xml.as_ref().is_some_and(|x| x.document == doc.name)).collect();
+    // record path → (table index, absolute column paths)
+    let mut by_record: HashMap<String, Vec<(usize, Vec<Option<String>>)>> = HashMap::new();
+    for (i, t) in tables.iter().enumerate() {
+        let rec = strip_root(&t.xml.as_ref().unwrap().record).to_string();
+        let cols = t
+            .columns
+            .iter()
+            .map(|c| {
+                c.xml.as_ref().map(|x| {
+                    if x == "." {
+                        rec.clone()
+                    } else if let Some(abs) = x.strip_prefix('/') {
+                        abs.to_string()
+                    } else {
+                        format!("{rec}/{x}")
+                    }
+                })
+            })
+            .collect();
+        by_record.entry(rec).or_default().push((i, cols));
+    }
+    let mut rows: Vec<Vec<RawRow>> = vec![vec![]; tables.len()];
+    walk(&text, |path, line, values| {
+        if let Some(targets) = by_record.get(path) {
+            for (i, cols) in targets {
+                let fields: Vec<&str> =
+                    cols.iter().map(|c| c.as_ref().and_then(|p| values.get(p)).map_or("", String::as_str)).collect();
+                rows[*i].push(RawRow { line, fields: csv::StringRecord::from(fields) });
+            }
+        }
+        true
+    })?;
+    let segments = tables
+        .iter()
+        .zip(rows)
+        .filter(|(_, r)| !r.is_empty())
+        .map(|(t, r)| Segment {
+            name: t.name.clone(),
+            header: t.columns.iter().map(|c| c.name.clone()).collect(),
+            table: Some((t.source.clone(), t.name.clone())),
+            rows: Box::new(MemRows(r.into_iter())),
+        })
+        .collect();
+    Ok((segments, facts))
+}

@@ -1,0 +1,159 @@
+//! Text → typed values, one cell at a time, with a reason when a cell cannot be read.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+
+pub const DATE_MIN_YEAR: i32 = 1900;
+pub const DATE_MAX_YEAR: i32 = 2100;
+
+/// Human spelling of a chrono format for messages: `%d/%m/%Y` → `dd/mm/yyyy`.
+pub fn describe_format(f: &str) -> String {
+    f.replace("%d", "dd")
+        .replace("%m", "mm")
+        .replace("%Y", "yyyy")
+        .replace("%b", "Mon")
+        .replace("%H", "HH")
+        .replace("%M", "MM")
+        .replace("%S", "SS")
+}
+
+fn dmy_fast(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[2] != b'/' || b[5] != b'/' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32))
+    };
+    NaiveDate::from_ymd_opt(num(6..10)? as i32, num(3..5)?, num(0..2)?)
+}
+
+fn in_range(d: NaiveDate) -> Option<NaiveDate> {
+    (DATE_MIN_YEAR..=DATE_MAX_YEAR).contains(&d.year()).then_some(d)
+}
+
+/// A date in one of `formats`, or ISO `yyyy-mm-dd` (workbook date cells arrive as ISO), with an
+/// optional midnight time part.
+pub fn parse_date(s: &str, formats: &[String]) -> Option<NaiveDate> {
+    for f in formats {
+        let d = if f == "%d/%m/%Y" {
+            dmy_fast(s).or_else(|| NaiveDate::parse_from_str(s, f).ok())
+        } else {
+            NaiveDate::parse_from_str(s, f).ok().or_else(|| NaiveDateTime::parse_from_str(s, f).ok().map(|dt| dt.date()))
+        };
+        if let Some(d) = d {
+            return in_range(d);
+        }
+    }
+    let iso = s.get(..10).and_then(|p| NaiveDate::parse_from_str(p, "%Y-%m-%d").ok());
+    match iso {
+        Some(d) if s.len() == 10 || s[10..].starts_with(['T', ' ']) => in_range(d),
+        _ => None,
+    }
+}
+
+pub fn parse_timestamp(s: &str, formats: &[String]) -> Option<NaiveDateTime> {
+    for f in formats {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(dt);
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(s, f) {
+            return d.and_hms_opt(0, 0, 0);
+        }
+    }
+    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.fZ"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(dt);
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+pub fn parse_integer(s: &str) -> Option<i64> {
+    let t = s.replace(',', "");
+    t.parse::<i64>().ok().or_else(|| {
+        let f: f64 = t.parse().ok()?;
+        (f.fract() == 0.0 && f.abs() < 9e15).then_some(f as i64)
+    })
+}
+
+pub fn parse_float(s: &str) -> Option<f64> {
+    s.replace(',', "").parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// Exact money: `1,234.50`, `-12`, `(12.30)`, `£5`, into hundredths. More than two decimal places
+/// are accepted only when the extra digits are zero.
+pub fn parse_decimal(s: &str, scale: u32) -> Option<i128> {
+    let mut t = s.trim();
+    let mut neg = false;
+    if let Some(inner) = t.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
+        neg = true;
+        t = inner.trim();
+    }
+    if let Some(rest) = t.strip_prefix('-') {
+        neg = !neg;
+        t = rest.trim_start();
+    } else if let Some(rest) = t.strip_prefix('+') {
+        t = rest;
+    }
+    t = t.strip_prefix('£').unwrap_or(t);
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    // thousands separators only in groups of three
+    let groups: Vec<&str> = int.split(',').collect();
+    if groups.len() > 1 && (groups[0].is_empty() || groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3)) {
+        return None;
+    }
+    let digits: String = groups.concat();
+    if !digits.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let (keep, extra) = frac.split_at(frac.len().min(scale as usize));
+    if extra.chars().any(|c| c != '0') {
+        return None;
+    }
+    let mut v: i128 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+    for i in 0..scale as usize {
+        v = v.checked_mul(10)? + keep.as_bytes().get(i).map_or(0, |b| (b - b'0') as i128);
+    }
+    Some(if neg { -v } else { v })
+}
+
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "y" | "t" => Some(true),
+        "0" | "false" | "no" | "n" | "f" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_council_formats() {
+        let dmy = vec!["%d/%m/%Y".to_string()];
+        assert_eq!(parse_date("15/02/2016", &dmy), NaiveDate::from_ymd_opt(2016, 2, 15));
+        assert_eq!(parse_date("2016-02-15", &dmy), NaiveDate::from_ymd_opt(2016, 2, 15));
+        assert_eq!(parse_date("02/01/20251", &dmy), None);
+        assert_eq!(parse_date("31/02/2016", &dmy), None);
+        assert_eq!(parse_date("29/02/2024", &dmy), NaiveDate::from_ymd_opt(2024, 2, 29));
+        let blade = vec!["%Y-%b-%d %H:%M:%S".to_string()];
+        assert_eq!(parse_date("2020-Apr-25 00:00:00", &blade), NaiveDate::from_ymd_opt(2020, 4, 25));
+        assert_eq!(describe_format("%d/%m/%Y"), "dd/mm/yyyy");
+    }
+
+    #[test]
+    fn money_is_exact() {
+        assert_eq!(parse_decimal("548221", 2), Some(54822100));
+        assert_eq!(parse_decimal("1,234.50", 2), Some(123450));
+        assert_eq!(parse_decimal("(12.3)", 2), Some(-1230));
+        assert_eq!(parse_decimal("-0.05", 2), Some(-5));
+        assert_eq!(parse_decimal("1,234.5O", 2), None);
+        assert_eq!(parse_decimal("12,34", 2), None);
+        assert_eq!(parse_decimal("1.005", 2), None);
+        assert_eq!(parse_decimal("1.500", 2), Some(150));
+    }
+}

@@ -1,0 +1,214 @@
+//! The warehouse on disk: `raw/`, `clean/`, `quarantine/`, `marts/`, `_runs/`, `_reports/`.
+//! A run writes everything under `_staging/<run id>/` and then commits partition by partition;
+//! a commit journal makes an interrupted commit finish on the next start, and staging without a
+//! journal (a run that died before committing) is discarded. Readers never see half a partition.
+
+pub mod parquet_out;
+pub mod runs;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+pub use parquet_out::PartWriter;
+
+pub const ZONES: [&str; 3] = ["clean", "quarantine", "marts"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("the warehouse URL {0} is not supported yet; use a local path or file:// URL")]
+    Unsupported(String),
+    #[error("{0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+}
+
+pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WarehouseError + '_ {
+    move |source| WarehouseError::Io { path: path.display().to_string(), source }
+}
+
+#[derive(Debug, Clone)]
+pub struct Warehouse {
+    pub root: PathBuf,
+}
+
+impl Warehouse {
+    pub fn open(url: &str) -> Result<Self, WarehouseError> {
+        let path = if let Some(p) = url.strip_prefix("file://") {
+            PathBuf::from(p)
+        } else if url.contains("://") {
+            return Err(WarehouseError::Unsupported(url.to_string()));
+        } else {
+            PathBuf::from(url)
+        };
+        std::fs::create_dir_all(&path).map_err(io_err(&path))?;
+        let root = path.canonicalize().map_err(io_err(&path))?;
+        let w = Warehouse { root };
+        w.recover()?;
+        Ok(w)
+    }
+
+    pub fn staging(&self, run_id: &str) -> PathBuf {
+        self.root.join("_staging").join(run_id)
+    }
+
+    /// Finish commits that a killed process left journalled; discard staging that never reached
+    /// its commit.
+    pub fn recover(&self) -> Result<(), WarehouseError> {
+        let dir = self.root.join("_staging");
+        let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(()) };
+        for e in entries.flatten() {
+            let stage = e.path();
+            let journal = stage.join("COMMIT");
+            if journal.exists() {
+                let text = std::fs::read_to_string(&journal).map_err(io_err(&journal))?;
+                let parts: Vec<String> = text.lines().map(str::to_string).collect();
+                tracing::warn!(run = %e.file_name().to_string_lossy(), "finishing a commit that was interrupted");
+                self.apply(&stage, &parts)?;
+            } else {
+                tracing::warn!(run = %e.file_name().to_string_lossy(), "discarding staged output of a run that did not commit");
+            }
+            std::fs::remove_dir_all(&stage).map_err(io_err(&stage))?;
+        }
+        Ok(())
+    }
+
+    /// Commit staged partitions (relative paths such as `clean/mosaic/t/la=201/year=2024`): each
+    /// replaces the partition of that name, or removes it when nothing was staged for it.
+    /// `raw/` is moved in as a whole.
+    pub fn commit(&self, run_id: &str, partitions: &BTreeSet<String>) -> Result<(), WarehouseError> {
+        let stage = self.staging(run_id);
+        let mut list: Vec<String> = partitions
+            .iter()
+            .map(|p| format!("{} {p}", if stage.join(p).exists() { "R" } else { "D" }))
+            .collect();
+        for extra in ["raw", "_runs"] {
+            if stage.join(extra).exists() {
+                list.push(format!("+{extra}"));
+            }
+        }
+        let journal = stage.join("COMMIT");
+        let tmp = stage.join("COMMIT.tmp");
+        std::fs::write(&tmp, list.join("\n")).map_err(io_err(&tmp))?;
+        sync_file(&tmp);
+        std::fs::rename(&tmp, &journal).map_err(io_err(&journal))?;
+        if std::env::var("LANTERN_FAULT").as_deref() == Ok("during-commit") {
+            eprintln!("LANTERN_FAULT=during-commit: stopping after the commit journal");
+            std::process::exit(3);
+        }
+        self.apply(&stage, &list)?;
+        std::fs::remove_dir_all(&stage).map_err(io_err(&stage))?;
+        Ok(())
+    }
+
+    /// Idempotent: safe to repeat after a crash at any point. Entries are `R path` (replace with
+    /// the staged copy), `D path` (remove: re-run produced nothing there) or `+tree` (move in).
+    fn apply(&self, stage: &Path, list: &[String]) -> Result<(), WarehouseError> {
+        let old_root = stage.join("_replaced");
+        for entry in list {
+            if let Some(tree) = entry.strip_prefix('+') {
+                merge_tree(&stage.join(tree), &self.root.join(tree))?;
+                continue;
+            }
+            let (op, rel) = entry.split_once(' ').unwrap_or(("R", entry));
+            let staged = stage.join(rel);
+            let target = self.root.join(rel);
+            let old = old_root.join(rel);
+            if op == "R" && !staged.exists() {
+                continue; // already moved in
+            }
+            if target.exists() && !old.exists() {
+                std::fs::create_dir_all(old.parent().unwrap()).map_err(io_err(&old))?;
+                std::fs::rename(&target, &old).map_err(io_err(&target))?;
+            }
+            if op == "R" {
+                std::fs::create_dir_all(target.parent().unwrap()).map_err(io_err(&target))?;
+                std::fs::rename(&staged, &target).map_err(io_err(&staged))?;
+            } else {
+                prune_empty_parents(&self.root, &target);
+            }
+        }
+        Ok(())
+    }
+
+    /// Every table folder in a zone: (source, table, path).
+    pub fn tables(&self, zone: &str) -> Vec<(String, String, PathBuf)> {
+        let mut out = vec![];
+        let zdir = self.root.join(zone);
+        for s in sorted_dirs(&zdir) {
+            for t in sorted_dirs(&s) {
+                if has_parquet(&t) {
+                    out.push((name_of(&s), name_of(&t), t));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn sync_file(p: &Path) {
+    if let Ok(f) = std::fs::File::open(p) {
+        let _ = f.sync_all();
+    }
+}
+
+fn merge_tree(from: &Path, to: &Path) -> Result<(), WarehouseError> {
+    if !from.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(to).map_err(io_err(to))?;
+    for e in std::fs::read_dir(from).map_err(io_err(from))?.flatten() {
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() && dest.exists() {
+            merge_tree(&e.path(), &dest)?;
+        } else {
+            std::fs::rename(e.path(), &dest).map_err(io_err(&dest))?;
+        }
+    }
+    Ok(())
+}
+
+fn prune_empty_parents(root: &Path, from: &Path) {
+    let mut p = from.parent();
+    while let Some(dir) = p {
+        if dir == root || std::fs::remove_dir(dir).is_err() {
+            break;
+        }
+        p = dir.parent();
+    }
+}
+
+pub fn sorted_dirs(p: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+        .map(|r| r.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn name_of(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+}
+
+pub fn has_parquet(p: &Path) -> bool {
+    walk_files(p).iter().any(|f| f.extension().is_some_and(|e| e == "parquet"))
+}
+
+pub fn walk_files(p: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![p.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
