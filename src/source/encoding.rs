@@ -71,7 +71,7 @@ fn looks_utf16(b: &[u8]) -> bool {
     let even_nuls = (0..pairs).filter(|i| b[2 * i] == 0).count();
     let odd_nuls = (0..pairs).filter(|i| b[2 * i + 1] == 0).count();
     let most = pairs * 3 / 10;
-    (odd_nuls > most && even_nuls < pairs / 20) || (even_nuls > most && odd_nuls < pairs / 20)
+    (odd_nuls > most && even_nuls <= pairs / 20) || (even_nuls > most && odd_nuls <= pairs / 20)
 }
 
 fn control_share(b: &[u8]) -> f64 {

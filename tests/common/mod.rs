@@ -1,0 +1,87 @@
+#![allow(dead_code)]
+//! Helpers for tests that run the real `lantern` binary on real files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const KEY: &str = "test-key-0123456789abcdef-not-for-production";
+
+pub fn fixtures() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
+    assert!(p.is_dir(), "../shared/fixtures is missing: tests need the shared folder beside the checkout");
+    p
+}
+
+pub fn lantern(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lantern"))
+        .args(args)
+        .env("LANTERN_PSEUDONYM_KEY", KEY)
+        .env_remove("LANTERN_PSEUDONYM_KEY_FILE")
+        .env_remove("LANTERN_CONFIG")
+        .env_remove("LANTERN_WAREHOUSE")
+        .env_remove("LANTERN_LA_CODE")
+        .output()
+        .expect("run lantern")
+}
+
+pub fn ok(args: &[&str]) -> String {
+    let out = lantern(args);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "lantern {args:?} failed\nstdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+/// Copies files into `dir` (a landing folder), keeping their names.
+pub fn land(dir: &Path, files: &[PathBuf]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in files {
+        std::fs::copy(f, dir.join(f.file_name().unwrap())).unwrap();
+    }
+}
+
+/// The MOSAIC fixture set of issue 2: every 903 CSV, the CIN census XML, the Annex A workbook.
+pub fn mosaic_fixture_files() -> Vec<PathBuf> {
+    let fx = fixtures();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fx.join("ssda903")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files.push(fx.join("cin_census/BAR_cin_2022.xml"));
+    files.push(fx.join("annex_a/Annex_A_2024_Jan.xlsx"));
+    files
+}
+
+pub fn python(args: &[&str]) -> Output {
+    Command::new("python3").args(args).output().expect("python3 is needed by the tests (.ci/run installs pyarrow and duckdb)")
+}
+
+/// Rows of `lantern sql ... --format json` as JSON values.
+pub fn sql_json(warehouse: &Path, sql: &str) -> Vec<serde_json::Value> {
+    let out = ok(&["sql", "--warehouse", warehouse.to_str().unwrap(), "-e", sql, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    v.as_array().cloned().unwrap_or_default()
+}
+
+pub fn run_records(warehouse: &Path) -> Vec<serde_json::Value> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(warehouse.join("_runs")).unwrap().map(|e| e.unwrap().path()).collect();
+    v.sort();
+    v.iter().map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()).collect()
+}
+
+/// Every Parquet cell as text, with its file — for scanning what was written.
+pub fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p)
+                } else {
+                    out.push(p)
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
