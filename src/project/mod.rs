@@ -244,3 +244,29 @@ impl Project {
         Ok(written)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_project_loads_and_is_consistent() {
+        let p = Project::embedded().unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.pipeline("mosaic").is_some());
+        for t in ["ssda903_header", "ssda903_episodes", "ssda903_dolo", "cin_children", "cin_cp_reviews", "annex_a_list_1_contacts", "annex_a_list_11_adopters"] {
+            assert!(p.find_table("mosaic", t).is_some(), "table {t} missing");
+        }
+        // every table has a description and every column a type the engine knows
+        for t in &p.tables {
+            assert!(!t.columns.is_empty(), "{} has no columns", t.name);
+        }
+    }
+
+    #[test]
+    fn a_broken_reference_is_reported_with_its_file() {
+        let mut s = Files::new();
+        s.insert("x/t.toml".into(), "name = \"t\"\n[[column]]\nname = \"a\"\ncodes = \"nope.list\"\n".into());
+        let e = Project::from_files("test".into(), Files::new(), s, Files::new()).unwrap_err().to_string();
+        assert!(e.contains("schemas/x/t.toml") && e.contains("nope.list"), "{e}");
+    }
+}

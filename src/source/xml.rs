@@ -212,3 +212,32 @@ pub fn open(path: &Path, encoding: &'static Encoding, bom_len: usize, project: &
         .collect();
     Ok((segments, facts))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walk_keeps_parent_values_and_forgets_siblings() {
+        let doc = "<M>\n<C><Id>1</Id><D><Ref>2020-01-01</Ref><Close>2020-02-01</Close></D><D><Ref>2021-01-01</Ref></D></C>\n<C><Id>2&amp;3</Id><D><Ref>2022-01-01</Ref></D></C></M>";
+        let mut rows = vec![];
+        walk(doc, |path, line, v| {
+            if path == "M/C/D" {
+                rows.push((line, v.get("M/C/Id").cloned(), v.get("M/C/D/Ref").cloned(), v.get("M/C/D/Close").cloned()));
+            }
+            true
+        })
+        .unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0], (2, Some("1".into()), Some("2020-01-01".into()), Some("2020-02-01".into())));
+        assert_eq!(rows[1].3, None, "a closing date leaked into the next sibling");
+        assert_eq!(rows[2].1.as_deref(), Some("2&3"));
+        assert_eq!(rows[2].0, 3);
+    }
+
+    #[test]
+    fn truncated_documents_are_errors_that_say_so() {
+        let e = walk("<M>\n<C><Id>1</Id>\n<D>", |_, _, _| true).unwrap_err().to_string();
+        assert!(e.contains("truncated") && e.contains("<D>"), "{e}");
+    }
+}

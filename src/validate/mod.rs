@@ -141,7 +141,10 @@ pub struct TableValidator<'a> {
     pub schema: &'a TableSchema,
     cols: Vec<Col<'a>>,
     header_len: usize,
+    /// Text files: a row with more or fewer fields than the header is an error.
     strict_width: bool,
+    /// Workbooks: a bare number in a date column is an Excel serial date.
+    excel_serials: bool,
     typed: SchemaRef,
     rules: Vec<(&'a crate::schema::RowRule, Arc<dyn PhysicalExpr>)>,
     pub clean_schema: SchemaRef,
@@ -236,6 +239,7 @@ impl<'a> TableValidator<'a> {
             cols,
             header_len: header.len(),
             strict_width,
+            excel_serials: !strict_width,
             typed,
             rules,
             clean_schema: Arc::new(Schema::new(clean_fields)),
@@ -465,7 +469,8 @@ impl<'a> TableValidator<'a> {
                 };
                 let mut out = Vec::with_capacity(vals.len());
                 for (r, v) in vals.iter().enumerate() {
-                    out.push(v.as_deref().and_then(|s| match parse_date(s, &c.formats) {
+                    let serial = |s: &str| if self.excel_serials { excel_serial_date(s) } else { None };
+                    out.push(v.as_deref().and_then(|s| match parse_date(s, &c.formats).or_else(|| serial(s)) {
                         Some(d) => Some((d - EPOCH).num_days() as i32),
                         None => {
                             bad(r, s, expected());

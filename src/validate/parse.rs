@@ -51,6 +51,15 @@ pub fn parse_date(s: &str, formats: &[String]) -> Option<NaiveDate> {
     }
 }
 
+/// A workbook cell that held a date without a date format: days since 1899-12-30.
+pub fn excel_serial_date(s: &str) -> Option<NaiveDate> {
+    let f: f64 = s.parse().ok()?;
+    if !(1.0..=73051.0).contains(&f) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_days(chrono::Days::new(f.floor() as u64)).and_then(in_range)
+}
+
 pub fn parse_timestamp(s: &str, formats: &[String]) -> Option<NaiveDateTime> {
     for f in formats {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, f) {
@@ -143,6 +152,8 @@ mod tests {
         let blade = vec!["%Y-%b-%d %H:%M:%S".to_string()];
         assert_eq!(parse_date("2020-Apr-25 00:00:00", &blade), NaiveDate::from_ymd_opt(2020, 4, 25));
         assert_eq!(describe_format("%d/%m/%Y"), "dd/mm/yyyy");
+        assert_eq!(excel_serial_date("44090"), NaiveDate::from_ymd_opt(2020, 9, 16));
+        assert_eq!(excel_serial_date("abc"), None);
     }
 
     #[test]
