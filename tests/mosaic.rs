@@ -175,7 +175,8 @@ fn snapshot(warehouse: &Path) -> BTreeMap<String, Vec<serde_json::Value>> {
         .iter()
         .map(|t| {
             let name = t["t"].as_str().unwrap().to_string();
-            let rows = sql_json(warehouse, &format!("select * from {name} order by all"));
+            let mut rows = sql_json(warehouse, &format!("select * from {name}"));
+            rows.sort_by_key(|r| r.to_string());
             (name, rows)
         })
         .collect()
@@ -216,9 +217,14 @@ fn reruns_are_identical_and_an_aborted_run_changes_nothing() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
-    let n = sql_json(&warehouse, "select count(*) as n from clean.mosaic.ssda903_episodes");
-    let q = sql_json(&warehouse, "select count(*) as n from quarantine.mosaic.ssda903_episodes");
-    let total = n[0]["n"].as_u64().unwrap() + q.first().and_then(|r| r["n"].as_u64()).unwrap_or(0);
+    let count = |zone: &str| {
+        if warehouse.join(zone).join("mosaic/ssda903_episodes").exists() {
+            sql_json(&warehouse, &format!("select count(*) as n from {zone}.mosaic.ssda903_episodes"))[0]["n"].as_u64().unwrap()
+        } else {
+            0
+        }
+    };
+    let total = count("clean") + count("quarantine");
     assert_eq!(total, 99, "the interrupted commit was not finished");
     assert!(!warehouse.join("_staging").exists() || warehouse.join("_staging").read_dir().unwrap().next().is_none());
 }

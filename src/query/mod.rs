@@ -17,7 +17,9 @@ pub async fn session(warehouse: &Warehouse) -> Result<SessionContext> {
     let config = SessionConfig::new()
         .with_information_schema(true)
         .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
-        .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false);
+        .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
+        // column names are kept as the returns spell them (CHILD, DECOM): no lower-casing
+        .set_bool("datafusion.sql_parser.enable_ident_normalization", false);
     let ctx = SessionContext::new_with_config(config);
     register_all(&ctx, warehouse).await?;
     Ok(ctx)
@@ -45,7 +47,8 @@ pub async fn register_all(ctx: &SessionContext, warehouse: &Warehouse) -> Result
 
 pub async fn listing_table(ctx: &SessionContext, dir: &Path) -> Result<Arc<ListingTable>> {
     let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let format = ParquetFormat::default().with_options(ctx.state().table_options().parquet.clone());
+    let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
     let schema = options.infer_schema(&ctx.state(), &url).await?;
     let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
     Ok(Arc::new(ListingTable::try_new(config)?))

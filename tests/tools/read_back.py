@@ -1,5 +1,7 @@
 """Read every Parquet file under a warehouse with pyarrow and DuckDB, as Power BI-like readers.
 
+DuckDB reads each file as a file (hive_partitioning = false): with it on, DuckDB types the `la=`
+and `year=` folder values itself (as BIGINT), which says nothing about what Lantern wrote.
 Checks: strings are plain `string` (not large_string / string_view), dates are date32, no nested
 types, the file has no ARROW:schema metadata, format version 1.0 with v1 pages, and DuckDB reads the
 same row count. Prints JSON {"files": n, "rows": n, "problems": [...]} and exits 1 on problems.
@@ -42,10 +44,10 @@ for f in sorted(root.rglob("*.parquet")):
                     problems.append(f"{f}: column {col.path_in_schema} uses {enc}")
             if col.compression != "SNAPPY":
                 problems.append(f"{f}: column {col.path_in_schema} compressed with {col.compression}")
-    n = con.execute("select count(*) from read_parquet(?)", [str(f)]).fetchone()[0]
+    n = con.execute("select count(*) from read_parquet(?, hive_partitioning = false)", [str(f)]).fetchone()[0]
     if n != table.num_rows:
         problems.append(f"{f}: DuckDB reads {n} rows, pyarrow {table.num_rows}")
-    dtypes = dict(con.execute("select column_name, column_type from (describe select * from read_parquet(?))", [str(f)]).fetchall())
+    dtypes = dict(con.execute("select column_name, column_type from (describe select * from read_parquet(?, hive_partitioning = false))", [str(f)]).fetchall())
     for field in table.schema:
         if pa.types.is_date32(field.type) and dtypes.get(field.name) != "DATE":
             problems.append(f"{f}: DuckDB reads date {field.name} as {dtypes.get(field.name)}")

@@ -19,7 +19,10 @@ for folder in sys.argv[2:]:
                     continue
                 cells += 1
                 s = str(v).strip().upper()
-                if s in ids or (isinstance(v, str) and any(i in s for i in long_ids if len(s) >= len(i))):
+                # identifiers are text: a number cell only counts when it spells a long identifier
+                # (short ids such as 39 collide with scores and row numbers)
+                hit = s in ids if isinstance(v, str) else (len(s) >= 6 and s in ids)
+                if hit or (isinstance(v, str) and any(i in s for i in long_ids if len(s) >= len(i))):
                     leaks.append(f"{f}: column {name}")
 print(json.dumps({"cells": cells, "leaks": sorted(set(leaks))[:50]}))
 sys.exit(1 if leaks or cells == 0 else 0)
