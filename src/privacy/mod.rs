@@ -44,9 +44,16 @@ pub enum KeyError {
 }
 
 /// The secret behind the pseudonyms. Never printed, never logged.
-#[derive(Clone)]
 pub struct Protector {
     mac: Hmac<Sha256>,
+    /// (kind, value) → pseudonym: identifiers repeat across rows and tables.
+    cache: std::sync::Mutex<foldhash::HashMap<String, foldhash::HashMap<String, String>>>,
+}
+
+impl Clone for Protector {
+    fn clone(&self) -> Self {
+        Protector { mac: self.mac.clone(), cache: Default::default() }
+    }
 }
 
 impl std::fmt::Debug for Protector {
@@ -60,7 +67,7 @@ impl Protector {
         if key.len() < 16 {
             return Err(KeyError::Short);
         }
-        Ok(Protector { mac: Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length") })
+        Ok(Protector { mac: Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length"), cache: Default::default() })
     }
 
     /// The key from `LANTERN_PSEUDONYM_KEY` or the file named by `LANTERN_PSEUDONYM_KEY_FILE`.
@@ -95,6 +102,21 @@ impl Protector {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// As `pseudonym`, remembering results (bounded: the cache is cleared past a million entries).
+    pub fn pseudonym_cached(&self, kind: &str, value: &str) -> String {
+        let mut cache = self.cache.lock().expect("pseudonym cache");
+        if let Some(p) = cache.get(kind).and_then(|m| m.get(value)) {
+            return p.clone();
+        }
+        let p = self.pseudonym(kind, value);
+        let m = cache.entry(kind.to_string()).or_default();
+        if m.len() > 1_000_000 {
+            m.clear();
+        }
+        m.insert(value.to_string(), p.clone());
+        p
     }
 
     /// Pseudonym of an identifier of a given kind (`upn`, `la_child_id`, …): 32 hex digits.

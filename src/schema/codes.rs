@@ -92,9 +92,12 @@ pub enum CodeError {
 impl CompiledCodes {
     /// Reduce a value as written to its code: exact code, alias, label, or
     /// `a) 1A: Individual` / `N1 - Abuse or neglect` style strings.
-    pub fn normalise(&self, raw: &str, year: Option<i32>) -> Result<String, CodeError> {
-        let code = self.lookup_code(raw).ok_or(CodeError::Unknown)?;
-        if let (Some(year), Some(v)) = (year, self.list.valid.get(&code)) {
+    pub fn normalise(&self, raw: &str, year: Option<i32>) -> Result<&str, CodeError> {
+        let code = match self.list.codes.get_key_value(raw) {
+            Some((k, _)) => k.as_str(),
+            None => self.lookup_code(raw).ok_or(CodeError::Unknown)?,
+        };
+        if let (Some(year), Some(v)) = (year, self.list.valid.get(code)) {
             let ok = v.from.is_none_or(|f| year >= f) && v.until.is_none_or(|u| year <= u);
             if !ok {
                 let validity = match (v.from, v.until) {
@@ -103,16 +106,16 @@ impl CompiledCodes {
                     (None, Some(u)) => format!("withdrawn after {u}"),
                     (None, None) => String::new(),
                 };
-                return Err(CodeError::NotInYear { code, year, validity });
+                return Err(CodeError::NotInYear { code: code.to_string(), year, validity });
             }
         }
         Ok(code)
     }
 
-    fn lookup_code(&self, raw: &str) -> Option<String> {
+    fn lookup_code(&self, raw: &str) -> Option<&str> {
         let key = header_key(raw);
         if let Some(c) = self.lookup.get(&key) {
-            return Some(c.clone());
+            return Some(c);
         }
         if !self.list.reduce {
             return None;
@@ -124,7 +127,7 @@ impl CompiledCodes {
             if !prefix.is_empty() && prefix.len() <= 2 && prefix.chars().all(|c| c.is_ascii_alphabetic()) {
                 s = s[pos + 1..].trim_start();
                 if let Some(c) = self.lookup.get(&header_key(s)) {
-                    return Some(c.clone());
+                    return Some(c);
                 }
             }
         }
@@ -133,7 +136,7 @@ impl CompiledCodes {
         if !token.is_empty() {
             let tk = header_key(token);
             if self.list.codes.keys().any(|c| header_key(c) == tk) {
-                return self.lookup.get(&tk).cloned();
+                return self.lookup.get(&tk).map(String::as_str);
             }
         }
         None

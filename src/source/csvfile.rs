@@ -15,15 +15,15 @@ struct CsvRows {
 impl RowStream for CsvRows {
     fn next_chunk(&mut self, max: usize) -> Result<Option<Vec<RawRow>>, ReadError> {
         let mut out = Vec::with_capacity(max.min(8192));
-        let mut rec = csv::StringRecord::new();
         while out.len() < max {
+            let mut rec = csv::StringRecord::new();
             match self.reader.read_record(&mut rec) {
                 Ok(true) => {
                     if rec.iter().all(|f| f.trim().is_empty()) {
                         continue; // blank lines carry no row
                     }
                     let line = rec.position().map_or(0, |p| p.line());
-                    out.push(RawRow { line, fields: rec.clone() });
+                    out.push(RawRow { line, fields: rec });
                 }
                 Ok(false) => break,
                 Err(e) => {

@@ -4,6 +4,7 @@
 
 pub mod parse;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -97,9 +98,9 @@ pub struct FileContext {
 /// Keys and referenced values seen so far in a run, for duplicate and cross-table rules.
 #[derive(Default)]
 pub struct RunState {
-    keys: HashMap<String, HashMap<String, (String, u64)>>,
+    keys: HashMap<String, foldhash::HashMap<String, (String, u64)>>,
     /// referenced `source.table|cols|la|partition` → values
-    pub ref_values: HashMap<String, HashSet<String>>,
+    pub ref_values: HashMap<String, foldhash::HashSet<String>>,
     /// `source.table|cols` that some reference points at
     pub wanted_refs: HashSet<String>,
     /// reference rules that could not be checked, with why
@@ -251,10 +252,10 @@ impl<'a> TableValidator<'a> {
     }
 
     /// Validate and protect one chunk of rows.
-    pub fn process(&self, rows: &[RawRow], ctx: &FileContext, state: &mut RunState, protector: &Protector) -> Result<ChunkResult, ValidateError> {
+    pub fn process<'r>(&'r self, rows: &'r [RawRow], ctx: &FileContext, state: &mut RunState, protector: &Protector) -> Result<ChunkResult, ValidateError> {
         let n = rows.len();
         let mut problems: Vec<Vec<(String, Option<String>, String)>> = vec![vec![]; n]; // (rule, column, message)
-        let mut texts: Vec<Vec<Option<String>>> = Vec::with_capacity(self.cols.len()); // normalised cell text per column
+        let mut texts: Vec<Vec<Option<Cow<'r, str>>>> = Vec::with_capacity(self.cols.len()); // normalised cell text per column
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.cols.len());
         for (r, row) in rows.iter().enumerate() {
             if self.strict_width && row.fields.len() != self.header_len {
@@ -266,7 +267,7 @@ impl<'a> TableValidator<'a> {
             }
         }
         for c in &self.cols {
-            let mut vals: Vec<Option<String>> = Vec::with_capacity(n);
+            let mut vals: Vec<Option<Cow<'r, str>>> = Vec::with_capacity(n);
             for (r, row) in rows.iter().enumerate() {
                 let raw = c.field.and_then(|f| row.fields.get(f)).unwrap_or("");
                 vals.push(self.clean_cell(c, raw, ctx.year, &mut problems[r]));
@@ -295,11 +296,14 @@ impl<'a> TableValidator<'a> {
         }
         let part_key = format!("{}|{}", ctx.la, ctx.partition_value);
         let key_of = |idx: &[usize], r: usize| -> Option<String> {
-            let mut parts = Vec::with_capacity(idx.len());
-            for &i in idx {
-                parts.push(texts[i][r].as_deref()?);
+            let mut key = String::new();
+            for (n, &i) in idx.iter().enumerate() {
+                if n > 0 {
+                    key.push('\u{1f}');
+                }
+                key.push_str(texts[i][r].as_deref()?);
             }
-            Some(parts.join("\u{1f}"))
+            Some(key)
         };
         // duplicate keys within the table's partition, across the files of this run
         if !self.schema.key.is_empty() {
@@ -359,9 +363,14 @@ impl<'a> TableValidator<'a> {
     }
 
     /// Trim, blank → null, codes reduced, patterns and required checked. Type checks come later.
-    fn clean_cell(&self, c: &Col, raw: &str, year: Option<i32>, problems: &mut Vec<(String, Option<String>, String)>) -> Option<String> {
-        let v = if raw.contains('\u{a0}') { raw.replace('\u{a0}', " ") } else { raw.to_string() };
-        let v = v.trim();
+    fn clean_cell<'r>(&'r self, c: &'r Col, raw: &'r str, year: Option<i32>, problems: &mut Vec<(String, Option<String>, String)>) -> Option<Cow<'r, str>> {
+        let owned;
+        let v = if raw.contains('\u{a0}') {
+            owned = raw.replace('\u{a0}', " ");
+            owned.trim()
+        } else {
+            raw.trim()
+        };
         let shown = |v: &str| if c.treatment.is_some() { "the value".to_string() } else { format!("'{v}'") };
         if v.is_empty() {
             if c.spec.required {
@@ -371,7 +380,7 @@ impl<'a> TableValidator<'a> {
         }
         if let Some(codes) = c.codes {
             return match codes.normalise(v, year) {
-                Ok(code) => Some(code),
+                Ok(code) => Some(Cow::Borrowed(code)),
                 Err(crate::schema::codes::CodeError::Unknown) => {
                     problems.push((
                         format!("{}.codes", c.rule_prefix),
@@ -397,10 +406,10 @@ impl<'a> TableValidator<'a> {
                 return None;
             }
         }
-        Some(v.to_string())
+        Some(if v.len() == raw.len() { Cow::Borrowed(raw) } else if raw.contains(v) && !raw.contains('\u{a0}') { Cow::Borrowed(raw.trim()) } else { Cow::Owned(v.to_string()) })
     }
 
-    fn to_array(&self, c: &Col, vals: &[Option<String>], problems: &mut [Vec<(String, Option<String>, String)>]) -> ArrayRef {
+    fn to_array(&self, c: &Col, vals: &[Option<Cow<'_, str>>], problems: &mut [Vec<(String, Option<String>, String)>]) -> ArrayRef {
         let name = &c.spec.name;
         let shown = |v: &str| if c.treatment.is_some() { "the value".to_string() } else { format!("'{v}'") };
         let mut bad = |r: usize, v: &str, expected: String| {
@@ -518,7 +527,11 @@ impl<'a> TableValidator<'a> {
                 Some(Treatment::Pseudonym(kind)) => {
                     let s = arrow::compute::cast(a, &DataType::Utf8)?;
                     let s = s.as_string::<i32>();
-                    cols.push(Arc::new(StringArray::from_iter(s.iter().map(|v| v.map(|v| protector.pseudonym(kind, v))))));
+                    let mut b = StringBuilder::with_capacity(s.len(), s.len() * 32);
+                    for v in s.iter() {
+                        b.append_option(v.map(|v| protector.pseudonym_cached(kind, v)));
+                    }
+                    cols.push(Arc::new(b.finish()));
                 }
                 Some(Treatment::Month) => match a.data_type() {
                     DataType::Date32 => {
@@ -542,7 +555,7 @@ impl<'a> TableValidator<'a> {
     fn quarantine(
         &self,
         rows: &[RawRow],
-        texts: &[Vec<Option<String>>],
+        texts: &[Vec<Option<Cow<'_, str>>>],
         problems: &[Vec<(String, Option<String>, String)>],
         ctx: &FileContext,
         protector: &Protector,
