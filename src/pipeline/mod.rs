@@ -1,18 +1,21 @@
 //! One run: landing → read → validate → protect → write (staged) → commit → run record.
 
+pub mod partition;
+pub use partition::collection_year;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
 use crate::privacy::Protector;
 use crate::project::Project;
-use crate::schema::{PartitionKind, TableSchema};
-use crate::source::{self, Segment};
+use crate::schema::TableSchema;
+use crate::source::{self, RawRow, Segment};
 use crate::validate::{self, FileContext, RunState, TableValidator};
 use crate::warehouse::runs::{FileRecord, RunRecord, TableRecord};
 use crate::warehouse::{io_err, PartWriter, Warehouse};
@@ -38,15 +41,6 @@ pub enum RunError {
     Warehouse(#[from] crate::warehouse::WarehouseError),
 }
 
-/// The collection year an as-of date falls in: the year of the 31 March that ends it.
-pub fn collection_year(d: NaiveDate) -> i32 {
-    if d.month() >= 4 {
-        d.year() + 1
-    } else {
-        d.year()
-    }
-}
-
 pub fn new_run_id() -> String {
     let r: u16 = rand::random();
     format!("{}-{r:04x}", Utc::now().format("%Y%m%dT%H%M%S%3fZ"))
@@ -64,62 +58,6 @@ pub fn landing_files(landing: &Path) -> Vec<PathBuf> {
             })
         })
         .collect()
-}
-
-struct PartitionCtx<'a> {
-    opts: &'a RunOptions,
-    file_name: String,
-    context: BTreeMap<String, String>,
-}
-
-impl PartitionCtx<'_> {
-    fn value(&self, t: &TableSchema) -> (String, Option<i32>) {
-        let name = &self.file_name;
-        let year_re = Regex::new(r"(?:^|[^0-9])(20\d\d)(?:[^0-9]|$)").unwrap();
-        match t.partition.kind {
-            PartitionKind::CollectionYear => {
-                let y = self
-                    .context
-                    .get("year")
-                    .and_then(|y| y.trim().parse::<i32>().ok())
-                    .or_else(|| year_re.captures(name).and_then(|c| c[1].parse().ok()))
-                    .unwrap_or_else(|| collection_year(self.opts.as_of));
-                (y.to_string(), Some(y))
-            }
-            PartitionKind::Month => {
-                let re = Regex::new(r"(?i)(20\d\d)[-_ ]?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|0[1-9]|1[0-2])").unwrap();
-                let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-                let date = re
-                    .captures(name)
-                    .and_then(|c| {
-                        let y: i32 = c[1].parse().ok()?;
-                        let m = c[2].to_lowercase();
-                        let m = months.iter().position(|x| *x == m).map(|i| i as u32 + 1).or_else(|| m.parse().ok())?;
-                        NaiveDate::from_ymd_opt(y, m, 1)
-                    })
-                    .unwrap_or(self.opts.as_of);
-                (date.format("%Y-%m").to_string(), Some(collection_year(date)))
-            }
-            PartitionKind::CensusTerm => {
-                let re = Regex::new(r"(?i)(20\d\d)[-_ ]?(autumn|spring|summer)").unwrap();
-                let (y, term) = re
-                    .captures(name)
-                    .map(|c| (c[1].parse::<i32>().unwrap_or(0), c[2].to_lowercase()))
-                    .unwrap_or_else(|| {
-                        let d = self.opts.as_of;
-                        let term = match d.month() {
-                            9..=12 => "autumn",
-                            1..=3 => "spring",
-                            _ => "summer",
-                        };
-                        (d.year(), term.to_string())
-                    });
-                let start = if term == "autumn" { NaiveDate::from_ymd_opt(y, 10, 1) } else { NaiveDate::from_ymd_opt(y, 2, 1) };
-                (format!("{y}-{term}"), start.map(collection_year))
-            }
-            PartitionKind::AsOf => (self.opts.as_of.format("%Y-%m-%d").to_string(), Some(collection_year(self.opts.as_of))),
-        }
-    }
 }
 
 /// The council a file belongs to: the file says (an XML header), else its landing folder
@@ -189,8 +127,15 @@ impl Runner<'_> {
         if !opts.landing.is_dir() {
             return Err(RunError::NoLanding(opts.landing.display().to_string()));
         }
-        let mut files = landing_files(&opts.landing);
-        files.sort_by_cached_key(|p| (rank(self.project, &sources, p), p.clone()));
+        // shipped reference data first, then the landing folder; tables others refer to first
+        let shipped = tempfile::tempdir().map_err(io_err(Path::new("a temporary folder")))?;
+        let mut files = self.project.write_data(&sources, shipped.path()).map_err(io_err(shipped.path()))?;
+        let mut landed: Vec<(PathBuf, PathBuf)> = landing_files(&opts.landing)
+            .into_iter()
+            .map(|p| (p.strip_prefix(&opts.landing).unwrap_or(&p).to_path_buf(), p))
+            .collect();
+        landed.sort_by_cached_key(|(rel, p)| (rank(self.project, &sources, p), rel.clone()));
+        files.extend(landed);
         let mut record = RunRecord {
             run_id: run_id.clone(),
             started: Utc::now().to_rfc3339(),
@@ -202,12 +147,12 @@ impl Runner<'_> {
         };
         let stage = self.warehouse.staging(&run_id);
         let mut state = RunState::new(self.project);
+        state.warehouse = Some(self.warehouse.root.clone());
         let mut touched = BTreeSet::new();
         let bar = progress_bar(opts.progress, files.len() as u64);
-        for (i, path) in files.iter().enumerate() {
-            let rel = path.strip_prefix(&opts.landing).unwrap_or(path).to_path_buf();
+        for (i, (rel, path)) in files.iter().enumerate() {
             bar.set_message(rel.display().to_string());
-            let fr = self.ingest_file(i, path, &rel, opts, &sources, &stage, &run_id, &mut state, &mut touched)?;
+            let fr = self.ingest_file(i, path, rel, opts, &sources, &stage, &run_id, &mut state, &mut touched)?;
             tracing::info!(file = %fr.file, status = %fr.status, read = fr.rows_read, clean = fr.rows_clean, quarantined = fr.rows_quarantined, "file");
             record.files.push(fr);
             bar.inc(1);
@@ -311,7 +256,6 @@ impl Runner<'_> {
         fr.encoding = facts.encoding.clone();
         fr.warnings.extend(facts.warnings.clone());
         let file_name = rel.display().to_string();
-        let pctx = PartitionCtx { opts, file_name: file_name.clone(), context: facts.context.clone() };
         let mut landed_source = None;
         let multi = segments.len() > 1;
         for (si, seg) in segments.into_iter().enumerate() {
@@ -329,67 +273,131 @@ impl Runner<'_> {
             if !sources.contains(&schema.source) {
                 continue;
             }
-            let la = la_for(rel, &facts.context, opts.la_code.as_ref()).ok_or_else(|| {
-                "cannot tell which council this file belongs to: put it under landing/<LA code>/ or set la_code in lantern.toml (LANTERN_LA_CODE)".to_string()
-            })?;
-            fr.la = Some(la.clone());
-            let (pval, year) = pctx.value(schema);
+            let file_la = schema.partition.la.clone().or_else(|| la_for(rel, &facts.context, opts.la_code.as_ref()));
+            if file_la.is_none() && schema.partition.la_column.is_none() {
+                return Err("cannot tell which council this file belongs to: put it under landing/<LA code>/ or set la_code in lantern.toml (LANTERN_LA_CODE)".to_string());
+            }
+            let file_part = partition::for_file(schema.partition.kind, &facts.context, &file_name, opts.as_of);
             let where_ = if multi { format!("sheet {name}: ") } else { String::new() };
             let v = TableValidator::new(self.project, schema, &header, table.is_none() && !is_workbook(&facts.format))
                 .map_err(|e| format!("{where_}{e}"))?;
-            let ctx = FileContext { file: file_name.clone(), la: la.clone(), partition_value: pval.clone(), year };
-            let part_rel = |zone: &str| format!("{zone}/{}/{}/la={la}/{}={pval}", schema.source, schema.name, schema.partition.column);
-            let mut tr = TableRecord {
-                segment: name.clone(),
-                table: schema.qualified_name(),
-                partition: format!("la={la}/{}={pval}", schema.partition.column),
-                unknown_columns: v.unknown_columns.clone(),
-                ..Default::default()
+            // rows go to the partition their own columns name, when the schema says so
+            let la_field = schema.partition.la_column.as_deref().and_then(|c| v.field_of(c));
+            let part_field = schema.partition.from_column.as_deref().and_then(|c| v.field_of(c));
+            let route = |row: &RawRow| -> (String, String, Option<i32>) {
+                let cell = |f: Option<usize>| f.and_then(|f| row.fields.get(f)).map(str::trim).filter(|s| !s.is_empty());
+                let la = cell(la_field)
+                    .filter(|s| s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()))
+                    .map(str::to_string)
+                    .or_else(|| file_la.clone())
+                    .unwrap_or_else(|| "unknown".into());
+                let (pval, year) = cell(part_field)
+                    .and_then(|t| partition::from_text(schema.partition.kind, t))
+                    .unwrap_or_else(|| file_part.clone());
+                (la, pval, year)
             };
-            let part_file = format!("part-{index:05}-{si:03}.parquet");
-            let mut clean_w: Option<PartWriter> = None;
-            let mut quar_w: Option<PartWriter> = None;
+            let mut outs: BTreeMap<(String, String), PartOut> = BTreeMap::new();
             loop {
                 let chunk = rows.next_chunk(CHUNK_ROWS).map_err(|e| format!("{where_}{e}"))?;
                 let Some(chunk) = chunk else { break };
-                let res = v.process(&chunk, &ctx, state, self.protector).map_err(|e| format!("{where_}{e}"))?;
-                tr.rows_read += chunk.len() as u64;
-                tr.rows_clean += res.clean.num_rows() as u64;
-                tr.rows_quarantined += res.quarantine.num_rows() as u64;
-                for (k, n) in res.broken {
-                    *tr.rules_broken.entry(k).or_default() += n;
-                }
-                for (batch, w, zone, schema_ref) in [
-                    (&res.clean, &mut clean_w, "clean", &v.clean_schema),
-                    (&res.quarantine, &mut quar_w, "quarantine", &v.quarantine_schema),
-                ] {
-                    if batch.num_rows() == 0 {
-                        continue;
+                let groups: Vec<((String, String, Option<i32>), Vec<RawRow>)> = if la_field.is_none() && part_field.is_none() {
+                    vec![((file_la.clone().unwrap_or_default(), file_part.0.clone(), file_part.1), chunk)]
+                } else {
+                    let mut g: BTreeMap<(String, String, Option<i32>), Vec<RawRow>> = BTreeMap::new();
+                    for row in chunk {
+                        g.entry(route(&row)).or_default().push(row);
                     }
-                    if w.is_none() {
-                        let p = stage.join(part_rel(zone)).join(&part_file);
-                        *w = Some(PartWriter::create(&p, schema_ref.clone()).map_err(|e| e.to_string())?);
-                        written.push(p);
+                    g.into_iter().collect()
+                };
+                for ((la, pval, year), rows) in groups {
+                    let out = outs.entry((la.clone(), pval.clone())).or_insert_with(|| PartOut {
+                        ctx: FileContext { file: file_name.clone(), la: la.clone(), partition_value: pval.clone(), year },
+                        table: TableRecord {
+                            segment: name.clone(),
+                            table: schema.qualified_name(),
+                            partition: format!("la={la}/{}={pval}", schema.partition.column),
+                            unknown_columns: v.unknown_columns.clone(),
+                            ..Default::default()
+                        },
+                        writers: [None, None],
+                        flag_messages: BTreeMap::new(),
+                    });
+                    let res = v.process(&rows, &out.ctx, state, self.protector).map_err(|e| format!("{where_}{e}"))?;
+                    let tr = &mut out.table;
+                    tr.rows_read += rows.len() as u64;
+                    tr.rows_clean += res.clean.num_rows() as u64;
+                    tr.rows_quarantined += res.quarantine.num_rows() as u64;
+                    for (k, n) in res.broken {
+                        *tr.rules_broken.entry(k).or_default() += n;
                     }
-                    w.as_mut().unwrap().write(batch).map_err(|e| e.to_string())?;
+                    for (k, n) in res.flagged {
+                        *tr.rules_flagged.entry(k).or_default() += n;
+                    }
+                    out.flag_messages.extend(res.flag_messages);
+                    for (k, rows) in res.examples {
+                        let ex = tr.examples.entry(k).or_default();
+                        ex.extend(rows.into_iter().take(validate::EXAMPLES.saturating_sub(ex.len())));
+                    }
+                    for (zi, (batch, schema_ref)) in [(&res.clean, &v.clean_schema), (&res.quarantine, &v.quarantine_schema)].into_iter().enumerate() {
+                        if batch.num_rows() == 0 {
+                            continue;
+                        }
+                        let w = &mut out.writers[zi];
+                        if w.is_none() {
+                            let p = stage.join(part_rel(schema, ZONES_WRITTEN[zi], &la, &pval)).join(format!("part-{index:05}-{si:03}.parquet"));
+                            *w = Some(PartWriter::create(&p, schema_ref.clone()).map_err(|e| e.to_string())?);
+                            written.push(p);
+                        }
+                        w.as_mut().unwrap().write(batch).map_err(|e| e.to_string())?;
+                    }
                 }
             }
-            for w in [clean_w, quar_w].into_iter().flatten() {
-                w.finish().map_err(|e| e.to_string())?;
+            let las: BTreeSet<&String> = outs.keys().map(|(la, _)| la).collect();
+            fr.la = match las.len() {
+                0 => file_la.clone(),
+                1 => las.first().map(|s| s.to_string()),
+                n => Some(format!("{n} councils")),
+            };
+            if !v.unknown_columns.is_empty() {
+                fr.warnings.push(format!("{where_}columns not in schema {} were not loaded: {}", schema.qualified_name(), v.unknown_columns.join(", ")));
             }
-            parts.insert(part_rel("clean"));
-            parts.insert(part_rel("quarantine"));
-            if !tr.unknown_columns.is_empty() {
-                fr.warnings.push(format!("{where_}columns not in schema {} were not loaded: {}", schema.qualified_name(), tr.unknown_columns.join(", ")));
+            for ((la, pval), out) in outs {
+                for w in out.writers.into_iter().flatten() {
+                    w.finish().map_err(|e| e.to_string())?;
+                }
+                for zone in ZONES_WRITTEN {
+                    parts.insert(part_rel(schema, zone, &la, &pval));
+                }
+                let tr = out.table;
+                for (rule, n) in &tr.rules_flagged {
+                    let rows: Vec<String> = tr.examples.get(rule).into_iter().flatten().map(|r| r.to_string()).collect();
+                    let msg = out.flag_messages.get(rule).map(String::as_str).unwrap_or("");
+                    fr.warnings.push(format!("{where_}{n} row(s) kept but flagged by {rule}: {msg} (first rows: {})", rows.join(", ")));
+                }
+                fr.rows_read += tr.rows_read;
+                fr.rows_clean += tr.rows_clean;
+                fr.rows_quarantined += tr.rows_quarantined;
+                fr.tables.push(tr);
             }
-            fr.rows_read += tr.rows_read;
-            fr.rows_clean += tr.rows_clean;
-            fr.rows_quarantined += tr.rows_quarantined;
-            fr.tables.push(tr);
             landed_source = Some(schema.source.clone());
         }
         Ok(landed_source)
     }
+}
+
+/// What one file writes to one partition of its table.
+struct PartOut {
+    ctx: FileContext,
+    table: TableRecord,
+    /// clean, quarantine
+    writers: [Option<PartWriter>; 2],
+    flag_messages: BTreeMap<String, String>,
+}
+
+const ZONES_WRITTEN: [&str; 2] = ["clean", "quarantine"];
+
+fn part_rel(schema: &TableSchema, zone: &str, la: &str, pval: &str) -> String {
+    format!("{zone}/{}/{}/la={la}/{}={pval}", schema.source, schema.name, schema.partition.column)
 }
 
 fn is_workbook(format: &str) -> bool {

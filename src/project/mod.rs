@@ -52,6 +52,9 @@ pub struct Project {
     pub codes: Codebook,
     /// sql/ files: relative path → text
     pub sql: BTreeMap<String, String>,
+    /// Data shipped with a source (`schemas/<source>/data/*`), loaded on every run of a pipeline
+    /// that includes the source, as if dropped in the landing folder: relative path → text.
+    pub data: BTreeMap<String, String>,
 }
 
 /// Files of one project tree, relative path → text.
@@ -133,6 +136,7 @@ impl Project {
             documents: vec![],
             codes: Codebook::default(),
             sql: sql.into_iter().filter(|(k, _)| k.ends_with(".sql")).collect(),
+            data: schemas.iter().filter(|(k, _)| k.split('/').nth(1) == Some("data")).map(|(k, v)| (k.clone(), v.clone())).collect(),
         };
         for (path, text) in &pipelines {
             if path.ends_with(".toml") {
@@ -177,15 +181,20 @@ impl Project {
                         problems.push(format!("{at}: column {} uses code list `{codes}`, which no schemas/codes/*.toml defines", c.name));
                     }
                 }
-                if let Some(p) = &c.pattern {
-                    if let Err(e) = regex::Regex::new(p) {
-                        problems.push(format!("{at}: column {} pattern: {e}", c.name));
+                for (what, p) in [("pattern", &c.pattern), ("strip", &c.strip)] {
+                    if let Some(Err(e)) = p.as_ref().map(|p| regex::Regex::new(p)) {
+                        problems.push(format!("{at}: column {} {what}: {e}", c.name));
                     }
                 }
                 if let Some(p) = &c.protect {
                     if crate::privacy::Treatment::parse(p).is_none() {
                         problems.push(format!("{at}: column {} protect = \"{p}\" (expected pseudonym:<kind>, drop, month or outward_postcode)", c.name));
                     }
+                }
+            }
+            for (what, c) in [("from_column", &t.partition.from_column), ("la_column", &t.partition.la_column)] {
+                if let Some(c) = c.as_ref().filter(|c| t.column(c).is_none()) {
+                    problems.push(format!("{at}: partition {what} {c} is not a column"));
                 }
             }
             for k in &t.key {
@@ -219,6 +228,21 @@ impl Project {
     pub fn find_table(&self, source: &str, name: &str) -> Option<&TableSchema> {
         let (s, n) = name.split_once('.').unwrap_or((source, name));
         self.tables.iter().find(|t| t.source == s && t.name == n)
+    }
+
+    /// Shipped data files of these sources, written under `dir` (relative path, full path).
+    pub fn write_data(&self, sources: &[String], dir: &Path) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
+        let mut out = vec![];
+        for (rel, text) in &self.data {
+            if !sources.iter().any(|s| rel.split('/').next() == Some(s.as_str())) {
+                continue;
+            }
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().expect("a folder"))?;
+            std::fs::write(&p, text)?;
+            out.push((Path::new("shipped").join(rel), p));
+        }
+        Ok(out)
     }
 
     pub fn pipeline(&self, name: &str) -> Option<&Pipeline> {

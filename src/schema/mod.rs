@@ -67,15 +67,27 @@ pub struct Partition {
     /// Column name of the partition (`year`, `snapshot`, `census`).
     #[serde(default = "default_partition_column")]
     pub column: String,
-    /// How the value is found: `collection_year` (year ending 31 March), `month` (YYYY-MM),
-    /// `census_term` (YYYY-autumn|spring|summer) or `as_of` (YYYY-MM-DD).
+    /// How the value is found: `collection_year` (year ending 31 March), `financial_year`
+    /// (`2024-25`), `month` (YYYY-MM), `census_term` (YYYY-autumn|spring|summer), `as_of`
+    /// (YYYY-MM-DD) or `latest` (the literal `latest`: each load replaces the last).
     #[serde(default = "default_partition_kind")]
     pub kind: PartitionKind,
+    /// The partition value comes from this column of each row (parsed as `kind` says) rather
+    /// than from the file's name or header; a file can then fill several partitions.
+    #[serde(default)]
+    pub from_column: Option<String>,
+    /// Each row's council (DfE three-digit code) comes from this column: for files that cover
+    /// many councils, such as the DfE's published section 251 outturn.
+    #[serde(default)]
+    pub la_column: Option<String>,
+    /// A fixed council value, e.g. `national` for reference data that belongs to no council.
+    #[serde(default)]
+    pub la: Option<String>,
 }
 
 impl Default for Partition {
     fn default() -> Self {
-        Partition { column: default_partition_column(), kind: default_partition_kind() }
+        Partition { column: default_partition_column(), kind: default_partition_kind(), from_column: None, la_column: None, la: None }
     }
 }
 fn default_partition_column() -> String {
@@ -89,9 +101,11 @@ fn default_partition_kind() -> PartitionKind {
 #[serde(rename_all = "snake_case")]
 pub enum PartitionKind {
     CollectionYear,
+    FinancialYear,
     Month,
     CensusTerm,
     AsOf,
+    Latest,
 }
 
 /// Where a table's rows sit in an XML document.
@@ -123,6 +137,10 @@ pub struct ColumnSpec {
     /// Code list, `set.list` in `schemas/codes/set.toml`.
     #[serde(default)]
     pub codes: Option<String>,
+    /// Regular expression whose first match is removed from the value before any check (e.g.
+    /// `'^\s*\d+\s*'` for line numbers written inside descriptions).
+    #[serde(default)]
+    pub strip: Option<String>,
     /// Regular expression the whole value must match.
     #[serde(default)]
     pub pattern: Option<String>,
@@ -134,6 +152,10 @@ pub struct ColumnSpec {
     pub min: Option<f64>,
     #[serde(default)]
     pub max: Option<f64>,
+    /// What a failed code, pattern or range check does: `error` (default) quarantines the row,
+    /// `warning` keeps it in `clean` and counts the rule in the run record (`rules_flagged`).
+    #[serde(default)]
+    pub severity: Severity,
     /// Privacy treatment: `pseudonym:<kind>`, `drop`, `month`, `outward_postcode`.
     #[serde(default)]
     pub protect: Option<String>,
@@ -168,6 +190,17 @@ pub struct RowRule {
     #[serde(default)]
     pub column: Option<String>,
     pub message: String,
+    /// `error` (default) quarantines a row that breaks the rule; `warning` flags it and keeps it.
+    #[serde(default)]
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -181,6 +214,20 @@ pub struct Reference {
     #[serde(default)]
     pub to: Vec<String>,
     pub message: String,
+    /// Where the values are looked for: `partition` (default: the same council and partition,
+    /// as a 903 episode's child in that year's header) or `council` (any partition of the same
+    /// council, as a ledger line's cost centre in the coding map). When the run brings no rows
+    /// of the referenced table, the values already in `clean` are used.
+    #[serde(default)]
+    pub scope: RefScope,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefScope {
+    #[default]
+    Partition,
+    Council,
 }
 
 /// XML document kinds (`schemas/<source>/_documents.toml`).

@@ -19,7 +19,7 @@ use regex::Regex;
 
 use crate::privacy::{outward_postcode, Protector, Treatment};
 use crate::project::Project;
-use crate::schema::{header_key, codes::CompiledCodes, ColumnType, TableSchema};
+use crate::schema::{header_key, codes::CompiledCodes, ColumnType, RefScope, Severity, TableSchema};
 use crate::source::RawRow;
 use parse::*;
 
@@ -105,6 +105,10 @@ pub struct RunState {
     pub wanted_refs: HashSet<String>,
     /// reference rules that could not be checked, with why
     pub skipped_refs: BTreeMap<String, String>,
+    /// The warehouse whose `clean` zone answers references to tables this run does not bring.
+    pub warehouse: Option<std::path::PathBuf>,
+    /// Values read from `clean`, by the same keys as `ref_values` (None: none stored).
+    stored_refs: HashMap<String, Option<foldhash::HashSet<String>>>,
 }
 
 impl RunState {
@@ -126,16 +130,35 @@ pub struct ChunkResult {
     pub clean: RecordBatch,
     pub quarantine: RecordBatch,
     pub broken: BTreeMap<String, u64>,
+    /// Warning rules broken by rows that stay clean.
+    pub flagged: BTreeMap<String, u64>,
+    /// Up to `EXAMPLES` row numbers per rule, broken or flagged.
+    pub examples: BTreeMap<String, Vec<u64>>,
+    /// What each warning rule says (values are never part of it).
+    pub flag_messages: BTreeMap<String, String>,
 }
+
+/// Example row numbers kept per rule in the run record.
+pub const EXAMPLES: usize = 5;
 
 struct Col<'a> {
     spec: &'a crate::schema::ColumnSpec,
     field: Option<usize>,
     codes: Option<&'a CompiledCodes>,
     pattern: Option<Regex>,
+    strip: Option<Regex>,
     treatment: Option<Treatment>,
     formats: Vec<String>,
     rule_prefix: String,
+    warn: bool,
+}
+
+struct TableRef<'a> {
+    rule: &'a crate::schema::Reference,
+    columns: Vec<usize>,
+    target: &'a TableSchema,
+    /// `source.table|col,col`
+    key: String,
 }
 
 pub struct TableValidator<'a> {
@@ -152,8 +175,9 @@ pub struct TableValidator<'a> {
     pub quarantine_schema: SchemaRef,
     /// File columns no schema column claims (dropped: unknown columns may hold personal data).
     pub unknown_columns: Vec<String>,
-    refs: Vec<(String, Vec<usize>, String, String)>, // (rule id, column idx, target key prefix, message)
-    wanted_own: Vec<(String, Vec<usize>)>,
+    refs: Vec<TableRef<'a>>,
+    /// Values of this table that references point at: key prefix, columns, kept per council too.
+    wanted_own: Vec<(String, Vec<usize>, bool)>,
 }
 
 impl<'a> TableValidator<'a> {
@@ -175,9 +199,11 @@ impl<'a> TableValidator<'a> {
                 field,
                 codes: spec.codes.as_ref().and_then(|c| project.codes.get(c)),
                 pattern: spec.pattern.as_ref().and_then(|p| Regex::new(&format!("^(?:{p})$")).ok()),
+                strip: spec.strip.as_ref().and_then(|p| Regex::new(p).ok()),
                 treatment: spec.protect.as_deref().and_then(Treatment::parse),
                 formats: schema.formats_for(spec).to_vec(),
                 rule_prefix: format!("{}.{}", schema.name, spec.name),
+                warn: spec.severity == Severity::Warning,
             });
         }
         if !missing.is_empty() {
@@ -218,7 +244,7 @@ impl<'a> TableValidator<'a> {
             let idx: Option<Vec<usize>> = r.columns.iter().map(|c| col_index(c)).collect();
             if let (Some(idx), Some(target)) = (idx, project.find_table(&schema.source, &r.table)) {
                 let to = if r.to.is_empty() { &r.columns } else { &r.to };
-                refs.push((r.id.clone(), idx, format!("{}|{}", target.qualified_name(), to.join(",")), r.message.clone()));
+                refs.push(TableRef { rule: r, columns: idx, target, key: format!("{}|{}", target.qualified_name(), to.join(",")) });
             }
         }
         let mut wanted_own = vec![];
@@ -228,8 +254,10 @@ impl<'a> TableValidator<'a> {
                     let to = if r.to.is_empty() { &r.columns } else { &r.to };
                     if let Some(idx) = to.iter().map(|c| col_index(c)).collect::<Option<Vec<_>>>() {
                         let key = format!("{}|{}", schema.qualified_name(), to.join(","));
-                        if !wanted_own.iter().any(|(k, _)| k == &key) {
-                            wanted_own.push((key, idx));
+                        let council = r.scope == RefScope::Council;
+                        match wanted_own.iter_mut().find(|(k, _, _)| k == &key) {
+                            Some(w) => w.2 |= council,
+                            None => wanted_own.push((key, idx, council)),
                         }
                     }
                 }
@@ -251,10 +279,16 @@ impl<'a> TableValidator<'a> {
         })
     }
 
+    /// The file field that holds a schema column, if the header has it.
+    pub fn field_of(&self, column: &str) -> Option<usize> {
+        self.cols.iter().find(|c| c.spec.name == column).and_then(|c| c.field)
+    }
+
     /// Validate and protect one chunk of rows.
     pub fn process<'r>(&'r self, rows: &'r [RawRow], ctx: &FileContext, state: &mut RunState, protector: &Protector) -> Result<ChunkResult, ValidateError> {
         let n = rows.len();
         let mut problems: Vec<Vec<(String, Option<String>, String)>> = vec![vec![]; n]; // (rule, column, message)
+        let mut flags: Vec<Vec<(String, String)>> = vec![vec![]; n]; // warning rules: the row stays clean
         let mut texts: Vec<Vec<Option<Cow<'r, str>>>> = Vec::with_capacity(self.cols.len()); // normalised cell text per column
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.cols.len());
         for (r, row) in rows.iter().enumerate() {
@@ -270,9 +304,9 @@ impl<'a> TableValidator<'a> {
             let mut vals: Vec<Option<Cow<'r, str>>> = Vec::with_capacity(n);
             for (r, row) in rows.iter().enumerate() {
                 let raw = c.field.and_then(|f| row.fields.get(f)).unwrap_or("");
-                vals.push(self.clean_cell(c, raw, ctx.year, &mut problems[r]));
+                vals.push(self.clean_cell(c, raw, ctx.year, &mut problems[r], &mut flags[r]));
             }
-            arrays.push(self.to_array(c, &vals, &mut problems));
+            arrays.push(self.to_array(c, &vals, &mut problems, &mut flags));
             texts.push(vals);
         }
         let typed = RecordBatch::try_new(self.typed.clone(), arrays)?;
@@ -290,7 +324,11 @@ impl<'a> TableValidator<'a> {
             })?;
             for r in 0..n {
                 if b.is_valid(r) && !b.value(r) {
-                    problems[r].push((rule.id.clone(), rule.column.clone(), rule.message.clone()));
+                    if rule.severity == Severity::Warning {
+                        flags[r].push((rule.id.clone(), rule.message.clone()));
+                    } else {
+                        problems[r].push((rule.id.clone(), rule.column.clone(), rule.message.clone()));
+                    }
                 }
             }
         }
@@ -327,50 +365,79 @@ impl<'a> TableValidator<'a> {
                 }
             }
         }
-        for (id, idx, target, message) in &self.refs {
-            let full = format!("{target}|{part_key}");
-            let Some(values) = state.ref_values.get(&full) else {
-                state.skipped_refs.insert(id.clone(), format!("{} has no rows for LA {} {} in this run", target.split('|').next().unwrap_or(""), ctx.la, ctx.partition_value));
+        for tr in &self.refs {
+            let council = tr.rule.scope == RefScope::Council;
+            let full = if council { format!("{}|{}|*", tr.key, ctx.la) } else { format!("{}|{part_key}", tr.key) };
+            if !state.ref_values.contains_key(&full) && !state.stored_refs.contains_key(&full) {
+                let loaded = state.warehouse.as_deref().and_then(|w| stored_values(w, tr, ctx, council));
+                state.stored_refs.insert(full.clone(), loaded);
+            }
+            let values = state.ref_values.get(&full).or_else(|| state.stored_refs.get(&full).and_then(Option::as_ref));
+            let Some(values) = values else {
+                let scope = if council { String::new() } else { format!(" {}", ctx.partition_value) };
+                state.skipped_refs.insert(tr.rule.id.clone(), format!("{} has no rows for LA {}{scope}, in this run or in clean", tr.target.qualified_name(), ctx.la));
                 continue;
             };
             for r in 0..n {
-                if let Some(k) = key_of(idx, r) {
+                if let Some(k) = key_of(&tr.columns, r) {
                     if !values.contains(&k) {
-                        let cols: Vec<&str> = idx.iter().map(|&i| self.cols[i].spec.name.as_str()).collect();
-                        problems[r].push((id.clone(), Some(cols.join(", ")), message.clone()));
+                        let cols: Vec<&str> = tr.columns.iter().map(|&i| self.cols[i].spec.name.as_str()).collect();
+                        problems[r].push((tr.rule.id.clone(), Some(cols.join(", ")), tr.rule.message.clone()));
                     }
                 }
             }
         }
         let good: Vec<bool> = problems.iter().map(|p| p.is_empty()).collect();
-        for (key, idx) in &self.wanted_own {
-            let set = state.ref_values.entry(format!("{key}|{part_key}")).or_default();
-            for r in (0..n).filter(|&r| good[r]) {
-                if let Some(k) = key_of(idx, r) {
-                    set.insert(k);
+        for (key, idx, council) in &self.wanted_own {
+            let mut sets = vec![format!("{key}|{part_key}")];
+            if *council {
+                sets.push(format!("{key}|{}|*", ctx.la));
+            }
+            for set in sets {
+                let set = state.ref_values.entry(set).or_default();
+                for r in (0..n).filter(|&r| good[r]) {
+                    if let Some(k) = key_of(idx, r) {
+                        set.insert(k);
+                    }
                 }
             }
         }
-        let mut broken = BTreeMap::new();
-        for p in &problems {
-            for (rule, _, _) in p {
-                *broken.entry(rule.clone()).or_insert(0u64) += 1;
+        let (mut broken, mut flagged, mut examples) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::<String, Vec<u64>>::new());
+        for (r, (p, f)) in problems.iter().zip(&flags).enumerate() {
+            // a quarantined row counts only its errors; a clean row counts its warnings
+            let (rules, counts) = if good[r] { (f.iter().map(|x| x.0.clone()).collect(), &mut flagged) } else { (p.iter().map(|x| x.0.clone()).collect::<Vec<_>>(), &mut broken) };
+            for rule in rules {
+                let ex: &mut Vec<u64> = examples.entry(rule.clone()).or_default();
+                if ex.len() < EXAMPLES && ex.last() != Some(&rows[r].line) {
+                    ex.push(rows[r].line);
+                }
+                *counts.entry(rule).or_insert(0u64) += 1;
             }
         }
+        let flag_messages = flags.into_iter().flatten().collect();
         let clean = self.protect(&typed, &good, ctx, protector)?;
         let quarantine = self.quarantine(rows, &texts, &problems, ctx, protector)?;
-        Ok(ChunkResult { clean, quarantine, broken })
+        Ok(ChunkResult { clean, quarantine, broken, flagged, examples, flag_messages })
     }
 
     /// Trim, blank → null, codes reduced, patterns and required checked. Type checks come later.
-    fn clean_cell<'r>(&'r self, c: &'r Col, raw: &'r str, year: Option<i32>, problems: &mut Vec<(String, Option<String>, String)>) -> Option<Cow<'r, str>> {
-        let owned;
-        let v = if raw.contains('\u{a0}') {
-            owned = raw.replace('\u{a0}', " ");
-            owned.trim()
-        } else {
-            raw.trim()
-        };
+    fn clean_cell<'r>(
+        &'r self,
+        c: &'r Col,
+        raw: &'r str,
+        year: Option<i32>,
+        problems: &mut Vec<(String, Option<String>, String)>,
+        flags: &mut Vec<(String, String)>,
+    ) -> Option<Cow<'r, str>> {
+        // non-breaking spaces and a declared `strip` pattern change the text; otherwise borrow it
+        let changed: Option<String> = (raw.contains('\u{a0}') || c.strip.is_some()).then(|| {
+            let t = raw.replace('\u{a0}', " ");
+            match &c.strip {
+                Some(re) => re.replace(t.trim(), "").trim().to_string(),
+                None => t.trim().to_string(),
+            }
+        });
+        let v: &str = changed.as_deref().unwrap_or_else(|| raw.trim());
         let shown = |v: &str| if c.treatment.is_some() { "the value".to_string() } else { format!("'{v}'") };
         if v.is_empty() {
             if c.spec.required {
@@ -381,6 +448,14 @@ impl<'a> TableValidator<'a> {
         if let Some(codes) = c.codes {
             return match codes.normalise(v, year) {
                 Ok(code) => Some(Cow::Borrowed(code)),
+                Err(crate::schema::codes::CodeError::Unknown) if c.warn => {
+                    flags.push((format!("{}.codes", c.rule_prefix), format!("{}: not a code in {} (expected {})", c.spec.name, codes.name, codes.expected())));
+                    Some(Cow::Owned(v.to_string()))
+                }
+                Err(crate::schema::codes::CodeError::NotInYear { year, validity, .. }) if c.warn => {
+                    flags.push((format!("{}.codes", c.rule_prefix), format!("{}: code not valid in the {year} collection ({validity})", c.spec.name)));
+                    Some(Cow::Owned(v.to_string()))
+                }
                 Err(crate::schema::codes::CodeError::Unknown) => {
                     problems.push((
                         format!("{}.codes", c.rule_prefix),
@@ -400,25 +475,39 @@ impl<'a> TableValidator<'a> {
             };
         }
         if let Some(p) = &c.pattern {
-            if !p.is_match(v) {
+            if !p.is_match(v) && c.warn {
+                let why = c.spec.pattern_message.clone().unwrap_or_else(|| format!("does not match the pattern {}", c.spec.pattern.as_deref().unwrap_or("")));
+                flags.push((format!("{}.pattern", c.rule_prefix), format!("{}: {why}", c.spec.name)));
+            } else if !p.is_match(v) {
                 let why = c.spec.pattern_message.clone().unwrap_or_else(|| format!("does not match the pattern {}", c.spec.pattern.as_deref().unwrap_or("")));
                 problems.push((format!("{}.pattern", c.rule_prefix), Some(c.spec.name.clone()), format!("{}: {} {why}", c.spec.name, shown(v))));
                 return None;
             }
         }
-        Some(if v.len() == raw.len() { Cow::Borrowed(raw) } else if raw.contains(v) && !raw.contains('\u{a0}') { Cow::Borrowed(raw.trim()) } else { Cow::Owned(v.to_string()) })
+        Some(match changed {
+            Some(t) => Cow::Owned(t),
+            None => Cow::Borrowed(raw.trim()),
+        })
     }
 
-    fn to_array(&self, c: &Col, vals: &[Option<Cow<'_, str>>], problems: &mut [Vec<(String, Option<String>, String)>]) -> ArrayRef {
+    fn to_array(
+        &self,
+        c: &Col,
+        vals: &[Option<Cow<'_, str>>],
+        problems: &mut [Vec<(String, Option<String>, String)>],
+        flags: &mut [Vec<(String, String)>],
+    ) -> ArrayRef {
         let name = &c.spec.name;
         let shown = |v: &str| if c.treatment.is_some() { "the value".to_string() } else { format!("'{v}'") };
         let mut bad = |r: usize, v: &str, expected: String| {
             problems[r].push((format!("{}.type", c.rule_prefix), Some(name.clone()), format!("{name}: {} is not {expected}", shown(v))));
         };
-        let range = |r: usize, x: f64, problems: &mut [Vec<(String, Option<String>, String)>]| {
+        let range = |r: usize, x: f64, problems: &mut [Vec<(String, Option<String>, String)>], flags: &mut [Vec<(String, String)>]| {
             let lo = c.spec.min.is_some_and(|m| x < m);
             let hi = c.spec.max.is_some_and(|m| x > m);
-            if lo || hi {
+            if (lo || hi) && c.warn {
+                flags[r].push((format!("{}.range", c.rule_prefix), format!("{name}: outside {}–{}", c.spec.min.map_or("".into(), |m| m.to_string()), c.spec.max.map_or("".into(), |m| m.to_string()))));
+            } else if lo || hi {
                 problems[r].push((
                     format!("{}.range", c.rule_prefix),
                     Some(name.clone()),
@@ -441,7 +530,7 @@ impl<'a> TableValidator<'a> {
                 }
                 for (r, v) in out.iter().enumerate() {
                     if let Some(i) = v {
-                        range(r, *i as f64, problems);
+                        range(r, *i as f64, problems, flags);
                     }
                 }
                 Arc::new(Int64Array::from(out))
@@ -456,7 +545,7 @@ impl<'a> TableValidator<'a> {
                 }
                 for (r, v) in out.iter().enumerate() {
                     if let Some(x) = v {
-                        range(r, *x, problems);
+                        range(r, *x, problems, flags);
                     }
                 }
                 Arc::new(Float64Array::from(out))
@@ -598,6 +687,51 @@ impl<'a> TableValidator<'a> {
         cols.push(Arc::new(StringArray::from(vec![ctx.partition_value.as_str(); bad.len()])));
         Ok(RecordBatch::try_new(self.quarantine_schema.clone(), cols)?)
     }
+}
+
+/// The values a reference looks for, as already committed to `clean` for this council (and
+/// partition, unless council-wide). Only plain text columns can be compared this way: protected
+/// columns hold pseudonyms there, not the values the file carries.
+fn stored_values(warehouse: &std::path::Path, tr: &TableRef, ctx: &FileContext, council: bool) -> Option<foldhash::HashSet<String>> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let t = tr.target;
+    let to = if tr.rule.to.is_empty() { &tr.rule.columns } else { &tr.rule.to };
+    let plain = to.iter().all(|c| t.column(c).is_some_and(|c| c.protect.is_none() && c.data_type == ColumnType::String));
+    if !plain {
+        return None;
+    }
+    let mut dir = warehouse.join("clean").join(&t.source).join(&t.name).join(format!("la={}", ctx.la));
+    if !council {
+        dir = dir.join(format!("{}={}", t.partition.column, ctx.partition_value));
+    }
+    let files: Vec<_> = crate::warehouse::walk_files(&dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "parquet")).collect();
+    if files.is_empty() {
+        return None;
+    }
+    let mut out = foldhash::HashSet::default();
+    for f in files {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&f).ok()?).ok()?;
+        let schema = builder.schema().clone();
+        let idx: Vec<usize> = to.iter().map(|c| schema.index_of(c).ok()).collect::<Option<_>>()?;
+        let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), idx.clone());
+        for batch in builder.with_projection(mask).build().ok()? {
+            let batch = batch.ok()?;
+            // the projection keeps the file's column order: find each column by name
+            let cols: Vec<StringArray> = to
+                .iter()
+                .map(|c| {
+                    let a = batch.column(batch.schema().index_of(c).ok()?);
+                    arrow::compute::cast(a, &DataType::Utf8).ok().map(|a| a.as_string::<i32>().clone())
+                })
+                .collect::<Option<_>>()?;
+            for r in 0..batch.num_rows() {
+                if cols.iter().all(|c| c.is_valid(r)) {
+                    out.insert(cols.iter().map(|c| c.value(r)).collect::<Vec<_>>().join("\u{1f}"));
+                }
+            }
+        }
+    }
+    Some(out)
 }
 
 fn first_of_month(days: i32) -> i32 {

@@ -57,7 +57,14 @@ pub struct TableRecord {
     pub rows_read: u64,
     pub rows_clean: u64,
     pub rows_quarantined: u64,
+    /// Rules broken (rows quarantined), by rule id.
     pub rules_broken: BTreeMap<String, u64>,
+    /// Warning rules broken (rows kept in `clean`), by rule id.
+    #[serde(default)]
+    pub rules_flagged: BTreeMap<String, u64>,
+    /// The first few row numbers that broke or were flagged by each rule (no values).
+    #[serde(default)]
+    pub examples: BTreeMap<String, Vec<u64>>,
     pub unknown_columns: Vec<String>,
 }
 
