@@ -445,13 +445,16 @@ pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, 
                     *rules.entry(k.clone()).or_default() += n;
                 }
             }
-            let tables: Vec<String> = fr.tables.iter().map(|t| t.table.clone()).collect();
+            let mut tables: Vec<String> = fr.tables.iter().map(|t| t.table.clone()).collect();
+            tables.dedup();
+            let partitions = fr.tables.len();
             let mut s = format!(
-                "{} ({}, {}): {} rows, {} would be quarantined",
+                "{} ({}, {}): {} rows{}, {} would be quarantined",
                 tables.join(", "),
                 fr.format,
                 fr.encoding,
                 fr.rows_read,
+                if partitions > tables.len() { format!(" in {partitions} partitions") } else { String::new() },
                 fr.rows_quarantined
             );
             let mut rules: Vec<_> = rules.into_iter().collect();

@@ -197,6 +197,12 @@ impl Project {
                     problems.push(format!("{at}: partition {what} {c} is not a column"));
                 }
             }
+            if t.column(&t.partition.column).is_some_and(|c| c.data_type != crate::schema::ColumnType::String) {
+                problems.push(format!("{at}: partition column {} is declared with a type other than string", t.partition.column));
+            }
+            for d in t.derives.iter().filter(|d| t.column(&d.column).is_none()) {
+                problems.push(format!("{at}: derive names column {}, which is not declared", d.column));
+            }
             for k in &t.key {
                 if t.column(k).is_none() {
                     problems.push(format!("{at}: key column {k} is not a column"));

@@ -38,7 +38,11 @@ pub struct TableSchema {
     pub xml: Option<XmlRecord>,
     #[serde(rename = "column", default)]
     pub columns: Vec<ColumnSpec>,
-    /// Cross-field rules: SQL boolean expressions over the typed row.
+    /// Columns computed from others after typing, in order: a SQL expression over the typed row
+    /// whose result replaces the named column (e.g. a signed amount from debit and credit).
+    #[serde(rename = "derive", default)]
+    pub derives: Vec<Derive>,
+    /// Cross-field rules: SQL boolean expressions over the typed row (after `derive`).
     #[serde(rename = "rule", default)]
     pub rules: Vec<RowRule>,
     /// Cross-table rules: values that must exist in another table of the same council.
@@ -177,6 +181,17 @@ pub enum ColumnType {
     Date,
     Timestamp,
     Boolean,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Derive {
+    /// A declared column; the result is cast to its type.
+    pub column: String,
+    /// SQL expression over the table's columns.
+    pub sql: String,
+    #[serde(default)]
+    pub description: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -13,6 +13,8 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use chrono::{Datelike, NaiveDate};
 use datafusion::common::DFSchema;
+use datafusion::logical_expr::simplify::SimplifyContext;
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use regex::Regex;
@@ -171,6 +173,10 @@ pub struct TableValidator<'a> {
     excel_serials: bool,
     typed: SchemaRef,
     rules: Vec<(&'a crate::schema::RowRule, Arc<dyn PhysicalExpr>)>,
+    /// (column index, expression) computed after typing
+    derives: Vec<(usize, Arc<dyn PhysicalExpr>)>,
+    /// Partition columns added to every row (`la`, the partition) that the schema does not declare.
+    appended: Vec<String>,
     pub clean_schema: SchemaRef,
     pub quarantine_schema: SchemaRef,
     /// File columns no schema column claims (dropped: unknown columns may hold personal data).
@@ -233,11 +239,16 @@ impl<'a> TableValidator<'a> {
             clean_fields.push(Field::new(&c.spec.name, arrow_type(c.spec.data_type), true));
             q_fields.push(Field::new(&c.spec.name, DataType::Utf8, true));
         }
-        for f in ["la", schema.partition.column.as_str()] {
-            clean_fields.push(Field::new(f, DataType::Utf8, false));
-            q_fields.push(Field::new(f, DataType::Utf8, false));
+        // partition columns are kept inside the files too; a declared one holds the partition value
+        let appended: Vec<&str> = ["la", schema.partition.column.as_str()].into_iter().filter(|f| schema.column(f).is_none()).collect();
+        for f in &appended {
+            clean_fields.push(Field::new(*f, DataType::Utf8, false));
+            q_fields.push(Field::new(*f, DataType::Utf8, false));
         }
-        let rules = compile_rules(schema, &typed)?;
+        let exprs = compile_exprs(schema, &typed, schema.derives.iter().map(|d| (format!("derive {}", d.column), d.sql.as_str())))?;
+        let derives = schema.derives.iter().zip(exprs).map(|(d, e)| (schema.columns.iter().position(|c| c.name == d.column).expect("checked at load"), e)).collect();
+        let exprs = compile_exprs(schema, &typed, schema.rules.iter().map(|r| (r.id.clone(), r.check.as_str())))?;
+        let rules = schema.rules.iter().zip(exprs).collect();
         let col_index = |n: &str| schema.columns.iter().position(|c| c.name == n);
         let mut refs = vec![];
         for r in &schema.references {
@@ -271,6 +282,8 @@ impl<'a> TableValidator<'a> {
             excel_serials: !strict_width,
             typed,
             rules,
+            derives,
+            appended: appended.iter().map(|s| s.to_string()).collect(),
             clean_schema: Arc::new(Schema::new(clean_fields)),
             quarantine_schema: Arc::new(Schema::new(q_fields)),
             unknown_columns,
@@ -309,7 +322,17 @@ impl<'a> TableValidator<'a> {
             arrays.push(self.to_array(c, &vals, &mut problems, &mut flags));
             texts.push(vals);
         }
-        let typed = RecordBatch::try_new(self.typed.clone(), arrays)?;
+        let mut typed = RecordBatch::try_new(self.typed.clone(), arrays)?;
+        for (i, expr) in &self.derives {
+            let v = expr.evaluate(&typed).and_then(|v| v.into_array(n)).map_err(|e| ValidateError::BadRule {
+                table: format!("{}/{}", self.schema.source, self.schema.name),
+                rule: format!("derive {}", self.schema.columns[*i].name),
+                message: e.to_string(),
+            })?;
+            let mut cols = typed.columns().to_vec();
+            cols[*i] = arrow::compute::cast(&v, self.typed.field(*i).data_type())?;
+            typed = RecordBatch::try_new(self.typed.clone(), cols)?;
+        }
         for (rule, expr) in &self.rules {
             let v = expr.evaluate(&typed).map_err(|e| ValidateError::BadRule {
                 table: format!("{}/{}", self.schema.source, self.schema.name),
@@ -323,7 +346,8 @@ impl<'a> TableValidator<'a> {
                 message: "the check is not a true/false expression".into(),
             })?;
             for r in 0..n {
-                if b.is_valid(r) && !b.value(r) {
+                let column_already_failed = rule.column.is_some() && problems[r].iter().any(|p| p.1 == rule.column);
+                if b.is_valid(r) && !b.value(r) && !column_already_failed {
                     if rule.severity == Severity::Warning {
                         flags[r].push((rule.id.clone(), rule.message.clone()));
                     } else {
@@ -633,11 +657,13 @@ impl<'a> TableValidator<'a> {
                     let s = a.as_string::<i32>();
                     cols.push(Arc::new(StringArray::from_iter(s.iter().map(|v| v.and_then(outward_postcode)))));
                 }
+                None if c.spec.name == self.schema.partition.column => {
+                    cols.push(Arc::new(StringArray::from(vec![ctx.partition_value.as_str(); n])))
+                }
                 None => cols.push(a.clone()),
             }
         }
-        cols.push(Arc::new(StringArray::from(vec![ctx.la.as_str(); n])));
-        cols.push(Arc::new(StringArray::from(vec![ctx.partition_value.as_str(); n])));
+        self.push_appended(&mut cols, ctx, n);
         Ok(RecordBatch::try_new(self.clean_schema.clone(), cols)?)
     }
 
@@ -683,9 +709,15 @@ impl<'a> TableValidator<'a> {
             });
             cols.push(Arc::new(StringArray::from_iter(values)));
         }
-        cols.push(Arc::new(StringArray::from(vec![ctx.la.as_str(); bad.len()])));
-        cols.push(Arc::new(StringArray::from(vec![ctx.partition_value.as_str(); bad.len()])));
+        self.push_appended(&mut cols, ctx, bad.len());
         Ok(RecordBatch::try_new(self.quarantine_schema.clone(), cols)?)
+    }
+
+    fn push_appended(&self, cols: &mut Vec<ArrayRef>, ctx: &FileContext, n: usize) {
+        for f in &self.appended {
+            let v = if f == "la" { ctx.la.as_str() } else { ctx.partition_value.as_str() };
+            cols.push(Arc::new(StringArray::from(vec![v; n])));
+        }
     }
 }
 
@@ -739,27 +771,35 @@ fn first_of_month(days: i32) -> i32 {
     (d.with_day(1).unwrap() - EPOCH).num_days() as i32
 }
 
-fn compile_rules<'a>(schema: &'a TableSchema, typed: &SchemaRef) -> Result<Vec<(&'a crate::schema::RowRule, Arc<dyn PhysicalExpr>)>, ValidateError> {
-    if schema.rules.is_empty() {
+/// SQL expressions (rules, derived columns) compiled against the typed row.
+fn compile_exprs<'s>(
+    schema: &TableSchema,
+    typed: &SchemaRef,
+    exprs: impl Iterator<Item = (String, &'s str)>,
+) -> Result<Vec<Arc<dyn PhysicalExpr>>, ValidateError> {
+    let exprs: Vec<(String, &str)> = exprs.collect();
+    if exprs.is_empty() {
         return Ok(vec![]);
     }
     let config = SessionConfig::new().set_bool("datafusion.sql_parser.enable_ident_normalization", false);
     let ctx = SessionContext::new_with_config(config);
-    let df_schema = DFSchema::try_from(typed.as_ref().clone()).map_err(|e| ValidateError::BadRule {
+    let df_schema = Arc::new(DFSchema::try_from(typed.as_ref().clone()).map_err(|e| ValidateError::BadRule {
         table: schema.qualified_name(),
         rule: "-".into(),
         message: e.to_string(),
-    })?;
+    })?);
+    // physical expressions want the logical ones coerced and simplified (coalesce → case …)
+    let simplifier = ExprSimplifier::new(SimplifyContext::builder().with_schema(df_schema.clone()).build());
     let mut out = vec![];
-    for rule in &schema.rules {
+    for (id, sql) in exprs {
         let bad = |e: datafusion::error::DataFusionError| ValidateError::BadRule {
             table: format!("{}/{}", schema.source, schema.name),
-            rule: rule.id.clone(),
+            rule: id.clone(),
             message: e.to_string(),
         };
-        let expr = ctx.parse_sql_expr(&rule.check, &df_schema).map_err(bad)?;
-        let phys = ctx.create_physical_expr(expr, &df_schema).map_err(bad)?;
-        out.push((rule, phys));
+        let expr = ctx.parse_sql_expr(sql, &df_schema).map_err(bad)?;
+        let expr = simplifier.coerce(expr, &df_schema).and_then(|e| simplifier.simplify(e)).map_err(bad)?;
+        out.push(ctx.create_physical_expr(expr, &df_schema).map_err(bad)?);
     }
     Ok(out)
 }
