@@ -14,7 +14,7 @@ fn landed(tmp: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn run(landing: &Path, warehouse: &Path) -> String {
-    ok(&["run", "--landing", landing.to_str().unwrap(), "--warehouse", warehouse.to_str().unwrap(), "--la", "201", "--as-of", "2024-03-31"])
+    ok(&["run", "mosaic", "--landing", landing.to_str().unwrap(), "--warehouse", warehouse.to_str().unwrap(), "--la", "201", "--as-of", "2024-03-31"])
 }
 
 fn file_counts(record: &serde_json::Value) -> BTreeMap<String, (u64, u64, u64, String)> {

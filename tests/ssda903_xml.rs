@@ -61,7 +61,7 @@ fn xml_and_csv_give_the_same_clean_rows() {
     }
     let (wx, wc) = (tmp.path().join("wx"), tmp.path().join("wc"));
     for (landing, wh) in [(&xml_landing, &wx), (&csv_landing, &wc)] {
-        ok(&["run", "--landing", landing.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--la", "838"]);
+        ok(&["run", "mosaic", "--landing", landing.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--la", "838"]);
     }
     let header_cols = "CHILD, SEX, DOB, ETHNIC, UPN, la, year";
     let episode_cols = "CHILD, DECOM, RNE, LS, CIN, PLACE, PLACE_PROVIDER, DEC, REC, REASON_PLACE_CHANGE, HOME_POST, PL_POST, URN, la, year";

@@ -114,6 +114,10 @@ impl CompiledCodes {
 
     fn lookup_code(&self, raw: &str) -> Option<&str> {
         let key = header_key(raw);
+        // punctuation alone (`*`, `-`) is no code, even where a code is punctuation (`/`)
+        if key.is_empty() {
+            return None;
+        }
         if let Some(c) = self.lookup.get(&key) {
             return Some(c);
         }
