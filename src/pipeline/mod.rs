@@ -146,7 +146,7 @@ impl Runner<'_> {
             ..Default::default()
         };
         let stage = self.warehouse.staging(&run_id);
-        let mut state = RunState::new(self.project);
+        let mut state = RunState::default();
         state.warehouse = Some(self.warehouse.root.clone());
         let mut touched = BTreeSet::new();
         let bar = progress_bar(opts.progress, files.len() as u64);
@@ -429,7 +429,7 @@ pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, 
     let opts = RunOptions { pipelines: vec![], landing: PathBuf::new(), as_of, la_code: la.or(Some("000".into())), progress: false };
     let mut out = vec![];
     let tmp = tempfile::tempdir().expect("temp dir");
-    let runner_state = &mut RunState::new(project);
+    let runner_state = &mut RunState::default();
     let dummy = Warehouse { root: tmp.path().to_path_buf() };
     let runner = Runner { project, warehouse: &dummy, protector: &protector };
     for (i, f) in files.iter().enumerate() {

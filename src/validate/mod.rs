@@ -103,8 +103,6 @@ pub struct RunState {
     keys: HashMap<String, foldhash::HashMap<String, (String, u64)>>,
     /// referenced `source.table|cols|la|partition` → values
     pub ref_values: HashMap<String, foldhash::HashSet<String>>,
-    /// `source.table|cols` that some reference points at
-    pub wanted_refs: HashSet<String>,
     /// reference rules that could not be checked, with why
     pub skipped_refs: BTreeMap<String, String>,
     /// The warehouse whose `clean` zone answers references to tables this run does not bring.
@@ -113,20 +111,6 @@ pub struct RunState {
     stored_refs: HashMap<String, Option<foldhash::HashSet<String>>>,
 }
 
-impl RunState {
-    pub fn new(project: &Project) -> Self {
-        let mut s = RunState::default();
-        for t in &project.tables {
-            for r in &t.references {
-                if let Some(target) = project.find_table(&t.source, &r.table) {
-                    let to = if r.to.is_empty() { &r.columns } else { &r.to };
-                    s.wanted_refs.insert(format!("{}|{}", target.qualified_name(), to.join(",")));
-                }
-            }
-        }
-        s
-    }
-}
 
 pub struct ChunkResult {
     pub clean: RecordBatch,
