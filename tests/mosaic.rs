@@ -79,31 +79,38 @@ fn every_fixture_row_lands_in_clean_or_quarantine() {
 #[test]
 fn a_bad_date_is_quarantined_with_file_row_column_and_format() {
     // The shared DoLo.csv holds 02/01/2025; the defect it is meant to carry (02/01/20251) is
-    // written here into a copy, beside rows for children the header knows.
-    let tmp = tempfile::tempdir().unwrap();
-    let (landing, warehouse) = landed(tmp.path());
+    // written here into a copy, beside rows for children the header knows. Windows line endings
+    // and an empty line must not shift the row a BI lead is told to look at.
     let header = std::fs::read_to_string(fixtures().join("ssda903/header.csv")).unwrap();
     let kids: Vec<(&str, &str)> = header.lines().skip(1).take(2).map(|l| {
         let f: Vec<&str> = l.split(',').collect();
         (f[0], f[2])
     }).collect();
-    let dolo = format!(
-        "CHILD,DOB,DOLO_START,DOLO_END\n{},{},01/01/2025,02/01/20251\n{},{},03/02/2025,04/02/2025\n{},{},05/03/2025,\n",
-        kids[0].0, kids[0].1, kids[0].0, kids[0].1, kids[1].0, kids[1].1
-    );
-    std::fs::write(landing.join("DoLo.csv"), dolo).unwrap();
-    run(&landing, &warehouse);
-    let q = sql_json(&warehouse, "select _file, _row, _rule, _column, _message from quarantine.mosaic.ssda903_dolo");
-    assert_eq!(q.len(), 1, "{q:?}");
-    assert_eq!(q[0]["_file"], "DoLo.csv");
-    assert_eq!(q[0]["_row"], 2);
-    assert_eq!(q[0]["_column"], "DOLO_END");
-    let msg = q[0]["_message"].as_str().unwrap();
-    for part in ["DoLo.csv", "row 2", "DOLO_END", "02/01/20251", "dd/mm/yyyy"] {
-        assert!(msg.contains(part), "message {msg:?} lacks {part:?}");
+    for (eol, blank, bad_row) in [("\n", "", 2), ("\r\n", "", 2), ("\r\n", "\r\n", 3), ("\n", "\n", 3)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (landing, warehouse) = landed(tmp.path());
+        let dolo = [
+            "CHILD,DOB,DOLO_START,DOLO_END".to_string(),
+            format!("{blank}{},{},01/01/2025,02/01/20251", kids[0].0, kids[0].1),
+            format!("{},{},03/02/2025,04/02/2025", kids[0].0, kids[0].1),
+            format!("{},{},05/03/2025,", kids[1].0, kids[1].1),
+        ]
+        .join(eol)
+            + eol;
+        std::fs::write(landing.join("DoLo.csv"), dolo).unwrap();
+        run(&landing, &warehouse);
+        let q = sql_json(&warehouse, "select _file, _row, _rule, _column, _message from quarantine.mosaic.ssda903_dolo");
+        assert_eq!(q.len(), 1, "{q:?}");
+        assert_eq!(q[0]["_file"], "DoLo.csv");
+        assert_eq!(q[0]["_row"], bad_row, "line ending {eol:?}, blank line {blank:?}");
+        assert_eq!(q[0]["_column"], "DOLO_END");
+        let msg = q[0]["_message"].as_str().unwrap();
+        for part in ["DoLo.csv".to_string(), format!("row {bad_row}"), "DOLO_END".into(), "02/01/20251".into(), "dd/mm/yyyy".into()] {
+            assert!(msg.contains(&part), "message {msg:?} lacks {part:?}");
+        }
+        let clean = sql_json(&warehouse, "select count(*) as n from clean.mosaic.ssda903_dolo");
+        assert_eq!(clean[0]["n"], 2);
     }
-    let clean = sql_json(&warehouse, "select count(*) as n from clean.mosaic.ssda903_dolo");
-    assert_eq!(clean[0]["n"], 2);
 }
 
 fn identifiers() -> Vec<String> {

@@ -2,6 +2,8 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 
 use encoding_rs::Encoding;
 
@@ -9,7 +11,81 @@ use super::encoding::DecodeReader;
 use super::{FileFacts, RawRow, ReadError, RowStream, Segment};
 
 struct CsvRows {
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    reader: csv::Reader<LfReader>,
+    seen: Arc<Seen>,
+}
+
+/// How far the parser's input has got: bytes handed out and the last of them.
+#[derive(Default)]
+struct Seen {
+    bytes: AtomicU64,
+    last: AtomicU8,
+}
+
+/// Turns CRLF into LF so every record's terminator is one `\n` the parser consumes,
+/// which makes "the line a record ends on" exact for both line-ending styles.
+struct LfReader {
+    inner: Box<dyn Read + Send>,
+    raw: Vec<u8>,
+    out: Vec<u8>,
+    pos: usize,
+    held_cr: bool,
+    seen: Arc<Seen>,
+}
+
+impl LfReader {
+    fn new(inner: Box<dyn Read + Send>) -> Self {
+        LfReader { inner, raw: vec![0; 128 * 1024], out: Vec::new(), pos: 0, held_cr: false, seen: Arc::default() }
+    }
+}
+
+impl Read for LfReader {
+    fn read(&mut self, dst: &mut [u8]) -> std::io::Result<usize> {
+        if dst.is_empty() {
+            return Ok(0);
+        }
+        while self.pos == self.out.len() {
+            self.out.clear();
+            self.pos = 0;
+            let n = self.inner.read(&mut self.raw)?;
+            if n == 0 {
+                if !std::mem::take(&mut self.held_cr) {
+                    return Ok(0);
+                }
+                self.out.push(b'\r'); // a lone CR at the very end
+                break;
+            }
+            for &b in &self.raw[..n] {
+                if std::mem::take(&mut self.held_cr) && b != b'\n' {
+                    self.out.push(b'\r');
+                }
+                if b == b'\r' {
+                    self.held_cr = true;
+                } else {
+                    self.out.push(b);
+                }
+            }
+        }
+        let k = dst.len().min(self.out.len() - self.pos);
+        dst[..k].copy_from_slice(&self.out[self.pos..self.pos + k]);
+        self.pos += k;
+        self.seen.bytes.fetch_add(k as u64, Ordering::Relaxed);
+        self.seen.last.store(dst[k - 1], Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
+impl CsvRows {
+    /// The 1-based line a record starts on, as a spreadsheet would number it. The parser's own
+    /// start position is taken before it skips empty lines, so count back from where the record
+    /// ended: its terminator (unless it is the unterminated last line) and any quoted line breaks.
+    fn start_line(&self, rec: &csv::StringRecord) -> u64 {
+        let end = self.reader.position();
+        let inside = rec.as_slice().bytes().filter(|&b| b == b'\n').count() as u64;
+        let unterminated =
+            end.byte() == self.seen.bytes.load(Ordering::Relaxed) && self.seen.last.load(Ordering::Relaxed) != b'\n';
+        end.line().saturating_sub(inside + u64::from(!unterminated))
+    }
 }
 
 impl RowStream for CsvRows {
@@ -22,7 +98,7 @@ impl RowStream for CsvRows {
                     if rec.iter().all(|f| f.trim().is_empty()) {
                         continue; // blank lines carry no row
                     }
-                    let line = rec.position().map_or(0, |p| p.line());
+                    let line = self.start_line(&rec);
                     out.push(RawRow { line, fields: rec });
                 }
                 Ok(false) => break,
@@ -72,7 +148,7 @@ pub fn open(path: &Path, name: &str, encoding: &'static Encoding, bom_len: usize
         .flexible(true)
         .has_headers(true)
         .buffer_capacity(256 * 1024)
-        .from_reader(decoded()?);
+        .from_reader(LfReader::new(decoded()?));
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| ReadError::Csv { line: 1, message: e.to_string() })?
@@ -88,7 +164,8 @@ pub fn open(path: &Path, name: &str, encoding: &'static Encoding, bom_len: usize
         encoding: format!("{}{}", encoding.name(), if bom_len > 0 { " with BOM" } else { "" }),
         ..Default::default()
     };
-    Ok((vec![Segment { name: name.to_string(), header, table: None, rows: Box::new(CsvRows { reader }) }], facts))
+    let seen = reader.get_ref().seen.clone();
+    Ok((vec![Segment { name: name.to_string(), header, table: None, rows: Box::new(CsvRows { reader, seen }) }], facts))
 }
 
 #[cfg(test)]
@@ -100,5 +177,33 @@ mod tests {
         assert_eq!(sniff_delimiter("a,b,c"), b',');
         assert_eq!(sniff_delimiter("a;b;c"), b';');
         assert_eq!(sniff_delimiter("a\tb\t\"x,y\""), b'\t');
+    }
+
+    fn lines_of(data: &str) -> Vec<(u64, Vec<String>)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, data).unwrap();
+        let (mut segs, _) = open(&path, "t.csv", encoding_rs::UTF_8, 0).unwrap();
+        let mut got = Vec::new();
+        while let Some(rows) = segs[0].rows.next_chunk(2).unwrap() {
+            got.extend(rows.into_iter().map(|r| (r.line, r.fields.iter().map(str::to_string).collect())));
+        }
+        got
+    }
+
+    #[test]
+    fn rows_carry_their_spreadsheet_line_for_any_line_ending() {
+        let want = |last: &str| {
+            vec![
+                (2, vec!["a".to_string(), "b".into()]),
+                (3, vec!["c".to_string(), "d\ne".into()]),
+                (7, vec!["f".to_string(), last.into()]),
+            ]
+        };
+        assert_eq!(lines_of("h1,h2\na,b\nc,\"d\ne\"\n\n\nf,g\n"), want("g"));
+        assert_eq!(lines_of("h1,h2\r\na,b\r\nc,\"d\r\ne\"\r\n\r\n\r\nf,g\r\n"), want("g"));
+        assert_eq!(lines_of("h1,h2\na,b\nc,\"d\ne\"\n\n\nf,g"), want("g"), "unterminated last line");
+        assert_eq!(lines_of("h1,h2\r\na,b\r\nc,\"d\r\ne\"\r\n\r\n\r\nf,g"), want("g"));
+        assert_eq!(lines_of("h1,h2\r\na,b\r\nc,\"d\ne\"\r\n\r\n\r\nf,\"g\r\"\r\n").len(), 3);
     }
 }
