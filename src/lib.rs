@@ -12,5 +12,6 @@ pub mod project;
 pub mod query;
 pub mod schema;
 pub mod source;
+pub mod synth;
 pub mod validate;
 pub mod warehouse;

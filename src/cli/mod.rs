@@ -84,6 +84,29 @@ enum Command {
     Init { dir: PathBuf },
     /// The tables the schemas declare, with their columns
     Tables,
+    /// Generate synthetic councils: every source's exports under DIR/landing/<LA code>/, and
+    /// DIR/manifest.json listing the files and the defects injected into them
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+        /// Size: 1 is a council like Dorset (about 67,500 children, 60,000 pupils)
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of councils, each with its own DfE LA code (838 Dorset, 933 Somerset, 839 BCP, …)
+        #[arg(long, default_value_t = 1)]
+        councils: usize,
+        /// Years simulated and written, ending 31 March of --end-year
+        #[arg(long, default_value_t = 5)]
+        years: u32,
+        /// Collection year the window ends in
+        #[arg(long, default_value_t = 2025)]
+        end_year: i32,
+        /// Share of data rows given a defect (bad date, unknown code, blank required field, duplicate row); 0 for clean files
+        #[arg(long, default_value_t = 0.001)]
+        defect_rate: f64,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -207,6 +230,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     println!("{:<28} {:<30} {:>6} {:>10} {:>10} {:>11} {:>8.1}", r.run_id, r.outcome, r.files.len(), read, clean, q, r.seconds);
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate { out, scale, seed, councils, years, end_year, defect_rate } => {
+            let opts = crate::synth::GenerateOptions { out, scale, seed, councils, years, end_year, defect_rate };
+            let t0 = std::time::Instant::now();
+            let m = crate::synth::generate(&opts)?;
+            print!("{}", m.report(&opts.out, t0.elapsed().as_secs_f64()));
             Ok(ExitCode::SUCCESS)
         }
         Command::Tables => {

@@ -1,0 +1,289 @@
+//! The synthetic council: one simulated population of children over time, written out as the
+//! exports Lantern ingests (MOSAIC's SSDA903 CSVs, CIN census XML and Annex A lists; the school
+//! census and Synergy's SEN2 as COLLECT Blade CSVs; the finance ledger, budgets, coding map and
+//! DSG allocations; ONS population estimates), with a manifest of the defects injected into them.
+//!
+//! `generate(opts)` is the whole public surface. For each council it simulates
+//! ([`people::simulate`]) and then writes each source under `DIR/landing/<LA code>/`:
+//! [`mosaic`], [`census`], [`synergy`], [`finance`] and [`reference`] (population estimates).
+//! [`defects`] decides, row by row and deterministically, which rows get which defect, and
+//! records each in the manifest with the rule Lantern reports. Everything is a pure function of
+//! the options: every random draw comes from a ChaCha8 stream seeded from `--seed`, the council
+//! and the stream's name, and maps are iterated in sorted order, so two runs with the same
+//! options write byte-identical files.
+//!
+//! Calibration targets (Dorset, `../shared/reference/SEED-FIGURES.md`) live in one place,
+//! [`params::Params`], each with the figure it is calibrated to.
+
+pub mod census;
+pub mod defects;
+pub mod finance;
+pub mod mosaic;
+pub mod params;
+pub mod people;
+pub mod reference;
+pub mod rng;
+pub mod synergy;
+pub mod upn;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use params::Params;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    /// Output folder: files go to `out/landing/<LA code>/…`, the manifest to `out/manifest.json`.
+    pub out: PathBuf,
+    /// Size multiplier: 1.0 is a Dorset-sized council (about 67,500 children aged 0-17).
+    pub scale: f64,
+    pub seed: u64,
+    /// Number of councils, each with its own LA code and seed stream.
+    pub councils: usize,
+    /// Years simulated and written, ending 31 March of `end_year`.
+    pub years: u32,
+    /// The collection year the window ends in (its 31 March is the last day simulated).
+    pub end_year: i32,
+    /// Share of data rows given a defect (a bad date, an unknown code, a blank required field
+    /// or a duplicate row); 0 writes clean files.
+    pub defect_rate: f64,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions { out: PathBuf::from("synthetic"), scale: 1.0, seed: 1, councils: 1, years: 5, end_year: 2025, defect_rate: 0.001 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Options(String),
+}
+
+pub type Result<T> = std::result::Result<T, SynthError>;
+
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SynthError + '_ {
+    move |source| SynthError::Io { path: path.display().to_string(), source }
+}
+
+/// A real council the generator can imitate: DfE LA code, name, and size relative to Dorset
+/// (0-17 population, ONS mid-2020 estimates rounded).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Council {
+    pub la_code: &'static str,
+    pub name: &'static str,
+    pub size: f64,
+}
+
+/// Councils in the order `--councils N` takes them: Dorset, Somerset, BCP, then the rest of
+/// the South West.
+pub const COUNCILS: [Council; 14] = [
+    Council { la_code: "838", name: "Dorset", size: 1.0 },
+    Council { la_code: "933", name: "Somerset", size: 1.63 },
+    Council { la_code: "839", name: "Bournemouth, Christchurch and Poole", size: 1.12 },
+    Council { la_code: "878", name: "Devon", size: 2.05 },
+    Council { la_code: "865", name: "Wiltshire", size: 1.57 },
+    Council { la_code: "908", name: "Cornwall", size: 1.58 },
+    Council { la_code: "916", name: "Gloucestershire", size: 1.97 },
+    Council { la_code: "801", name: "Bristol, City of", size: 1.48 },
+    Council { la_code: "879", name: "Plymouth", size: 0.76 },
+    Council { la_code: "866", name: "Swindon", size: 0.73 },
+    Council { la_code: "803", name: "South Gloucestershire", size: 0.86 },
+    Council { la_code: "802", name: "North Somerset", size: 0.63 },
+    Council { la_code: "800", name: "Bath and North East Somerset", size: 0.53 },
+    Council { la_code: "880", name: "Torbay", size: 0.38 },
+];
+
+/// One injected defect: where Lantern will report it and with which rule.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Defect {
+    /// Path relative to the landing folder, as Lantern writes it in `_file`.
+    pub file: String,
+    /// 1-based row as Lantern writes it in `_row` (the header is row 1 of a CSV).
+    pub row: u64,
+    pub column: String,
+    /// The `_rule` Lantern writes for the row.
+    pub rule: String,
+    /// bad_date, unknown_code, blank_required, duplicate_row
+    pub kind: String,
+}
+
+/// A file written, with its data rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileEntry {
+    pub file: String,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// Headline figures of one generated council, per collection year, for checking calibration.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct YearSummary {
+    pub year: i32,
+    pub contacts: u64,
+    pub referrals: u64,
+    pub re_referrals_12m: u64,
+    pub assessments: u64,
+    pub s47: u64,
+    pub cpp_started: u64,
+    pub cpp_open_31_march: u64,
+    pub cla_started: u64,
+    pub cla_31_march: u64,
+    pub care_leavers_31_march: u64,
+    pub ehcps_january: u64,
+    pub pupils_spring: u64,
+    pub schools: u64,
+    pub residential_avg_weekly_cost: f64,
+    pub hnb_allocation: f64,
+    pub hnb_spend: f64,
+    pub dsg_cumulative_deficit: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CouncilManifest {
+    pub la_code: String,
+    pub name: String,
+    pub seed: u64,
+    pub children_0_17: u64,
+    pub years: Vec<YearSummary>,
+}
+
+/// What `generate` wrote: `out/manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub generator: String,
+    pub seed: u64,
+    pub scale: f64,
+    pub years: u32,
+    pub end_year: i32,
+    pub defect_rate: f64,
+    pub landing: String,
+    pub councils: Vec<CouncilManifest>,
+    pub files: Vec<FileEntry>,
+    pub defects: Vec<Defect>,
+    pub rows: u64,
+}
+
+impl Manifest {
+    /// What was written, and each council's headline figures year by year, for a terminal.
+    pub fn report(&self, out: &Path, seconds: f64) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "wrote {} files, {} rows, {} defects for {} council(s) into {} in {seconds:.1}s ({:.0} rows/s)",
+            self.files.len(),
+            self.rows,
+            self.defects.len(),
+            self.councils.len(),
+            out.join(&self.landing).display(),
+            self.rows as f64 / seconds.max(1e-9)
+        );
+        for c in &self.councils {
+            let _ = writeln!(s, "{} {}: {} children aged 0-17", c.la_code, c.name, c.children_0_17);
+            let _ = writeln!(s, "  year contacts referrals re-ref% assessments  s47 cpp_open in_care leavers ehcps pupils res_weekly_£ hnb_alloc_£m hnb_spend_£m dsg_deficit_£m");
+            for y in &c.years {
+                let _ = writeln!(
+                    s,
+                    "  {} {:>8} {:>9} {:>6.1} {:>11} {:>4} {:>8} {:>7} {:>7} {:>5} {:>6} {:>12.0} {:>12.1} {:>12.1} {:>14.1}",
+                    y.year,
+                    y.contacts,
+                    y.referrals,
+                    100.0 * y.re_referrals_12m as f64 / y.referrals.max(1) as f64,
+                    y.assessments,
+                    y.s47,
+                    y.cpp_open_31_march,
+                    y.cla_31_march,
+                    y.care_leavers_31_march,
+                    y.ehcps_january,
+                    y.pupils_spring,
+                    y.residential_avg_weekly_cost,
+                    y.hnb_allocation / 1e6,
+                    y.hnb_spend / 1e6,
+                    y.dsg_cumulative_deficit / 1e6
+                );
+            }
+        }
+        let _ = writeln!(s, "manifest: {}", out.join("manifest.json").display());
+        s
+    }
+}
+
+/// Generate `opts.councils` synthetic councils into `opts.out`; returns (and writes) the manifest.
+pub fn generate(opts: &GenerateOptions) -> Result<Manifest> {
+    if !(opts.scale > 0.0 && opts.scale <= 100.0) {
+        return Err(SynthError::Options(format!("--scale must be above 0 and at most 100, not {}", opts.scale)));
+    }
+    if opts.councils == 0 || opts.councils > COUNCILS.len() {
+        return Err(SynthError::Options(format!("--councils must be 1 to {}, not {}", COUNCILS.len(), opts.councils)));
+    }
+    if opts.years == 0 || opts.years > 20 {
+        return Err(SynthError::Options(format!("--years must be 1 to 20, not {}", opts.years)));
+    }
+    if !(0.0..=0.2).contains(&opts.defect_rate) {
+        return Err(SynthError::Options(format!("--defect-rate must be 0 to 0.2, not {}", opts.defect_rate)));
+    }
+    if !(2012..=2040).contains(&opts.end_year) {
+        return Err(SynthError::Options(format!("--end-year must be 2012 to 2040, not {}", opts.end_year)));
+    }
+    let landing = opts.out.join("landing");
+    std::fs::create_dir_all(&landing).map_err(io_err(&landing))?;
+    let mut manifest = Manifest {
+        generator: format!("lantern {} synth", env!("CARGO_PKG_VERSION")),
+        seed: opts.seed,
+        scale: opts.scale,
+        years: opts.years,
+        end_year: opts.end_year,
+        defect_rate: opts.defect_rate,
+        landing: "landing".into(),
+        councils: vec![],
+        files: vec![],
+        defects: vec![],
+        rows: 0,
+    };
+    for council in COUNCILS.iter().take(opts.councils) {
+        let params = Params::dorset();
+        let world = people::simulate(council, &params, opts);
+        let mut out = writer::Output::new(&landing, council.la_code, opts.seed, opts.defect_rate);
+        mosaic::write(&world, &mut out)?;
+        let pupils = census::write(&world, &mut out)?;
+        synergy::write(&world, &mut out)?;
+        reference::write(&world, &mut out)?;
+        let money = finance::write(&world, &mut out)?;
+        let mut summary = world.summary();
+        for y in &mut summary {
+            if let Some(m) = money.iter().find(|m| m.year == y.year) {
+                y.residential_avg_weekly_cost = m.residential_avg_weekly_cost;
+                y.hnb_allocation = m.hnb_allocation;
+                y.hnb_spend = m.hnb_spend;
+                y.dsg_cumulative_deficit = m.dsg_cumulative_deficit;
+            }
+            if let Some((_, n)) = pupils.iter().find(|(py, _)| *py == y.year) {
+                y.pupils_spring = *n;
+            }
+        }
+        manifest.councils.push(CouncilManifest {
+            la_code: council.la_code.into(),
+            name: council.name.into(),
+            seed: world.seed,
+            children_0_17: world.children_0_17(world.window_end),
+            years: summary,
+        });
+        let (files, defects) = out.finish();
+        manifest.files.extend(files);
+        manifest.defects.extend(defects);
+    }
+    manifest.files.sort_by(|a, b| a.file.cmp(&b.file));
+    manifest.defects.sort();
+    manifest.rows = manifest.files.iter().map(|f| f.rows).sum();
+    let path = opts.out.join("manifest.json");
+    let text = serde_json::to_string_pretty(&manifest).expect("serialisable");
+    std::fs::write(&path, text + "\n").map_err(io_err(&path))?;
+    Ok(manifest)
+}
