@@ -92,6 +92,8 @@ fn sha256_file(p: &Path) -> std::io::Result<(String, u64)> {
 }
 
 /// Lower ranks first, so that tables other tables refer to (903 header) are read before them.
+/// Reading order: a file whose table refers to or inherits from other tables is read after
+/// theirs (its depth in that chain), so the values it is checked against or copies are there.
 fn rank(project: &Project, sources: &[String], path: &Path) -> u8 {
     let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
     if matches!(ext.as_str(), "xml" | "xlsx" | "xlsm" | "xls" | "ods") {
@@ -99,9 +101,20 @@ fn rank(project: &Project, sources: &[String], path: &Path) -> u8 {
     }
     let Ok((segs, _)) = source::open(path, project) else { return 0 };
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    segs.first()
-        .and_then(|s| validate::detect(project, sources, &s.header, &name))
-        .map_or(0, |t| if t.references.is_empty() { 0 } else { 1 })
+    segs.first().and_then(|s| validate::detect(project, sources, &s.header, &name)).map_or(0, |t| depth(project, t, 0))
+}
+
+fn depth(project: &Project, t: &crate::schema::TableSchema, level: u8) -> u8 {
+    if level > 16 {
+        return level; // a cycle: the project check reports none, so stop rather than loop
+    }
+    let parents = t.references.iter().map(|r| &r.table).chain(t.inherits.iter().map(|i| &i.table));
+    parents
+        .filter_map(|p| project.find_table(&t.source, p))
+        .filter(|p| !std::ptr::eq(*p, t))
+        .map(|p| 1 + depth(project, p, level + 1))
+        .max()
+        .unwrap_or(0)
 }
 
 pub struct Runner<'a> {

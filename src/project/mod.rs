@@ -218,6 +218,21 @@ impl Project {
                     problems.push(format!("{at}: reference {} names table `{}`, which does not exist", r.id, r.table));
                 }
             }
+            for i in &t.inherits {
+                let Some(parent) = self.find_table(&t.source, &i.table) else {
+                    problems.push(format!("{at}: inherit names table `{}`, which does not exist", i.table));
+                    continue;
+                };
+                if i.parent_columns().len() != i.columns.len() {
+                    problems.push(format!("{at}: inherit from {}: `columns` and `to` differ in length", i.table));
+                }
+                for c in i.columns.iter().chain(&i.copy).filter(|c| t.column(c).is_none()) {
+                    problems.push(format!("{at}: inherit from {}: {c} is not a column of this table", i.table));
+                }
+                for c in i.parent_columns().iter().chain(&i.copy).filter(|c| parent.column(c).is_none()) {
+                    problems.push(format!("{at}: inherit from {}: {c} is not a column of {}", i.table, parent.name));
+                }
+            }
             for re in [&t.detect.name, &t.detect.sheet].into_iter().flatten() {
                 if let Err(e) = regex::Regex::new(re) {
                     problems.push(format!("{at}: detect pattern: {e}"));

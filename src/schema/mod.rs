@@ -48,6 +48,9 @@ pub struct TableSchema {
     /// Cross-table rules: values that must exist in another table of the same council.
     #[serde(rename = "reference", default)]
     pub references: Vec<Reference>,
+    /// Columns a row takes from its parent row in another table of the same run, where blank.
+    #[serde(rename = "inherit", default)]
+    pub inherits: Vec<Inherit>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -235,6 +238,36 @@ pub struct Reference {
     /// of the referenced table, the values already in `clean` are used.
     #[serde(default)]
     pub scope: RefScope,
+}
+
+/// A parent row's columns copied onto this row: a child row that names its parent only by an
+/// export's own link ids (a Blade CSV's `persontableid`) gets the parent's natural keys (UPN,
+/// ULN), as the same row nested under its parent in an XML export gets them by absolute path.
+/// The parent table's rows must be read in the same run and partition; files are read parents
+/// first. A row whose parent is not found keeps its blanks (a `[[reference]]` says whether
+/// that is an error).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inherit {
+    /// Link columns in this table.
+    pub columns: Vec<String>,
+    /// The parent: `table` (same source) or `source.table`.
+    pub table: String,
+    /// Link columns in the parent (default: the same names).
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Columns copied from the parent row into the same-named columns of this row, where blank.
+    pub copy: Vec<String>,
+}
+
+impl Inherit {
+    pub fn parent_columns(&self) -> &[String] {
+        if self.to.is_empty() {
+            &self.columns
+        } else {
+            &self.to
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -109,6 +109,9 @@ pub struct RunState {
     pub warehouse: Option<std::path::PathBuf>,
     /// Values read from `clean`, by the same keys as `ref_values` (None: none stored).
     stored_refs: HashMap<String, Option<foldhash::HashSet<String>>>,
+    /// Parent rows' columns for `[[inherit]]`: `source.table|link cols|copy cols|la|partition`
+    /// → link value → copied values.
+    inherited: HashMap<String, foldhash::HashMap<String, Vec<Option<String>>>>,
 }
 
 
@@ -137,6 +140,18 @@ struct Col<'a> {
     formats: Vec<String>,
     rule_prefix: String,
     warn: bool,
+}
+
+/// An `[[inherit]]` of this table: where its link columns sit in the file, which columns it fills.
+struct InheritFrom {
+    link_fields: Vec<Option<usize>>,
+    copy_cols: Vec<usize>,
+    /// `source.table|to cols|copy cols`
+    key: String,
+}
+
+fn inherit_key(parent: &TableSchema, i: &crate::schema::Inherit) -> String {
+    format!("{}|{}|{}", parent.qualified_name(), i.parent_columns().join(","), i.copy.join(","))
 }
 
 struct TableRef<'a> {
@@ -168,6 +183,9 @@ pub struct TableValidator<'a> {
     refs: Vec<TableRef<'a>>,
     /// Values of this table that references point at: key prefix, columns, kept per council too.
     wanted_own: Vec<(String, Vec<usize>, bool)>,
+    inherits: Vec<InheritFrom>,
+    /// Columns of this table that child tables inherit: key prefix, link columns, copied columns.
+    inherited_own: Vec<(String, Vec<usize>, Vec<usize>)>,
 }
 
 impl<'a> TableValidator<'a> {
@@ -258,6 +276,28 @@ impl<'a> TableValidator<'a> {
                 }
             }
         }
+        let mut inherits = vec![];
+        for i in &schema.inherits {
+            let Some(parent) = project.find_table(&schema.source, &i.table) else { continue };
+            let link_fields = i.columns.iter().map(|c| col_index(c).and_then(|k| cols[k].field)).collect();
+            let Some(copy_cols) = i.copy.iter().map(|c| col_index(c)).collect::<Option<Vec<_>>>() else { continue };
+            inherits.push(InheritFrom { link_fields, copy_cols, key: inherit_key(parent, i) });
+        }
+        let mut inherited_own = vec![];
+        for t in &project.tables {
+            for i in &t.inherits {
+                if project.find_table(&t.source, &i.table).is_some_and(|x| std::ptr::eq(x, schema)) {
+                    let link = i.parent_columns().iter().map(|c| col_index(c)).collect::<Option<Vec<_>>>();
+                    let copy = i.copy.iter().map(|c| col_index(c)).collect::<Option<Vec<_>>>();
+                    let key = inherit_key(schema, i);
+                    if let (Some(link), Some(copy)) = (link, copy) {
+                        if !inherited_own.iter().any(|(k, _, _)| k == &key) {
+                            inherited_own.push((key, link, copy));
+                        }
+                    }
+                }
+            }
+        }
         Ok(TableValidator {
             schema,
             cols,
@@ -273,6 +313,8 @@ impl<'a> TableValidator<'a> {
             unknown_columns,
             refs,
             wanted_own,
+            inherits,
+            inherited_own,
         })
     }
 
@@ -297,11 +339,20 @@ impl<'a> TableValidator<'a> {
                 ));
             }
         }
-        for c in &self.cols {
+        let part_key = format!("{}|{}", ctx.la, ctx.partition_value);
+        let fills = self.inherited_cells(rows, &part_key, state);
+        for (ci, c) in self.cols.iter().enumerate() {
             let mut vals: Vec<Option<Cow<'r, str>>> = Vec::with_capacity(n);
+            let fill = fills.get(&ci);
             for (r, row) in rows.iter().enumerate() {
                 let raw = c.field.and_then(|f| row.fields.get(f)).unwrap_or("");
-                vals.push(self.clean_cell(c, raw, ctx.year, &mut problems[r], &mut flags[r]));
+                let v = match fill.and_then(|f| f[r].as_deref()) {
+                    Some(from_parent) if raw.trim().is_empty() => {
+                        self.clean_cell(c, from_parent, ctx.year, &mut problems[r], &mut flags[r]).map(|v| Cow::Owned(v.into_owned()))
+                    }
+                    _ => self.clean_cell(c, raw, ctx.year, &mut problems[r], &mut flags[r]),
+                };
+                vals.push(v);
             }
             arrays.push(self.to_array(c, &vals, &mut problems, &mut flags));
             texts.push(vals);
@@ -340,7 +391,6 @@ impl<'a> TableValidator<'a> {
                 }
             }
         }
-        let part_key = format!("{}|{}", ctx.la, ctx.partition_value);
         let key_of = |idx: &[usize], r: usize| -> Option<String> {
             let mut key = String::new();
             for (n, &i) in idx.iter().enumerate() {
@@ -410,6 +460,14 @@ impl<'a> TableValidator<'a> {
                 }
             }
         }
+        for (key, link, copy) in &self.inherited_own {
+            let map = state.inherited.entry(format!("{key}|{part_key}")).or_default();
+            for r in (0..n).filter(|&r| good[r]) {
+                if let Some(k) = key_of(link, r) {
+                    map.insert(k, copy.iter().map(|&i| texts[i][r].as_deref().map(str::to_string)).collect());
+                }
+            }
+        }
         let (mut broken, mut flagged, mut examples) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::<String, Vec<u64>>::new());
         for (r, (p, f)) in problems.iter().zip(&flags).enumerate() {
             // a quarantined row counts only its errors; a clean row counts its warnings
@@ -426,6 +484,37 @@ impl<'a> TableValidator<'a> {
         let clean = self.protect(&typed, &good, ctx, protector)?;
         let quarantine = self.quarantine(rows, &texts, &problems, ctx, protector)?;
         Ok(ChunkResult { clean, quarantine, broken, flagged, examples, flag_messages })
+    }
+
+    /// For each `[[inherit]]`, the parent's values of its copied columns for the rows whose link
+    /// columns name a parent read earlier in this run: column index → one cell per row.
+    fn inherited_cells(&self, rows: &[RawRow], part_key: &str, state: &RunState) -> HashMap<usize, Vec<Option<String>>> {
+        let mut fills: HashMap<usize, Vec<Option<String>>> = HashMap::new();
+        for inh in &self.inherits {
+            let Some(parents) = state.inherited.get(&format!("{}|{part_key}", inh.key)) else { continue };
+            for (r, row) in rows.iter().enumerate() {
+                let mut key = String::new();
+                for (j, f) in inh.link_fields.iter().enumerate() {
+                    let v = f.and_then(|f| row.fields.get(f)).map_or("", str::trim);
+                    if v.is_empty() {
+                        key.clear();
+                        break;
+                    }
+                    if j > 0 {
+                        key.push('\u{1f}');
+                    }
+                    key.push_str(v);
+                }
+                let Some(values) = (!key.is_empty()).then(|| parents.get(&key)).flatten() else { continue };
+                for (&ci, v) in inh.copy_cols.iter().zip(values) {
+                    if let Some(v) = v {
+                        let cells = fills.entry(ci).or_insert_with(|| vec![None; rows.len()]);
+                        cells[r].get_or_insert_with(|| v.clone());
+                    }
+                }
+            }
+        }
+        fills
     }
 
     /// Trim, blank → null, codes reduced, patterns and required checked. Type checks come later.
