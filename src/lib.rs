@@ -1,11 +1,13 @@
 //! Lantern: council children's services exports → validated, pseudonymised, partitioned Parquet
 //! → indicators in SQL. The flow, module by module:
 //! `source` (read) → `validate` (rules, quarantine) → `privacy` (protect) → `warehouse`
-//! (Parquet, staging, commit, run records) → `query` (SQL over the warehouse); `pipeline` runs
+//! (Parquet, staging, commit, run records) → `model` (SQL models into `marts`, SQL functions)
+//! → `query` (SQL over the warehouse); `pipeline` runs
 //! the flow, `project` holds the declarative `pipelines/`, `schemas/`, `sql/`, `cli` is the edge.
 
 pub mod cli;
 pub mod config;
+pub mod model;
 pub mod pipeline;
 pub mod privacy;
 pub mod project;

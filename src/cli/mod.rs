@@ -14,6 +14,8 @@ use crate::privacy::Protector;
 use crate::project::Project;
 use crate::warehouse::Warehouse;
 
+mod demo;
+mod models;
 mod output;
 
 #[derive(Parser)]
@@ -43,6 +45,17 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start here: generate a synthetic council into DIR/landing, run every pipeline and model
+    /// into DIR/warehouse, and print what landed, headline figures and where to look
+    Demo {
+        #[arg(long, default_value = "lantern-demo")]
+        dir: PathBuf,
+        /// Size: 1 is a council like Dorset (about 67,500 children, 60,000 pupils)
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Run pipelines now over the landing folder (all pipelines when none are named)
     Run {
         pipelines: Vec<String>,
@@ -84,6 +97,17 @@ enum Command {
     Init { dir: PathBuf },
     /// The tables the schemas declare, with their columns
     Tables,
+    /// The SQL models (sql/<area>/<model>.sql): area, grain, inputs and last build
+    Models {
+        /// Build the models whose inputs changed now, as `lantern run` does after loading
+        #[arg(long)]
+        build: bool,
+        /// With --build: rebuild every model
+        #[arg(long, requires = "build")]
+        full: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Generate synthetic councils: every source's exports under DIR/landing/<LA code>/, and
     /// DIR/manifest.json listing the files and the defects injected into them
     Generate {
@@ -103,9 +127,18 @@ enum Command {
         /// Collection year the window ends in
         #[arg(long, default_value_t = 2025)]
         end_year: i32,
-        /// Share of data rows given a defect (bad date, unknown code, blank required field, duplicate row); 0 for clean files
+        /// Share of data rows given a defect (bad date, unknown code, blank required field, duplicate row; overlapping 903 episode); 0 for clean files
         #[arg(long, default_value_t = 0.001)]
         defect_rate: f64,
+        /// Shape of the SSDA903 return: the CSV set or the EXPSSDA903 XML (the same children either way)
+        #[arg(long, value_enum, default_value_t = crate::synth::Ssda903Shape::Csv)]
+        ssda903: crate::synth::Ssda903Shape,
+        /// Shape of the SEN2 return: COLLECT Blade CSVs or the XML
+        #[arg(long, value_enum, default_value_t = crate::synth::Sen2Shape::Blade)]
+        sen2: crate::synth::Sen2Shape,
+        /// MOSAIC exports: the returns (SSDA903 and CIN census), the Annex A lists, or both
+        #[arg(long, value_enum, default_value_t = crate::synth::SocialCare::Both)]
+        social_care: crate::synth::SocialCare,
     },
 }
 
@@ -172,8 +205,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 la_code: la.or(settings.la_code),
                 progress: std::io::stderr().is_terminal(),
             };
-            let record = Runner { project: &project, warehouse: &warehouse, protector: &protector }.run(&opts)?;
+            let mut record = Runner { project: &project, warehouse: &warehouse, protector: &protector }.run(&opts)?;
+            let models_failed = models::after_run(&project, &warehouse, &mut record);
             output::print_run(&record);
+            models::print(&record);
+            if let Some(e) = models_failed {
+                return Err(e);
+            }
             Ok(if record.files.iter().any(|f| f.status == "unreadable") { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
         Command::Validate { files, as_of } => {
@@ -232,13 +270,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Generate { out, scale, seed, councils, years, end_year, defect_rate } => {
-            let opts = crate::synth::GenerateOptions { out, scale, seed, councils, years, end_year, defect_rate };
+        Command::Generate { out, scale, seed, councils, years, end_year, defect_rate, ssda903, sen2, social_care } => {
+            let opts = crate::synth::GenerateOptions { out, scale, seed, councils, years, end_year, defect_rate, ssda903, sen2, social_care };
             let t0 = std::time::Instant::now();
             let m = crate::synth::generate(&opts)?;
             print!("{}", m.report(&opts.out, t0.elapsed().as_secs_f64()));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Demo { dir, scale, seed } => demo::demo(&overrides, &dir, scale, seed),
+        Command::Models { build, full, json } => models::command(&overrides, build, full, json),
         Command::Tables => {
             let settings = Settings::load(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;

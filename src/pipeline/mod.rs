@@ -371,6 +371,16 @@ impl Runner<'_> {
                 1 => las.first().map(|s| s.to_string()),
                 n => Some(format!("{n} councils")),
             };
+            if outs.is_empty() {
+                // a header with no rows: recognised, nothing to write
+                fr.tables.push(TableRecord {
+                    segment: name.clone(),
+                    table: schema.qualified_name(),
+                    partition: format!("la={}/{}={}", file_la.clone().unwrap_or_default(), schema.partition.column, file_part.0),
+                    unknown_columns: v.unknown_columns.clone(),
+                    ..Default::default()
+                });
+            }
             if !v.unknown_columns.is_empty() {
                 fr.warnings.push(format!("{where_}columns not in schema {} were not loaded: {}", schema.qualified_name(), v.unknown_columns.join(", ")));
             }

@@ -1,26 +1,43 @@
-//! `lantern sql`: every warehouse table registered as `zone.source.table` in DataFusion.
+//! SQL sessions over the warehouse: every table registered as `zone.source.table`, Lantern's
+//! functions ([`crate::model::udf`]) in every session.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::TableProvider;
 use datafusion::error::Result;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use crate::project::Project;
 use crate::warehouse::{Warehouse, ZONES};
 
-/// A session over the warehouse: strings read as plain `Utf8`, every table registered.
-pub async fn session(warehouse: &Warehouse) -> Result<SessionContext> {
-    let config = SessionConfig::new()
+/// The settings every Lantern session shares.
+pub fn config() -> SessionConfig {
+    SessionConfig::new()
         .with_information_schema(true)
         .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
         .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
         // column names are kept as the returns spell them (CHILD, DECOM): no lower-casing
-        .set_bool("datafusion.sql_parser.enable_ident_normalization", false);
-    let ctx = SessionContext::new_with_config(config);
+        .set_bool("datafusion.sql_parser.enable_ident_normalization", false)
+        // positions in the SQL for errors (a model's file and line)
+        .set_bool("datafusion.sql_parser.collect_spans", true)
+}
+
+/// A session with Lantern's settings and functions, and no tables yet.
+pub fn context() -> SessionContext {
+    let ctx = SessionContext::new_with_config(config());
+    crate::model::udf::register(&ctx);
+    ctx
+}
+
+/// A session over the warehouse: strings read as plain `Utf8`, every table registered.
+pub async fn session(warehouse: &Warehouse) -> Result<SessionContext> {
+    let ctx = context();
     register_all(&ctx, warehouse).await?;
     Ok(ctx)
 }
@@ -45,6 +62,34 @@ pub async fn register_all(ctx: &SessionContext, warehouse: &Warehouse) -> Result
     Ok(())
 }
 
+/// The schema `zone.source`, created (with its catalog) when missing.
+pub fn ensure_schema(ctx: &SessionContext, zone: &str, source: &str) -> Result<Arc<dyn SchemaProvider>> {
+    let catalog = match ctx.catalog(zone) {
+        Some(c) => c,
+        None => {
+            let c: Arc<dyn CatalogProvider> = Arc::new(MemoryCatalogProvider::new());
+            ctx.register_catalog(zone, c.clone());
+            c
+        }
+    };
+    Ok(match catalog.schema(source) {
+        Some(s) => s,
+        None => {
+            let s: Arc<dyn SchemaProvider> = Arc::new(MemorySchemaProvider::new());
+            catalog.register_schema(source, s.clone())?;
+            s
+        }
+    })
+}
+
+/// Registers (or replaces) `zone.source.table`, creating the catalog and schema when needed.
+pub fn register_table(ctx: &SessionContext, zone: &str, source: &str, table: &str, provider: Arc<dyn TableProvider>) -> Result<()> {
+    let schema = ensure_schema(ctx, zone, source)?;
+    schema.deregister_table(table)?;
+    schema.register_table(table.to_string(), provider)?;
+    Ok(())
+}
+
 pub async fn listing_table(ctx: &SessionContext, dir: &Path) -> Result<Arc<ListingTable>> {
     let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
     let format = ParquetFormat::default().with_options(ctx.state().table_options().parquet.clone());
@@ -52,6 +97,43 @@ pub async fn listing_table(ctx: &SessionContext, dir: &Path) -> Result<Arc<Listi
     let schema = options.infer_schema(&ctx.state(), &url).await?;
     let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
     Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+/// A table the schemas declare, with the columns a run writes for it.
+#[derive(Debug, Clone)]
+pub struct DeclaredTable {
+    /// `clean` or `quarantine`
+    pub zone: &'static str,
+    pub source: String,
+    pub table: String,
+    pub schema: SchemaRef,
+}
+
+impl DeclaredTable {
+    pub fn name(&self) -> String {
+        format!("{}.{}.{}", self.zone, self.source, self.table)
+    }
+}
+
+/// Every table the project's schemas declare, in `clean` and in `quarantine`, with the Arrow
+/// schema a run would write (dropped columns left out, `la` and the partition column added).
+pub fn declared_tables(project: &Project) -> Vec<DeclaredTable> {
+    let mut out = vec![];
+    for t in &project.tables {
+        let header: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+        let Ok(v) = crate::validate::TableValidator::new(project, t, &header, true) else {
+            continue;
+        };
+        for (zone, schema) in [("clean", v.clean_schema.clone()), ("quarantine", v.quarantine_schema.clone())] {
+            out.push(DeclaredTable { zone, source: t.source.clone(), table: t.name.clone(), schema });
+        }
+    }
+    out
+}
+
+/// The same schema with every column nullable (hand-made rows need not fill them all).
+pub fn nullable(schema: &Schema) -> SchemaRef {
+    Arc::new(Schema::new(schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>()))
 }
 
 pub async fn run_sql(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {

@@ -117,20 +117,29 @@ pub fn school_on(w: &World, p: &Person, d: NaiveDate, special: &BTreeMap<u32, u1
         0..=6 => Some((p.primary, nc)),
         7..=11 => {
             // a few secondary pupils are taught in a pupil referral unit
-            let prus: Vec<&School> = w.schools.iter().filter(|s| s.kind == SchoolKind::Pru).collect();
-            if !prus.is_empty() && scramble(p.id) % 250 == 0 {
-                Some((prus[(p.id as usize) % prus.len()].idx, nc))
-            } else {
-                Some((p.secondary, nc))
+            if scramble(p.id) % 250 == 0 {
+                let prus: Vec<&School> = w.schools.iter().filter(|s| s.kind == SchoolKind::Pru).collect();
+                if !prus.is_empty() {
+                    return Some((prus[(p.id as usize) % prus.len()].idx, nc));
+                }
             }
+            Some((p.secondary, nc))
         }
         12 | 13 if p.sixth_form => Some((p.secondary, nc)),
         _ => None,
     }
 }
 
+/// Primary needs of pupils on SEN support (national SEN statistics, SEN support pupils, 2021).
+const SUPPORT_NEEDS: [(&str, f64); 11] = [("SLCN", 0.24), ("SEMH", 0.20), ("MLD", 0.17), ("SPLD", 0.14), ("ASD", 0.11), ("NSA", 0.05), ("OTH", 0.04), ("PD", 0.02), ("HI", 0.01), ("VI", 0.01), ("SLD", 0.01)];
+
+/// The primary need of a pupil on SEN support, as the spring census gives it.
+pub fn support_need(w: &World, pupil: u32) -> &'static str {
+    weighted(&mut rng::item(w.seed, w.council.la_code, "sen-type", pupil as u64), &SUPPORT_NEEDS)
+}
+
 /// Pupils with an EHC plan in a special school on `d`.
-fn special_placements(w: &World, d: NaiveDate) -> BTreeMap<u32, u16> {
+pub fn special_placements(w: &World, d: NaiveDate) -> BTreeMap<u32, u16> {
     w.ehcps.iter().filter(|e| e.active_on(d)).filter_map(|e| e.special_school.map(|s| (e.child, s))).collect()
 }
 
@@ -514,7 +523,7 @@ fn write_term(
             }
             let school = &w.schools[s as usize];
             let mut pr = rng::item(seed, la, "sen-type", pid as u64);
-            let need = ehcp.get(&pid).copied().unwrap_or_else(|| weighted(&mut pr, &[("SLCN", 0.24), ("SEMH", 0.20), ("MLD", 0.17), ("SPLD", 0.14), ("ASD", 0.11), ("NSA", 0.05), ("OTH", 0.04), ("PD", 0.02), ("HI", 0.01), ("VI", 0.01), ("SLD", 0.01)]));
+            let need = ehcp.get(&pid).copied().unwrap_or_else(|| weighted(&mut pr, &SUPPORT_NEEDS));
             let mut needs = vec![need];
             if chance(&mut pr, 0.3) {
                 let second = weighted(&mut pr, &[("SLCN", 0.3), ("SEMH", 0.3), ("MLD", 0.2), ("SPLD", 0.2)]);

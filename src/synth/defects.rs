@@ -18,6 +18,8 @@ pub enum DateStyle {
     Dmy,
     /// yyyy-Mon-dd HH:MM:SS (COLLECT Blade exports)
     Blade,
+    /// yyyy-mm-dd (the CIN census and SEN2 XML)
+    Iso,
 }
 
 /// Which defects each column of a table can carry.
@@ -103,6 +105,14 @@ impl Plan {
         self
     }
 
+    /// A key of which the record holds only `cols`, the rest coming from its parents (an XML
+    /// record under its child): `label` names the whole key, as Lantern does.
+    pub fn key_as(mut self, cols: &[&str], label: &str) -> Self {
+        let idx = cols.iter().map(|c| self.find(c).0).collect();
+        self.key = Some((idx, label.to_string()));
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.dates.is_empty() && self.codes.is_empty() && self.required.is_empty() && self.key.is_none()
     }
@@ -169,6 +179,10 @@ pub fn bad_date(r: &mut Rng, style: DateStyle) -> String {
         (DateStyle::Blade, 1) => format!("{y}-Sept-31 00:00:00"),
         (DateStyle::Blade, 2) => format!("{y}1-Mar-03 00:00:00"),
         (DateStyle::Blade, _) => format!("{:02}/{:02}/{y}", int(r, 13, 28), int(r, 13, 28)),
+        (DateStyle::Iso, 0) => format!("{y}-02-30"),
+        (DateStyle::Iso, 1) => format!("{y}-13-{:02}", int(r, 1, 28)),
+        (DateStyle::Iso, 2) => format!("{y}-{:02}-32", int(r, 1, 12)),
+        (DateStyle::Iso, _) => format!("{:02}.{:02}.{y}", int(r, 1, 28), int(r, 1, 12)),
     }
 }
 
@@ -185,6 +199,8 @@ mod tests {
             assert_eq!(parse_date(&d, &["%d/%m/%Y".to_string()]), None, "{d}");
             let d = bad_date(&mut r, DateStyle::Blade);
             assert_eq!(parse_date(&d, &["%Y-%b-%d %H:%M:%S".to_string()]), None, "{d}");
+            let d = bad_date(&mut r, DateStyle::Iso);
+            assert_eq!(parse_date(&d, &["%Y-%m-%d".to_string(), "%Y-%b-%d %H:%M:%S".to_string()]), None, "{d}");
         }
     }
 }

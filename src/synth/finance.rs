@@ -146,7 +146,7 @@ fn fy_label(y: i32) -> String {
 }
 
 /// Periods 1 (April) to 12 (March) of collection year `y`: (period, first day, last day).
-fn periods(y: i32) -> Vec<(u32, NaiveDate, NaiveDate)> {
+pub fn periods(y: i32) -> Vec<(u32, NaiveDate, NaiveDate)> {
     (0..12)
         .map(|i| {
             let (yy, m) = if i < 9 { (y - 1, 4 + i) } else { (y, i - 8) };
@@ -221,7 +221,7 @@ pub fn write(w: &World, out: &mut Output) -> Result<Vec<YearMoney>> {
         let mut f = out.csv(&format!("finance/ledger_{label}.csv"), &cols, plan, Encoding::Utf8);
         let mut reference = 0u32;
         let mut spend: BTreeMap<&'static str, f64> = BTreeMap::new();
-        let mut line = |f: &mut super::writer::CsvFile, period: u32, day: NaiveDate, cc: &'static str, amount: f64, text: String, supplier: String, child: String, placement: String, spend: &mut BTreeMap<&'static str, f64>| {
+        let mut line = |f: &mut super::writer::TableFile, period: u32, day: NaiveDate, cc: &'static str, amount: f64, text: String, supplier: String, child: String, placement: String, spend: &mut BTreeMap<&'static str, f64>| {
             reference += 1;
             *spend.entry(cc).or_default() += (amount * 100.0).round() / 100.0;
             f.row(vec![fy_label(y), period.to_string(), dmy(day), cc.into(), account_for(cc).into(), money(amount), text, supplier, format!("{}{:07}", if cc.starts_with('D') { "HN" } else { "AP" }, reference), child, placement]);
@@ -270,28 +270,11 @@ pub fn write(w: &World, out: &mut Output) -> Result<Vec<YearMoney>> {
                 let amount = 380.0 * pf * (0.8 + 0.4 * rng::unit(&mut r));
                 line(&mut f, period, last_working_day(last), "C3141", amount, "Leaving care allowance".into(), "Care leaver payments".into(), w.person(c).mosaic_id(), String::new(), &mut spend);
             }
-            // EHC plans: monthly top-up by setting
+            // EHC plans: a twelfth of each plan's annual top-up, as the placement-cost export lists it
             for e in w.ehcps.iter().filter(|e| e.active_on(mid)) {
-                let person = w.person(e.child);
-                let (cc, annual, supplier) = match e.setting {
-                    "special" => {
-                        let s = e.special_school.map(|i| w.schools[i as usize].name.clone()).unwrap_or_else(|| "Special school".into());
-                        (local_cc(&person.postcode, person.id), p.hn_cost_special, s)
-                    }
-                    "independent" => ("D1203", p.hn_cost_independent, ["Witherslack Group", "Priory Education", "Outcomes First Group", "Aspris Children's Services", "Cambian Education"][person.id as usize % 5].to_string()),
-                    "fe" => ("D1202", p.hn_cost_fe, "Further education college".into()),
-                    _ => {
-                        let school = w.schools.get(person.primary as usize).map(|s| s.name.clone()).unwrap_or_default();
-                        if person.id % 3 == 0 {
-                            ("D1202", p.hn_cost_mainstream, school)
-                        } else {
-                            (local_cc(&person.postcode, person.id), p.hn_cost_mainstream, school)
-                        }
-                    }
-                };
-                let amount = annual * infl(0.035, y) / 12.0 * (0.85 + 0.3 * rng::unit(&mut r));
+                let pl = super::ehcp::placement(w, e, y, mid);
                 let day = rng::working_day_on_or_after(add_days(first, int(&mut r, 5, 20))).min(last_working_day(last));
-                line(&mut f, period, day, cc, amount, "High needs top-up".into(), supplier, person.mosaic_id(), String::new(), &mut spend);
+                line(&mut f, period, day, pl.cc, pl.annual / 12.0, "High needs top-up".into(), pl.provider, w.person(e.child).mosaic_id(), String::new(), &mut spend);
             }
             // High Needs spend not tied to a plan, and the grant
             let alloc = hnb_alloc[&y];
@@ -353,12 +336,6 @@ pub fn write(w: &World, out: &mut Output) -> Result<Vec<YearMoney>> {
     }
     out.close(f)?;
     Ok(money_out)
-}
-
-/// The maintained-school top-up cost centre of the child's locality.
-fn local_cc(postcode: &str, id: u32) -> &'static str {
-    let h = postcode.bytes().fold(id, |a, b| a.wrapping_mul(31).wrapping_add(b as u32));
-    ["D1201N", "D1201S", "D1201E", "D1201W"][(h % 4) as usize]
 }
 
 fn place_text(place: &str) -> &'static str {

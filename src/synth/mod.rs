@@ -1,22 +1,28 @@
 //! The synthetic council: one simulated population of children over time, written out as the
-//! exports Lantern ingests (MOSAIC's SSDA903 CSVs, CIN census XML and Annex A lists; the school
-//! census and Synergy's SEN2 as COLLECT Blade CSVs; the finance ledger, budgets, coding map and
-//! DSG allocations; ONS population estimates), with a manifest of the defects injected into them.
+//! exports Lantern ingests — MOSAIC's SSDA903 return (CSV set or XML), CIN census XML and Annex A
+//! lists (monthly workbooks for the last year); the school census as COLLECT Blade CSVs;
+//! Synergy's SEN2 return (Blade CSVs or XML), Annex A SEND lists and EHCP placement costs; the
+//! finance ledger, budgets, coding map and DSG allocations; the reference downloads (population,
+//! statistical neighbours, benchmarks) — with a manifest of the defects injected into them.
+//! docs/synth.md describes every file and option.
 //!
 //! `generate(opts)` is the whole public surface. For each council it simulates
 //! ([`people::simulate`]) and then writes each source under `DIR/landing/<LA code>/`:
-//! [`mosaic`], [`census`], [`synergy`], [`finance`] and [`reference`] (population estimates).
-//! [`defects`] decides, row by row and deterministically, which rows get which defect, and
-//! records each in the manifest with the rule Lantern reports. Everything is a pure function of
-//! the options: every random draw comes from a ChaCha8 stream seeded from `--seed`, the council
-//! and the stream's name, and maps are iterated in sorted order, so two runs with the same
-//! options write byte-identical files.
+//! [`mosaic`] (with [`annex_a`]), [`census`], [`synergy`] (with [`ehcp`]), [`finance`] and
+//! [`reference`]; the benchmarks for all councils go to `DIR/landing/reference/`. [`defects`]
+//! decides, record by record and deterministically, which records get which defect, and
+//! `writer` records each in the manifest with the row and rule Lantern reports. Everything is a
+//! pure function of the options: every random draw comes from a ChaCha8 stream seeded from
+//! `--seed`, the council and the stream's name, maps are iterated in sorted order, and workbooks
+//! carry a fixed creation date, so two runs with the same options write byte-identical files.
 //!
 //! Calibration targets (Dorset, `../shared/reference/SEED-FIGURES.md`) live in one place,
 //! [`params::Params`], each with the figure it is calibrated to.
 
+pub mod annex_a;
 pub mod census;
 pub mod defects;
+pub mod ehcp;
 pub mod finance;
 pub mod mosaic;
 pub mod params;
@@ -48,13 +54,66 @@ pub struct GenerateOptions {
     /// The collection year the window ends in (its 31 March is the last day simulated).
     pub end_year: i32,
     /// Share of data rows given a defect (a bad date, an unknown code, a blank required field
-    /// or a duplicate row); 0 writes clean files.
+    /// or a duplicate row; an overlapping 903 episode); 0 writes clean files.
     pub defect_rate: f64,
+    /// The shape of the SSDA903 return: the CSV set or the XML.
+    pub ssda903: Ssda903Shape,
+    /// The shape of the SEN2 return: COLLECT Blade CSVs or the XML.
+    pub sen2: Sen2Shape,
+    /// Which MOSAIC exports: the statutory returns (SSDA903, CIN census), the Annex A lists, or both.
+    pub social_care: SocialCare,
 }
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        GenerateOptions { out: PathBuf::from("synthetic"), scale: 1.0, seed: 1, councils: 1, years: 5, end_year: 2025, defect_rate: 0.001 }
+        GenerateOptions {
+            out: PathBuf::from("synthetic"),
+            scale: 1.0,
+            seed: 1,
+            councils: 1,
+            years: 5,
+            end_year: 2025,
+            defect_rate: 0.001,
+            ssda903: Ssda903Shape::Csv,
+            sen2: Sen2Shape::Blade,
+            social_care: SocialCare::Both,
+        }
+    }
+}
+
+/// The SSDA903 return as a CSV set (one file per table) or as the `EXPSSDA903` XML. The two carry
+/// the same children and events; load one of them for a year, not both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ssda903Shape {
+    Csv,
+    Xml,
+}
+
+/// The SEN2 return as COLLECT Blade CSVs (one per module) or as the XML Synergy produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sen2Shape {
+    Blade,
+    Xml,
+}
+
+/// MOSAIC's exports: the returns (SSDA903 and CIN census), the Annex A lists, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum SocialCare {
+    Returns,
+    AnnexA,
+    Both,
+}
+
+impl SocialCare {
+    pub fn returns(self) -> bool {
+        self != SocialCare::AnnexA
+    }
+
+    pub fn annex_a(self) -> bool {
+        self != SocialCare::Returns
     }
 }
 
@@ -105,13 +164,17 @@ pub const COUNCILS: [Council; 14] = [
 pub struct Defect {
     /// Path relative to the landing folder, as Lantern writes it in `_file`.
     pub file: String,
-    /// 1-based row as Lantern writes it in `_row` (the header is row 1 of a CSV).
+    /// 1-based row as Lantern writes it in `_row`: the spreadsheet row of a CSV or sheet (the
+    /// header is row 1), the line of an XML record's opening tag.
     pub row: u64,
     pub column: String,
-    /// The `_rule` Lantern writes for the row.
-    pub rule: String,
-    /// bad_date, unknown_code, blank_required, duplicate_row
+    /// The `_rule` Lantern writes for the quarantined row; none for a defect Lantern lands as it
+    /// is (an overlapping episode, repaired when the episodes are staged).
+    pub rule: Option<String>,
+    /// bad_date, unknown_code, blank_required, duplicate_row; overlapping_episode
     pub kind: String,
+    /// What should become of the row: `quarantined`, or `repaired in staging`.
+    pub expected: Option<String>,
 }
 
 /// A file written, with its data rows.
@@ -163,6 +226,9 @@ pub struct Manifest {
     pub years: u32,
     pub end_year: i32,
     pub defect_rate: f64,
+    pub ssda903: Ssda903Shape,
+    pub sen2: Sen2Shape,
+    pub social_care: SocialCare,
     pub landing: String,
     pub councils: Vec<CouncilManifest>,
     pub files: Vec<FileEntry>,
@@ -241,19 +307,23 @@ pub fn generate(opts: &GenerateOptions) -> Result<Manifest> {
         years: opts.years,
         end_year: opts.end_year,
         defect_rate: opts.defect_rate,
+        ssda903: opts.ssda903,
+        sen2: opts.sen2,
+        social_care: opts.social_care,
         landing: "landing".into(),
         councils: vec![],
         files: vec![],
         defects: vec![],
         rows: 0,
     };
+    let mut published = vec![];
     for council in COUNCILS.iter().take(opts.councils) {
         let params = Params::dorset();
         let world = people::simulate(council, &params, opts);
         let mut out = writer::Output::new(&landing, council.la_code, opts.seed, opts.defect_rate);
-        mosaic::write(&world, &mut out)?;
+        mosaic::write(&world, &mut out, opts)?;
         let pupils = census::write(&world, &mut out)?;
-        synergy::write(&world, &mut out)?;
+        synergy::write(&world, &mut out, opts.sen2)?;
         reference::write(&world, &mut out)?;
         let money = finance::write(&world, &mut out)?;
         let mut summary = world.summary();
@@ -268,6 +338,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<Manifest> {
                 y.pupils_spring = *n;
             }
         }
+        published.push(reference::Published::of(&world, &summary));
         manifest.councils.push(CouncilManifest {
             la_code: council.la_code.into(),
             name: council.name.into(),
@@ -279,6 +350,11 @@ pub fn generate(opts: &GenerateOptions) -> Result<Manifest> {
         manifest.files.extend(files);
         manifest.defects.extend(defects);
     }
+    // published benchmarks cover every council generated, once, at the landing root
+    let mut out = writer::Output::national(&landing, opts.seed, opts.defect_rate);
+    reference::write_benchmarks(&published, &mut out)?;
+    let (files, _) = out.finish();
+    manifest.files.extend(files);
     manifest.files.sort_by(|a, b| a.file.cmp(&b.file));
     manifest.defects.sort();
     manifest.rows = manifest.files.iter().map(|f| f.rows).sum();

@@ -304,7 +304,7 @@ impl Params {
             hn_cost_special: 16_800.0,
             hn_cost_independent: 40_000.0,
             hn_cost_fe: 7_500.0,
-            hn_other_share: 0.27,
+            hn_other_share: 0.29,
         }
     }
 }

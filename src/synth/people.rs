@@ -632,8 +632,14 @@ impl Sim<'_> {
                 events.push((day_between(&mut self.r, m, month_end), 2));
             }
             events.sort();
+            let mut pruned = None;
             for (d, kind) in events {
-                self.prune(d);
+                // the open plans and referrals are pruned once a day, not once an event: pruning
+                // is linear in what is open, so per event it made the simulation quadratic in --scale
+                if pruned != Some(d) {
+                    self.prune(d);
+                    pruned = Some(d);
+                }
                 match kind {
                     0 => {
                         if let Some(c) = self.pick_referral_child(d) {

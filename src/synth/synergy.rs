@@ -1,8 +1,11 @@
-//! Synergy's SEN2 return as COLLECT "Blade export" CSVs, one per module
-//! (`synergy/Blade-Export_<dd-mm-yyyy>_<module>.csv`), for each collection year: the requests
-//! for EHC needs assessment received in the calendar year before the census, and every plan
-//! active on census day with the request, assessment and plan it came from, its placement and
-//! its needs. COLLECT's integer table ids link the modules; dates are `yyyy-Mon-dd HH:MM:SS`.
+//! Synergy's SEN2 return, for each collection year: the requests for EHC needs assessment
+//! received in the calendar year before the census, and every plan active on census day with
+//! the request, assessment and plan it came from, its placement and its needs. Written as COLLECT
+//! "Blade export" CSVs, one per module (`synergy/Blade-Export_<dd-mm-yyyy>_<module>.csv`, linked
+//! by COLLECT's integer table ids, dates `yyyy-Mon-dd HH:MM:SS`), or as the XML Synergy produces
+//! (`synergy/SEN2_<yyyy>.xml`: `Message/Persons/Person/Requests/…`, ISO dates, `0`/`1`), both
+//! built from the same records. The Annex A SEND lists and the EHCP placement-cost export come
+//! from [`super::ehcp`].
 //!
 //! The same children as MOSAIC and the school census: a child's UPN is the one the census
 //! carries, and a plan in a special school names that school's URN.
@@ -13,21 +16,14 @@ use chrono::NaiveDate;
 
 use super::census::{blade, census_day, Term};
 use super::defects::{DateStyle, Plan};
-use super::people::{add_days, age_on, date, nc_year, Ehcp, SchoolKind, World};
+use super::mosaic::iso;
+use super::people::{add_days, age_on, date, nc_year, Ehcp, Person, SchoolKind, World};
 use super::rng::{self, chance, int};
-use super::writer::{Encoding, Output};
-use super::Result;
-
-fn tf(b: bool) -> String {
-    if b { "true" } else { "false" }.to_string()
-}
-
-fn ob(d: Option<NaiveDate>) -> String {
-    d.map(blade).unwrap_or_default()
-}
+use super::writer::{Encoding, Output, TableFile};
+use super::{Result, Sen2Shape};
 
 /// Where a plan places the child on `d`: (URN, UKPRN, SENsetting).
-fn setting(w: &World, e: &Ehcp, d: NaiveDate) -> (String, String, String) {
+pub fn setting(w: &World, e: &Ehcp, d: NaiveDate) -> (String, String, String) {
     let p = w.person(e.child);
     let age = age_on(p.dob, d);
     match e.setting {
@@ -49,6 +45,394 @@ fn setting(w: &World, e: &Ehcp, d: NaiveDate) -> (String, String, String) {
     }
 }
 
+/// The unique learner number of a young person of 16 or over on `d` (none younger).
+pub fn uln(p: &Person, d: NaiveDate) -> String {
+    if age_on(p.dob, d) >= 16 {
+        format!("{:010}", 5_000_000_000u64 + p.id as u64 * 7)
+    } else {
+        String::new()
+    }
+}
+
+pub fn write(w: &World, out: &mut Output, shape: Sen2Shape) -> Result<()> {
+    for &y in &w.years {
+        let ret = Sen2::build(w, y);
+        match shape {
+            Sen2Shape::Blade => ret.write_blade(w, out)?,
+            Sen2Shape::Xml => ret.write_xml(w, out)?,
+        }
+        super::ehcp::write(w, out, y)?;
+    }
+    Ok(())
+}
+
+/// A placement of a plan: URN, UKPRN or SENsetting.
+type Setting = (String, String, String);
+
+struct Person2 {
+    child: u32,
+    upn: String,
+    uln: String,
+    upn_unknown: String,
+    requests: Vec<Request>,
+}
+
+struct Request {
+    received: NaiveDate,
+    source: &'static str,
+    outcome_date: Option<NaiveDate>,
+    outcome: &'static str,
+    mediation: bool,
+    assessment: Option<Assessment>,
+    active: Option<ActivePlan>,
+}
+
+struct Assessment {
+    outcome: &'static str,
+    date: Option<NaiveDate>,
+    tribunal: bool,
+    week20: bool,
+    plan: Option<NamedPlan>,
+}
+
+struct NamedPlan {
+    start: NaiveDate,
+    pb: bool,
+    oa: bool,
+    dp: bool,
+    ceased: Option<(NaiveDate, &'static str)>,
+    setting: Setting,
+    resourced: bool,
+}
+
+struct ActivePlan {
+    last_review: Option<NaiveDate>,
+    review_outcome: &'static str,
+    review_draft: Option<NaiveDate>,
+    transfer_due: Option<NaiveDate>,
+    setting: Setting,
+    entry: NaiveDate,
+    attendance: &'static str,
+    resourced: bool,
+    needs: Vec<&'static str>,
+}
+
+/// One year's SEN2 return, whatever the shape it is written in.
+struct Sen2 {
+    y: i32,
+    census: NaiveDate,
+    persons: Vec<Person2>,
+}
+
+impl Sen2 {
+    fn build(w: &World, y: i32) -> Self {
+        let seed = w.seed;
+        let la = w.council.la_code;
+        let census = census_day(y, Term::Spring);
+        let (from, to) = (date(y - 1, 1, 1), date(y - 1, 12, 31));
+        // who is in the return: requests received last calendar year, plans active on census day
+        let mut by_child: BTreeMap<u32, Vec<&Ehcp>> = BTreeMap::new();
+        for e in &w.ehcps {
+            if (e.request >= from && e.request <= to) || e.active_on(census) {
+                by_child.entry(e.child).or_default().push(e);
+            }
+        }
+        let mut persons = vec![];
+        for (&c, plans) in &by_child {
+            let p = w.person(c);
+            if p.dob > census {
+                continue;
+            }
+            let upn = p.upn_on(census).map(str::to_string).unwrap_or_default();
+            let uln = if upn.is_empty() { uln(p, census) } else { String::new() };
+            let upn_unknown = if upn.is_empty() && uln.is_empty() { p.upn_unknown_on(census).to_string() } else { String::new() };
+            let mut requests = vec![];
+            for (i, e) in plans.iter().enumerate() {
+                let mut r = rng::item(seed, la, "sen2", (c as u64) << 8 | i as u64);
+                let decided = e.decision <= census;
+                let outcome = match (decided, e.assess) {
+                    (false, _) => "",
+                    (true, Some(true)) => "A",
+                    (true, _) => "H",
+                };
+                let source = match e.request_source {
+                    "PA" => "1",
+                    "SC" => "3",
+                    _ if age_on(p.dob, e.request) >= 16 => "2",
+                    _ => "4",
+                };
+                let mut req = Request { received: e.request, source, outcome_date: decided.then_some(e.decision), outcome, mediation: chance(&mut r, 0.02), assessment: None, active: None };
+                if outcome == "A" {
+                    let (ass_outcome, ass_date) = match e.plan_start {
+                        Some(s) if s <= census => ("Y", Some(s)),
+                        Some(_) => ("", None),
+                        None => {
+                            let d = add_days(e.request, 7 * int(&mut r, 14, 20));
+                            if d <= census {
+                                ("N", Some(d))
+                            } else {
+                                ("", None)
+                            }
+                        }
+                    };
+                    let week20 = ass_outcome == "Y" && e.plan_start.is_some_and(|s| (s - e.request).num_days() <= 140);
+                    let tribunal = chance(&mut r, 0.03);
+                    let plan = e.plan_start.filter(|s| *s <= census).map(|start| {
+                        let (pb, oa, dp) = (chance(&mut r, 0.12), chance(&mut r, 0.05), chance(&mut r, 0.04));
+                        let resourced = e.setting == "mainstream" && chance(&mut r, 0.08);
+                        NamedPlan { start, pb, oa, dp, ceased: e.ceased.filter(|(d, _)| *d <= census), setting: setting(w, e, start), resourced }
+                    });
+                    if let Some(np) = plan.as_ref().filter(|_| e.active_on(census)) {
+                        let last_review = e.reviews.iter().filter(|d| **d <= census).next_back().copied();
+                        let review_outcome = if last_review.is_some() && chance(&mut r, 0.9) { "1" } else if last_review.is_some() { "2" } else { "" };
+                        let review_draft = last_review.map(|d| add_days(d, int(&mut r, 10, 40))).filter(|d| *d <= census);
+                        let entry = if e.setting == "special" || e.setting == "independent" { np.start } else { super::people::school_entry(p.dob, if nc_year(p.dob, census) >= 7 { 11 } else { 4 }).min(census) };
+                        let attendance = if age_on(p.dob, census) >= 16 && chance(&mut r, 0.2) { "PT" } else { "FT" };
+                        let mut needs = vec![e.need];
+                        needs.extend(e.second_need);
+                        req.active = Some(ActivePlan {
+                            last_review,
+                            review_outcome,
+                            review_draft,
+                            transfer_due: matches!(nc_year(p.dob, census), 6 | 11).then(|| date(y, 2, 15)),
+                            setting: setting(w, e, census),
+                            entry,
+                            attendance,
+                            resourced: np.resourced,
+                            needs,
+                        });
+                    }
+                    req.assessment = Some(Assessment { outcome: ass_outcome, date: ass_date, tribunal, week20, plan });
+                }
+                requests.push(req);
+            }
+            persons.push(Person2 { child: c, upn, uln, upn_unknown, requests });
+        }
+        Sen2 { y, census, persons }
+    }
+
+    fn exported(&self) -> NaiveDate {
+        add_days(self.census, 9)
+    }
+
+    /// COLLECT's Blade CSVs, one per module, linked by table ids.
+    fn write_blade(&self, w: &World, out: &mut Output) -> Result<()> {
+        let y = self.y;
+        let la = w.council.la_code;
+        let stem = format!("synergy/Blade-Export_{}", self.exported().format("%d-%m-%Y"));
+        let native = format!("{la}SEN2");
+        let source = format!("{}", 70_000 + y % 100 * 10);
+        let sen2id = format!("{}", 48_000 + y % 100);
+        let tf = |b: bool| if b { "true" } else { "false" }.to_string();
+        let ob = |d: Option<NaiveDate>| d.map(blade).unwrap_or_default();
+
+        // the return's header
+        let cols = ["sen2tableid", "NativeId", "sen2orderseqcolumn", "sourceid", "collection", "year", "referencedate", "sourcelevel", "lea", "softwarecode", "release", "serialno", "datetime", "dmo", "dco", "dsco"];
+        let mut f = out.csv(&format!("{stem}_sen2.csv"), &cols, Plan::none(), Encoding::Utf8);
+        let stamp = self.exported().format("%Y-%b-%d 10:15:42").to_string();
+        f.clean_row(vec![sen2id.clone(), native.clone(), "1".into(), source.clone(), "SEN2".into(), y.to_string(), blade(self.census), "L".into(), la.into(), "Synergy".into(), format!("{}.4.1", y - 1), "1".into(), stamp, String::new(), String::new(), String::new()]);
+        out.close(f)?;
+
+        // rows other modules refer to are written as they are: a defect would orphan their children
+        let mut files = BladeFiles::open(out, &stem);
+        let mut n = [0u32; 8];
+        let base = (y as u32 % 100) * 100_000;
+        let mut next = |module: usize, start: u32| {
+            n[module] += 1;
+            format!("{}", start + base + n[module])
+        };
+        for (pi, p2) in self.persons.iter().enumerate() {
+            let p = w.person(p2.child);
+            let person_id = next(0, 1_100_000);
+            files.person.clean_row(vec![
+                person_id.clone(),
+                native.clone(),
+                (pi + 1).to_string(),
+                source.clone(),
+                sen2id.clone(),
+                p.surname(),
+                p.forename(),
+                blade(p.dob),
+                p.sex.to_string(),
+                p.ethnicity.into(),
+                p.postcode.clone(),
+                p2.upn.clone(),
+                p2.uln.clone(),
+                p2.upn_unknown.clone(),
+            ]);
+            for (i, rq) in p2.requests.iter().enumerate() {
+                let req_id = next(1, 2_200_000);
+                let row = vec![
+                    req_id.clone(),
+                    native.clone(),
+                    (i + 1).to_string(),
+                    source.clone(),
+                    person_id.clone(),
+                    blade(rq.received),
+                    rq.source.into(),
+                    tf(false),
+                    ob(rq.outcome_date),
+                    rq.outcome.into(),
+                    tf(rq.mediation),
+                    tf(false),
+                    tf(false),
+                ];
+                if rq.assessment.is_some() || rq.active.is_some() {
+                    files.requests.clean_row(row);
+                } else {
+                    files.requests.row(row);
+                }
+                if let Some(a) = &rq.assessment {
+                    let ass_id = next(2, 3_300_000);
+                    files.assessment.clean_row(vec![ass_id.clone(), native.clone(), "1".into(), source.clone(), req_id.clone(), a.outcome.into(), ob(a.date), tf(false), tf(a.tribunal), tf(false), tf(false), tf(a.week20)]);
+                    if let Some(np) = &a.plan {
+                        let plan_id = next(3, 4_400_000);
+                        let (cease, reason) = (np.ceased.map(|c| c.0), np.ceased.map(|c| c.1.to_string()).unwrap_or_default());
+                        files.namedplan.clean_row(vec![plan_id.clone(), native.clone(), "1".into(), source.clone(), ass_id, blade(np.start), String::new(), String::new(), tf(np.pb), tf(np.oa), tf(np.dp), ob(cease), reason]);
+                        let (urn, ukprn, sensetting) = np.setting.clone();
+                        let pd = next(4, 5_500_000);
+                        files.plandetail.row(vec![pd, native.clone(), "1".into(), source.clone(), plan_id, urn, ukprn, sensetting, String::new(), "1".into(), tf(false), tf(np.resourced)]);
+                    }
+                }
+                if let Some(ap) = &rq.active {
+                    let ap_id = next(5, 6_600_000);
+                    files.activeplans.clean_row(vec![
+                        ap_id.clone(),
+                        native.clone(),
+                        "1".into(),
+                        source.clone(),
+                        req_id.clone(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        ob(ap.last_review),
+                        ap.review_outcome.into(),
+                        ob(ap.review_draft),
+                        ob(ap.transfer_due),
+                        String::new(),
+                        ob(ap.last_review),
+                    ]);
+                    let (urn, ukprn, sensetting) = ap.setting.clone();
+                    let pl = next(6, 7_700_000);
+                    files.placementdetail.row(vec![
+                        pl,
+                        native.clone(),
+                        "1".into(),
+                        source.clone(),
+                        ap_id.clone(),
+                        urn,
+                        ukprn,
+                        sensetting,
+                        String::new(),
+                        "1".into(),
+                        blade(ap.entry),
+                        String::new(),
+                        ap.attendance.into(),
+                        tf(false),
+                        tf(ap.resourced),
+                        String::new(),
+                        String::new(),
+                    ]);
+                    for (rank, nd) in ap.needs.iter().enumerate() {
+                        let id = next(7, 8_800_000);
+                        files.senneed.row(vec![id, native.clone(), (rank + 1).to_string(), source.clone(), ap_id.clone(), nd.to_string(), (rank + 1).to_string()]);
+                    }
+                }
+            }
+        }
+        files.close(out)
+    }
+
+    /// The SEN2 XML: persons, each with its requests nested as the DfE's specification has them.
+    fn write_xml(&self, w: &World, out: &mut Output) -> Result<()> {
+        let y = self.y;
+        let la = w.council.la_code;
+        let mut x = out.xml(&format!("synergy/SEN2_{y}.xml"));
+        x.raw(&format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Message>\n  <Header>\n    <CollectionDetails>\n      <Collection>SEN2</Collection>\n      <Year>{y}</Year>\n      <ReferenceDate>{}</ReferenceDate>\n    </CollectionDetails>\n    <Source>\n      <SourceLevel>L</SourceLevel>\n      <LEA>{la}</LEA>\n      <SoftwareCode>Synergy</SoftwareCode>\n      <Release>{}.4.1</Release>\n      <SerialNo>1</SerialNo>\n      <DateTime>{}T10:15:42</DateTime>\n    </Source>\n  </Header>\n",
+            iso(self.census),
+            y - 1,
+            iso(self.exported())
+        ));
+        // <Header> (line 3) is the sen2_header record
+        x.record_at(3, None);
+        x.open(2, "Persons");
+        let plans = XmlPlans::new();
+        let b = |v: bool| if v { "1" } else { "0" }.to_string();
+        let od = |d: Option<NaiveDate>| d.map(iso).unwrap_or_default();
+        for p2 in &self.persons {
+            let p = w.person(p2.child);
+            let mut values = vec![iso(p.dob), p.sex.to_string(), p.ethnicity.to_string()];
+            let applied = x.defect(&plans.person, &mut values);
+            let line = x.open(4, "Person");
+            x.record_at(line, applied);
+            x.leaves(6, &["Surname", "Forename"], &[p.surname(), p.forename()], false);
+            x.leaves(6, &["PersonBirthDate", "Sex", "Ethnicity"], &values, false);
+            x.leaves(6, &["PostCode", "UPN", "UniqueLearnerNumber", "UPNunknown"], &[p.postcode.clone(), p2.upn.clone(), p2.uln.clone(), p2.upn_unknown.clone()], false);
+            for rq in &p2.requests {
+                let mut outcome_date = vec![od(rq.outcome_date)];
+                let applied = x.defect(&plans.request, &mut outcome_date);
+                let line = x.open(6, "Requests");
+                x.record_at(line, applied);
+                x.leaves(8, &["ReceivedDate", "RequestSource", "RYA"], &[iso(rq.received), rq.source.into(), b(false)], false);
+                x.leaves(8, &["RequestOutcomeDate"], &outcome_date, false);
+                x.leaves(8, &["RequestOutcome", "RequestMediation", "RequestTribunal", "Exported"], &[rq.outcome.into(), b(rq.mediation), b(false), b(false)], false);
+                if let Some(a) = &rq.assessment {
+                    let mut date = vec![od(a.date)];
+                    let applied = x.defect(&plans.assessment, &mut date);
+                    let line = x.open(8, "Assessment");
+                    x.record_at(line, applied);
+                    x.leaves(10, &["AssessmentOutcome", "AssessmentOutcomeDate"], &[a.outcome.into(), date.remove(0)], false);
+                    x.leaves(10, &["AssessmentMediation", "AssessmentTribunal", "OtherMediation", "OtherTribunal", "Week20"], &[b(false), b(a.tribunal), b(false), b(false), b(a.week20)], false);
+                    if let Some(np) = &a.plan {
+                        let mut dates = vec![iso(np.start), od(np.ceased.map(|c| c.0))];
+                        let applied = x.defect(&plans.named_plan, &mut dates);
+                        let line = x.open(10, "NamedPlan");
+                        x.record_at(line, applied);
+                        x.leaves(12, &["StartDate", "PB", "OA", "DP", "CeaseDate", "CeaseReason"], &[dates[0].clone(), b(np.pb), b(np.oa), b(np.dp), dates[1].clone(), np.ceased.map(|c| c.1.to_string()).unwrap_or_default()], false);
+                        let (urn, ukprn, sensetting) = np.setting.clone();
+                        let tags = ["URN", "UKPRN", "SENsetting", "PlacementRank", "SENunitIndicator", "ResourcedProvisionIndicator"];
+                        x.record(12, "PlanDetail", &Plan::none(), &tags, vec![urn, ukprn, sensetting, "1".into(), b(false), b(np.resourced)], false);
+                        x.close(10, "NamedPlan");
+                    }
+                    x.close(8, "Assessment");
+                }
+                if let Some(ap) = &rq.active {
+                    let mut dates = vec![od(ap.last_review), od(ap.review_draft), od(ap.transfer_due), od(ap.last_review)];
+                    let applied = x.defect(&plans.active, &mut dates);
+                    let line = x.open(8, "ActivePlans");
+                    x.record_at(line, applied);
+                    x.leaves(10, &["ReviewMeeting", "ReviewOutcome", "ReviewDraft", "PhaseTransferDueDate", "LastReview"], &[dates[0].clone(), ap.review_outcome.into(), dates[1].clone(), dates[2].clone(), dates[3].clone()], false);
+                    let (urn, ukprn, sensetting) = ap.setting.clone();
+                    let tags = ["URN", "UKPRN", "SENsetting", "PlacementRank", "EntryDate", "AttendancePattern", "SENunitIndicator", "ResourcedProvisionIndicator"];
+                    x.record(10, "PlacementDetail", &plans.placement, &tags, vec![urn, ukprn, sensetting, "1".into(), iso(ap.entry), ap.attendance.into(), b(false), b(ap.resourced)], false);
+                    for (rank, nd) in ap.needs.iter().enumerate() {
+                        x.record(10, "SENneed", &plans.need, &["SENtype", "SENtypeRank"], vec![nd.to_string(), (rank + 1).to_string()], false);
+                    }
+                    x.close(8, "ActivePlans");
+                }
+                x.close(6, "Requests");
+            }
+            x.close(4, "Person");
+        }
+        x.close(2, "Persons");
+        x.raw("</Message>\n");
+        out.close_xml(x)
+    }
+}
+
+/// The Blade CSVs of the modules under the header.
+struct BladeFiles {
+    person: TableFile,
+    requests: TableFile,
+    assessment: TableFile,
+    namedplan: TableFile,
+    plandetail: TableFile,
+    activeplans: TableFile,
+    placementdetail: TableFile,
+    senneed: TableFile,
+}
+
 /// The schema's spelling of a Blade header (Blade headers are lower case; Lantern matches them
 /// ignoring case and names its rules by the schema's column).
 fn schema_name(h: &str) -> &str {
@@ -61,242 +445,70 @@ fn schema_name(h: &str) -> &str {
     }
 }
 
-pub fn write(w: &World, out: &mut Output) -> Result<()> {
-    for &y in &w.years {
-        write_year(w, out, y)?;
+impl BladeFiles {
+    fn open(out: &Output, stem: &str) -> Self {
+        let csv = |module: &str, table: &str, cols: &[&str], plan: fn(Plan) -> Plan| -> TableFile {
+            let names: Vec<&str> = cols.iter().map(|c| schema_name(c)).collect();
+            out.csv(&format!("{stem}_{module}.csv"), cols, plan(Plan::new(table, DateStyle::Blade, &names)), Encoding::Utf8)
+        };
+        BladeFiles {
+            person: csv("person", "sen2_person", &["persontableid", "NativeId", "personorderseqcolumn", "sourceid", "sen2tableid", "surname", "forename", "personbirthdate", "sex", "ethnicity", "postcode", "upn", "uniquelearnernumber", "upnunknown"], |_| Plan::none()),
+            requests: csv(
+                "requests",
+                "sen2_requests",
+                &["requeststableid", "NativeId", "requestsorderseqcolumn", "sourceid", "persontableid", "receiveddate", "requestsource", "rya", "requestoutcomedate", "requestoutcome", "requestmediation", "requesttribunal", "exported"],
+                |p| p.dates(&["ReceivedDate"]).required(&["ReceivedDate"]).key(&["requeststableid"]),
+            ),
+            assessment: csv("assessment", "sen2_assessment", &["assessmenttableid", "NativeId", "assessmentorderseqcolumn", "sourceid", "requeststableid", "assessmentoutcome", "assessmentoutcomedate", "assessmentmediation", "assessmenttribunal", "othermediation", "othertribunal", "week20"], |_| Plan::none()),
+            namedplan: csv("namedplan", "sen2_named_plan", &["namedplantableid", "NativeId", "namedplanorderseqcolumn", "sourceid", "assessmenttableid", "startdate", "planres", "planwbp", "pb", "oa", "dp", "ceasedate", "ceasereason"], |_| Plan::none()),
+            plandetail: csv("plandetail", "sen2_plan_detail", &["plandetailtableid", "NativeId", "plandetailorderseqcolumn", "sourceid", "namedplantableid", "urn", "ukprn", "sensetting", "sensettingother", "placementrank", "senunitindicator", "resourcedprovisionindicator"], |p| {
+                p.key(&["plandetailtableid"])
+            }),
+            activeplans: csv("activeplans", "sen2_active_plans", &["activeplanstableid", "NativeId", "activeplansorderseqcolumn", "sourceid", "requeststableid", "transferla", "res", "wbp", "reviewmeeting", "reviewoutcome", "reviewdraft", "phasetransferduedate", "phasetransferfinaldate", "lastreview"], |_| Plan::none()),
+            placementdetail: csv(
+                "placementdetail",
+                "sen2_placement_detail",
+                &["placementdetailtableid", "NativeId", "placementdetailorderseqcolumn", "sourceid", "activeplanstableid", "urn", "ukprn", "sensetting", "sensettingother", "placementrank", "entrydate", "leavingdate", "attendancepattern", "senunitindicator", "resourcedprovisionindicator", "res", "wbp"],
+                |p| p.dates(&["EntryDate"]).key(&["placementdetailtableid"]),
+            ),
+            senneed: csv("senneed", "sen2_sen_need", &["senneedtableid", "NativeId", "senneedorderseqcolumn", "sourceid", "activeplanstableid", "sentype", "sentyperank"], |p| {
+                p.codes(&["SENtype"]).required(&["SENtype", "SENtypeRank"]).key(&["senneedtableid"])
+            }),
+        }
     }
-    Ok(())
+
+    fn close(self, out: &mut Output) -> Result<()> {
+        let BladeFiles { person, requests, assessment, namedplan, plandetail, activeplans, placementdetail, senneed } = self;
+        for f in [person, requests, assessment, namedplan, plandetail, activeplans, placementdetail, senneed] {
+            out.close(f)?;
+        }
+        Ok(())
+    }
 }
 
-struct Files {
-    person: super::writer::CsvFile,
-    requests: super::writer::CsvFile,
-    assessment: super::writer::CsvFile,
-    namedplan: super::writer::CsvFile,
-    plandetail: super::writer::CsvFile,
-    activeplans: super::writer::CsvFile,
-    placementdetail: super::writer::CsvFile,
-    senneed: super::writer::CsvFile,
+/// The defects SEN2 XML records may carry: dates and codes the record holds itself (the person's
+/// UPN and a request's received date are copied onto the records below them, so stay clean).
+struct XmlPlans {
+    person: Plan,
+    request: Plan,
+    assessment: Plan,
+    named_plan: Plan,
+    active: Plan,
+    placement: Plan,
+    need: Plan,
 }
 
-fn write_year(w: &World, out: &mut Output, y: i32) -> Result<()> {
-    let seed = w.seed;
-    let la = w.council.la_code;
-    let census = census_day(y, Term::Spring);
-    let exported = add_days(census, 9);
-    let stem = format!("synergy/Blade-Export_{}", exported.format("%d-%m-%Y"));
-    let native = format!("{la}SEN2");
-    let source = format!("{}", 70_000 + y % 100 * 10);
-    let sen2id = format!("{}", 48_000 + y % 100);
-    let (from, to) = (date(y - 1, 1, 1), date(y - 1, 12, 31));
-
-    // the return's header
-    let cols = ["sen2tableid", "NativeId", "sen2orderseqcolumn", "sourceid", "collection", "year", "referencedate", "sourcelevel", "lea", "softwarecode", "release", "serialno", "datetime", "dmo", "dco", "dsco"];
-    let mut f = out.csv(&format!("{stem}_sen2.csv"), &cols, Plan::none(), Encoding::Utf8);
-    f.clean_row(vec![sen2id.clone(), native.clone(), "1".into(), source.clone(), "SEN2".into(), y.to_string(), blade(census), "L".into(), la.into(), "Synergy".into(), format!("{}.4.1", y - 1), "1".into(), exported.format("%Y-%b-%d 10:15:42").to_string(), String::new(), String::new(), String::new()]);
-    out.close(f)?;
-
-    let blade_csv = |out: &Output, module: &str, table: &str, cols: &[&str], plan: fn(Plan) -> Plan| -> super::writer::CsvFile {
-        let names: Vec<&str> = cols.iter().map(|c| schema_name(c)).collect();
-        let p = plan(Plan::new(table, DateStyle::Blade, &names));
-        out.csv(&format!("{stem}_{module}.csv"), cols, p, Encoding::Utf8)
-    };
-    let mut files = Files {
-        // persons, assessments, named plans and active plans are referred to by other modules:
-        // a defect in one would orphan its children, so they get none
-        person: blade_csv(out, "person", "sen2_person", &["persontableid", "NativeId", "personorderseqcolumn", "sourceid", "sen2tableid", "surname", "forename", "personbirthdate", "sex", "ethnicity", "postcode", "upn", "uniquelearnernumber", "upnunknown"], |_| Plan::none()),
-        requests: blade_csv(
-            out,
-            "requests",
-            "sen2_requests",
-            &["requeststableid", "NativeId", "requestsorderseqcolumn", "sourceid", "persontableid", "receiveddate", "requestsource", "rya", "requestoutcomedate", "requestoutcome", "requestmediation", "requesttribunal", "exported"],
-            |p| p.dates(&["ReceivedDate"]).required(&["ReceivedDate"]).key(&["requeststableid"]),
-        ),
-        assessment: blade_csv(out, "assessment", "sen2_assessment", &["assessmenttableid", "NativeId", "assessmentorderseqcolumn", "sourceid", "requeststableid", "assessmentoutcome", "assessmentoutcomedate", "assessmentmediation", "assessmenttribunal", "othermediation", "othertribunal", "week20"], |_| Plan::none()),
-        namedplan: blade_csv(out, "namedplan", "sen2_named_plan", &["namedplantableid", "NativeId", "namedplanorderseqcolumn", "sourceid", "assessmenttableid", "startdate", "planres", "planwbp", "pb", "oa", "dp", "ceasedate", "ceasereason"], |_| Plan::none()),
-        plandetail: blade_csv(out, "plandetail", "sen2_plan_detail", &["plandetailtableid", "NativeId", "plandetailorderseqcolumn", "sourceid", "namedplantableid", "urn", "ukprn", "sensetting", "sensettingother", "placementrank", "senunitindicator", "resourcedprovisionindicator"], |p| {
-            p.key(&["plandetailtableid"])
-        }),
-        activeplans: blade_csv(out, "activeplans", "sen2_active_plans", &["activeplanstableid", "NativeId", "activeplansorderseqcolumn", "sourceid", "requeststableid", "transferla", "res", "wbp", "reviewmeeting", "reviewoutcome", "reviewdraft", "phasetransferduedate", "phasetransferfinaldate", "lastreview"], |_| Plan::none()),
-        placementdetail: blade_csv(
-            out,
-            "placementdetail",
-            "sen2_placement_detail",
-            &["placementdetailtableid", "NativeId", "placementdetailorderseqcolumn", "sourceid", "activeplanstableid", "urn", "ukprn", "sensetting", "sensettingother", "placementrank", "entrydate", "leavingdate", "attendancepattern", "senunitindicator", "resourcedprovisionindicator", "res", "wbp"],
-            |p| p.dates(&["EntryDate"]).key(&["placementdetailtableid"]),
-        ),
-        senneed: blade_csv(out, "senneed", "sen2_sen_need", &["senneedtableid", "NativeId", "senneedorderseqcolumn", "sourceid", "activeplanstableid", "sentype", "sentyperank"], |p| {
-            p.codes(&["SENtype"]).required(&["SENtype", "SENtypeRank"]).key(&["senneedtableid"])
-        }),
-    };
-
-    // who is in the return: requests received last calendar year, plans active on census day
-    let mut by_child: BTreeMap<u32, Vec<&Ehcp>> = BTreeMap::new();
-    for e in &w.ehcps {
-        let requested = e.request >= from && e.request <= to;
-        if requested || e.active_on(census) {
-            by_child.entry(e.child).or_default().push(e);
+impl XmlPlans {
+    fn new() -> Self {
+        let p = |table: &str, names: &[&str]| Plan::new(table, DateStyle::Iso, names);
+        XmlPlans {
+            person: p("sen2_person", &["PersonBirthDate", "Sex", "Ethnicity"]).dates(&["PersonBirthDate"]).codes(&["Sex", "Ethnicity"]).required(&["PersonBirthDate"]),
+            request: p("sen2_requests", &["RequestOutcomeDate"]).dates(&["RequestOutcomeDate"]),
+            assessment: p("sen2_assessment", &["AssessmentOutcomeDate"]).dates(&["AssessmentOutcomeDate"]),
+            named_plan: p("sen2_named_plan", &["StartDate", "CeaseDate"]).dates(&["StartDate", "CeaseDate"]),
+            active: p("sen2_active_plans", &["ReviewMeeting", "ReviewDraft", "PhaseTransferDueDate", "LastReview"]).dates(&["ReviewMeeting", "ReviewDraft", "PhaseTransferDueDate", "LastReview"]),
+            placement: p("sen2_placement_detail", &["URN", "UKPRN", "SENsetting", "PlacementRank", "EntryDate", "AttendancePattern", "SENunitIndicator", "ResourcedProvisionIndicator"]).dates(&["EntryDate"]),
+            need: p("sen2_sen_need", &["SENtype", "SENtypeRank"]).codes(&["SENtype"]).required(&["SENtype", "SENtypeRank"]),
         }
     }
-    let (mut n_person, mut n_req, mut n_ass, mut n_plan, mut n_pd, mut n_ap, mut n_pl, mut n_need) = (0u32, 0u32, 0u32, 0u32, 0u32, 0u32, 0u32, 0u32);
-    let base = (y as u32 % 100) * 100_000;
-    for (&c, plans) in &by_child {
-        let p = w.person(c);
-        if p.dob > census {
-            continue;
-        }
-        n_person += 1;
-        let person_id = format!("{}", 1_100_000 + base + n_person);
-        let upn = p.upn_on(census).map(str::to_string).unwrap_or_default();
-        let uln = if upn.is_empty() && age_on(p.dob, census) >= 16 { format!("{:010}", 5_000_000_000u64 + c as u64 * 7) } else { String::new() };
-        let unknown = if upn.is_empty() && uln.is_empty() { p.upn_unknown_on(census).to_string() } else { String::new() };
-        files.person.clean_row(vec![
-            person_id.clone(),
-            native.clone(),
-            n_person.to_string(),
-            source.clone(),
-            sen2id.clone(),
-            p.surname(),
-            p.forename(),
-            blade(p.dob),
-            p.sex.to_string(),
-            p.ethnicity.into(),
-            p.postcode.clone(),
-            upn,
-            uln,
-            unknown,
-        ]);
-        for (i, e) in plans.iter().enumerate() {
-            let mut r = rng::item(seed, la, "sen2", (c as u64) << 8 | i as u64);
-            n_req += 1;
-            let req_id = format!("{}", 2_200_000 + base + n_req);
-            let decided = e.decision <= census;
-            let outcome = match (decided, e.assess) {
-                (false, _) => "",
-                (true, Some(true)) => "A",
-                (true, _) => "H",
-            };
-            let source_code = match e.request_source {
-                "PA" => "1",
-                "SC" => "3",
-                _ => if age_on(p.dob, e.request) >= 16 { "2" } else { "4" },
-            };
-            files.requests.row(vec![
-                req_id.clone(),
-                native.clone(),
-                (i + 1).to_string(),
-                source.clone(),
-                person_id.clone(),
-                blade(e.request),
-                source_code.into(),
-                tf(false),
-                if decided { blade(e.decision) } else { String::new() },
-                outcome.into(),
-                tf(chance(&mut r, 0.02)),
-                tf(false),
-                tf(false),
-            ]);
-            if outcome != "A" {
-                continue;
-            }
-            n_ass += 1;
-            let ass_id = format!("{}", 3_300_000 + base + n_ass);
-            let (ass_outcome, ass_date) = match e.plan_start {
-                Some(s) if s <= census => ("Y", Some(s)),
-                Some(_) => ("", None),
-                None => {
-                    let d = add_days(e.request, 7 * int(&mut r, 14, 20));
-                    if d <= census {
-                        ("N", Some(d))
-                    } else {
-                        ("", None)
-                    }
-                }
-            };
-            let week20 = e.plan_start.is_some_and(|s| (s - e.request).num_days() <= 140);
-            files.assessment.clean_row(vec![ass_id.clone(), native.clone(), "1".into(), source.clone(), req_id.clone(), ass_outcome.into(), ob(ass_date), tf(false), tf(chance(&mut r, 0.03)), tf(false), tf(false), tf(ass_outcome == "Y" && week20)]);
-            let Some(start) = e.plan_start.filter(|s| *s <= census) else { continue };
-            n_plan += 1;
-            let plan_id = format!("{}", 4_400_000 + base + n_plan);
-            let ceased = e.ceased.filter(|(d, _)| *d <= census);
-            files.namedplan.clean_row(vec![
-                plan_id.clone(),
-                native.clone(),
-                "1".into(),
-                source.clone(),
-                ass_id.clone(),
-                blade(start),
-                String::new(),
-                String::new(),
-                tf(chance(&mut r, 0.12)),
-                tf(chance(&mut r, 0.05)),
-                tf(chance(&mut r, 0.04)),
-                ob(ceased.map(|x| x.0)),
-                ceased.map(|x| x.1.to_string()).unwrap_or_default(),
-            ]);
-            let (urn, ukprn, sensetting) = setting(w, e, start);
-            n_pd += 1;
-            let resourced = e.setting == "mainstream" && chance(&mut r, 0.08);
-            files.plandetail.row(vec![format!("{}", 5_500_000 + base + n_pd), native.clone(), "1".into(), source.clone(), plan_id.clone(), urn, ukprn, sensetting, String::new(), "1".into(), tf(false), tf(resourced)]);
-            if !e.active_on(census) {
-                continue;
-            }
-            n_ap += 1;
-            let ap_id = format!("{}", 6_600_000 + base + n_ap);
-            let last_review = e.reviews.iter().filter(|d| **d <= census).next_back().copied();
-            let age = age_on(p.dob, census);
-            let transfer_due = if matches!(nc_year(p.dob, census), 6 | 11) { Some(date(y, 2, 15)) } else { None };
-            files.activeplans.clean_row(vec![
-                ap_id.clone(),
-                native.clone(),
-                "1".into(),
-                source.clone(),
-                req_id.clone(),
-                String::new(),
-                String::new(),
-                String::new(),
-                ob(last_review),
-                if last_review.is_some() { if chance(&mut r, 0.9) { "1".into() } else { "2".into() } } else { String::new() },
-                ob(last_review.map(|d| add_days(d, int(&mut r, 10, 40))).filter(|d| *d <= census)),
-                ob(transfer_due),
-                String::new(),
-                ob(last_review),
-            ]);
-            let (urn, ukprn, sensetting) = setting(w, e, census);
-            n_pl += 1;
-            let entry = if e.setting == "special" || e.setting == "independent" { start } else { super::people::school_entry(p.dob, if nc_year(p.dob, census) >= 7 { 11 } else { 4 }).min(census) };
-            files.placementdetail.row(vec![
-                format!("{}", 7_700_000 + base + n_pl),
-                native.clone(),
-                "1".into(),
-                source.clone(),
-                ap_id.clone(),
-                urn,
-                ukprn,
-                sensetting,
-                String::new(),
-                "1".into(),
-                blade(entry),
-                String::new(),
-                if age >= 16 && chance(&mut r, 0.2) { "PT".into() } else { "FT".into() },
-                tf(false),
-                tf(resourced),
-                String::new(),
-                String::new(),
-            ]);
-            let mut needs = vec![e.need];
-            if let Some(s) = e.second_need {
-                needs.push(s);
-            }
-            for (rank, nd) in needs.iter().enumerate() {
-                n_need += 1;
-                files.senneed.row(vec![format!("{}", 8_800_000 + base + n_need), native.clone(), (rank + 1).to_string(), source.clone(), ap_id.clone(), nd.to_string(), (rank + 1).to_string()]);
-            }
-        }
-    }
-    let Files { person, requests, assessment, namedplan, plandetail, activeplans, placementdetail, senneed } = files;
-    for f in [person, requests, assessment, namedplan, plandetail, activeplans, placementdetail, senneed] {
-        out.close(f)?;
-    }
-    Ok(())
 }

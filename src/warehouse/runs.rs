@@ -23,6 +23,28 @@ pub struct RunRecord {
     pub warnings: Vec<String>,
     #[serde(default)]
     pub error: Option<String>,
+    /// SQL models after the commit: each one built or found up to date (empty in records
+    /// written before models existed).
+    #[serde(default)]
+    pub models: Vec<ModelRecord>,
+    #[serde(default)]
+    pub models_seconds: f64,
+}
+
+/// One SQL model in a run: built (with why, rows and time) or up to date.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ModelRecord {
+    /// `marts.<area>.<model>`
+    pub model: String,
+    /// `sql/<area>/<model>.sql`
+    pub file: String,
+    /// `built` or `up to date`
+    pub status: String,
+    /// Why it was built: `first build`, `SQL changed`, `inputs changed: …`, …
+    #[serde(default)]
+    pub reason: String,
+    pub rows: u64,
+    pub seconds: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -74,6 +96,17 @@ impl RunRecord {
     }
 }
 
+/// Rewrites a committed run record in place (write, then rename), as when models finish after
+/// the commit.
+pub fn save(warehouse: &Path, record: &RunRecord) -> std::io::Result<()> {
+    let dir = warehouse.join("_runs");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{}.json", record.run_id));
+    let tmp = dir.join(format!(".{}.json.tmp", record.run_id));
+    std::fs::write(&tmp, serde_json::to_vec_pretty(record).expect("serialisable"))?;
+    std::fs::rename(&tmp, &path)
+}
+
 /// All run records, oldest first.
 pub fn list(warehouse: &Path) -> Vec<RunRecord> {
     let mut out: Vec<RunRecord> = super::walk_files(&warehouse.join("_runs"))
@@ -83,4 +116,22 @@ pub fn list(warehouse: &Path) -> Vec<RunRecord> {
         .collect();
     out.sort_by(|a, b| a.run_id.cmp(&b.run_id));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_from_before_models_still_read() {
+        let old = r#"{"run_id":"r1","started":"s","finished":"f","seconds":1.0,"outcome":"succeeded","pipelines":[],"as_of":"2024-03-31","landing":"l","warehouse":"w","files":[],"partitions_written":[]}"#;
+        let r: RunRecord = serde_json::from_str(old).unwrap();
+        assert!(r.models.is_empty() && r.models_seconds == 0.0);
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = r;
+        r.models.push(ModelRecord { model: "marts.a.b".into(), status: "built".into(), rows: 3, ..Default::default() });
+        save(dir.path(), &r).unwrap();
+        let back = list(dir.path());
+        assert_eq!((back.len(), back[0].models[0].rows), (1, 3));
+    }
 }

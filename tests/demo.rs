@@ -1,0 +1,61 @@
+//! `lantern demo`, the README's first command: a synthetic council through every pipeline and
+//! model, a summary whose figures are read back from the warehouse and agree with what the
+//! generator simulated, and a folder it may clear only if it made it.
+
+mod common;
+use common::*;
+
+/// The number at the end of the summary line that starts with `label`.
+fn figure(stdout: &str, label: &str) -> f64 {
+    let line = stdout.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("no line {label:?} in\n{stdout}"));
+    line.split_whitespace().last().unwrap().parse().unwrap_or_else(|e| panic!("{line:?}: {e}"))
+}
+
+fn near(got: f64, want: f64, tolerance: f64, what: &str) {
+    assert!(want > 0.0, "{what}: the generator simulated none");
+    assert!((got - want).abs() <= tolerance * want, "{what}: {got} read back, {want} simulated");
+}
+
+#[test]
+fn the_demo_loads_a_council_and_says_where_to_look() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let stdout = ok(&["demo", "--dir", dir.to_str().unwrap(), "--scale", "0.05", "--seed", "5"]);
+
+    // every source landed, nothing unreadable
+    for source in ["mosaic", "synergy", "census", "finance", "reference"] {
+        let line = stdout.lines().find(|l| l.starts_with(source)).unwrap_or_else(|| panic!("no {source} line in\n{stdout}"));
+        let n: Vec<u64> = line.split_whitespace().skip(1).map(|x| x.parse().unwrap()).collect();
+        assert!(n[0] > 0 && n[1] > 0, "{line}");
+        assert_eq!(n[1], n[2] + n[3], "rows read = clean + quarantined: {line}");
+    }
+    let rec = &run_records(&dir.join("warehouse"))[0];
+    assert!(rec["files"].as_array().unwrap().iter().all(|f| f["status"] == "received"), "{}", rec["files"]);
+
+    // headline figures read back from the warehouse agree with the simulation (a few rows carry
+    // injected defects and are quarantined, hence the tolerance)
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let years = manifest["councils"][0]["years"].as_array().unwrap();
+    let last = years.iter().find(|y| y["year"] == 2025).unwrap_or_else(|| panic!("no 2025 in {years:?}"));
+    let sim = |k: &str| last[k].as_f64().unwrap_or_else(|| panic!("manifest year lacks {k}: {last}"));
+    near(figure(&stdout, "children in care on 31 March 2025"), sim("cla_31_march"), 0.05, "children in care");
+    near(figure(&stdout, "children on a protection plan on 31 March 2025"), sim("cpp_open_31_march"), 0.05, "protection plans");
+    near(figure(&stdout, "pupils on roll, spring 2025 census"), sim("pupils_spring"), 0.02, "pupils");
+    assert!(figure(&stdout, "EHC plans in the January 2025 SEN2 return") > 0.0);
+    assert!(figure(&stdout, "children's services net spend 2024-25, £m") > 0.0);
+
+    for hint in ["lantern sql --warehouse", "read_parquet(", "Power BI", "manifest.json"] {
+        assert!(stdout.contains(hint), "the summary should say {hint:?}:\n{stdout}");
+    }
+
+    // the same folder again is fine; a folder the demo did not make is refused and left alone
+    ok(&["demo", "--dir", dir.to_str().unwrap(), "--scale", "0.02"]);
+    assert_eq!(run_records(&dir.join("warehouse")).len(), 1, "a second demo starts a fresh warehouse");
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("budget.xlsx"), "x").unwrap();
+    let out = lantern(&["demo", "--dir", mine.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not made by `lantern demo`"));
+    assert!(mine.join("budget.xlsx").exists());
+}

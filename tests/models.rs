@@ -1,0 +1,387 @@
+//! SQL models: the sqllogictest files in tests/sql/ (functions and models on hand-made rows),
+//! and the real binary building the shipped models into `marts/`, refreshing only what changed
+//! and refusing broken models while leaving earlier marts as they were.
+
+mod common;
+use common::*;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use arrow::array::Array;
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use lantern::model::Scratch;
+use lantern::project::Project;
+use sqllogictest::{DBOutput, DefaultColumnType};
+
+// ---------------------------------------------------------------------------------------------
+// sqllogictest: a DataFusion session with Lantern's functions, every declared table empty and
+// writable, and `BUILD MODEL marts.<area>.<model>` / `BUILD MODELS` to build shipped models
+// from the rows the file inserted.
+
+#[derive(Debug)]
+struct SltError(String);
+
+impl std::fmt::Display for SltError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SltError {}
+
+struct Lantern {
+    rt: tokio::runtime::Runtime,
+    scratch: Scratch,
+}
+
+impl Lantern {
+    fn new() -> Result<Self, SltError> {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| SltError(e.to_string()))?;
+        let project = Project::embedded().map_err(|e| SltError(e.to_string()))?;
+        let scratch = rt.block_on(Scratch::new(&project)).map_err(|e| SltError(e.to_string()))?;
+        Ok(Lantern { rt, scratch })
+    }
+}
+
+fn column_type(t: &DataType) -> DefaultColumnType {
+    use DataType::*;
+    match t {
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => DefaultColumnType::Integer,
+        Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => DefaultColumnType::FloatingPoint,
+        _ => DefaultColumnType::Text,
+    }
+}
+
+/// A cell as the .slt files write it: NULL, (empty), floats to six decimals without trailing
+/// zeros, everything else as Arrow displays it (dates ISO, booleans true/false).
+fn cell(col: &dyn Array, row: usize) -> String {
+    if col.is_null(row) {
+        return "NULL".into();
+    }
+    let text = arrow::util::display::ArrayFormatter::try_new(col, &Default::default()).and_then(|f| Ok(f.value(row).to_string())).unwrap_or_default();
+    match col.data_type() {
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+            let v: f64 = text.parse().unwrap_or(f64::NAN);
+            let s = format!("{v:.6}");
+            let s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+            if s == "-0" { "0".into() } else { s }
+        }
+        _ if text.is_empty() => "(empty)".into(),
+        _ => text,
+    }
+}
+
+fn rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+    let mut out = vec![];
+    for b in batches {
+        for r in 0..b.num_rows() {
+            out.push(b.columns().iter().map(|c| cell(c.as_ref(), r)).collect());
+        }
+    }
+    out
+}
+
+impl sqllogictest::DB for Lantern {
+    type Error = SltError;
+    type ColumnType = DefaultColumnType;
+
+    fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
+        let words: Vec<String> = sql.split_whitespace().map(|w| w.trim_end_matches(';').to_string()).collect();
+        let first = words.first().map(|w| w.to_ascii_uppercase()).unwrap_or_default();
+        if first == "BUILD" {
+            let what = words.get(1).map(|w| w.to_ascii_uppercase()).unwrap_or_default();
+            let names: Vec<&str> = words.iter().skip(2).map(|w| w.trim_end_matches(',')).filter(|w| !w.is_empty()).collect();
+            if !(what == "MODELS" && names.is_empty() || what == "MODEL" && !names.is_empty()) {
+                return Err(SltError("write `BUILD MODEL marts.<area>.<model> [, …]` or `BUILD MODELS`".into()));
+            }
+            let built = self.rt.block_on(self.scratch.build(&names)).map_err(|e| SltError(e.to_string()))?;
+            return Ok(DBOutput::StatementComplete(built.iter().map(|(_, n)| *n as u64).sum()));
+        }
+        let ctx = &self.scratch.ctx;
+        let batches = self.rt.block_on(async { ctx.sql(sql).await?.collect().await }).map_err(|e| SltError(e.strip_backtrace()))?;
+        if matches!(first.as_str(), "CREATE" | "INSERT" | "DROP" | "SET" | "DELETE" | "UPDATE" | "COPY") {
+            let n = batches
+                .first()
+                .filter(|b| b.num_rows() == 1 && b.num_columns() == 1)
+                .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::UInt64Array>().map(|a| a.value(0)))
+                .unwrap_or(0);
+            return Ok(DBOutput::StatementComplete(n));
+        }
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => self.rt.block_on(async { ctx.sql(sql).await.map(|df| df.schema().as_arrow().clone().into()) }).map_err(|e| SltError(e.strip_backtrace()))?,
+        };
+        Ok(DBOutput::Rows { types: schema.fields().iter().map(|f| column_type(f.data_type())).collect(), rows: rows(&batches) })
+    }
+}
+
+fn slt_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "slt")).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sqllogictest_files_pass() {
+    let files = slt_files();
+    assert!(files.len() >= 3, "tests/sql holds only {} .slt files", files.len());
+    let mut failures = vec![];
+    for f in &files {
+        let mut runner = sqllogictest::Runner::new(|| async { Lantern::new() });
+        runner.with_column_validator(sqllogictest::strict_column_validator);
+        if let Err(e) = runner.run_file(f) {
+            failures.push(format!("{}", e.display(false)));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} .slt files failed:\n\n{}", failures.len(), files.len(), failures.join("\n\n"));
+}
+
+/// The harness itself: a wrong expected value fails, so passing files prove something.
+#[test]
+fn sqllogictest_catches_a_wrong_value() {
+    let mut runner = sqllogictest::Runner::new(|| async { Lantern::new() });
+    runner.with_column_validator(sqllogictest::strict_column_validator);
+    let wrong = "query I\nSELECT working_days(DATE '2024-03-28', DATE '2024-04-02')\n----\n3\n";
+    let e = runner.run_script(wrong).unwrap_err().display(false).to_string();
+    assert!(e.contains("3") && e.contains("1"), "{e}");
+    let right = "query I\nSELECT working_days(DATE '2024-03-28', DATE '2024-04-02')\n----\n1\n";
+    runner.run_script(right).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The binary: `lantern run` builds models after its commit; `lantern models` lists them.
+
+fn run_reference(warehouse: &Path, landing: &Path, project: Option<&Path>) -> std::process::Output {
+    std::fs::create_dir_all(landing).unwrap();
+    let mut args = vec!["run", "reference", "--landing", landing.to_str().unwrap(), "--warehouse", warehouse.to_str().unwrap(), "--as-of", "2024-03-31"];
+    if let Some(p) = project {
+        args.extend(["--project", p.to_str().unwrap()]);
+    }
+    lantern(&args)
+}
+
+fn ok_run(warehouse: &Path, landing: &Path, project: Option<&Path>) -> String {
+    let out = run_reference(warehouse, landing, project);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "lantern run failed\nstdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+/// Models in the last run record: name → (status, rows).
+fn last_models(warehouse: &Path) -> BTreeMap<String, (String, u64)> {
+    let rec = run_records(warehouse).pop().unwrap();
+    rec["models"].as_array().unwrap().iter().map(|m| (m["model"].as_str().unwrap().to_string(), (m["status"].as_str().unwrap().to_string(), m["rows"].as_u64().unwrap()))).collect()
+}
+
+/// Every file under marts/ with its bytes.
+fn marts_snapshot(warehouse: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    all_files(&warehouse.join("marts")).into_iter().map(|p| (p.strip_prefix(warehouse).unwrap().to_path_buf(), std::fs::read(&p).unwrap())).collect()
+}
+
+/// Councils in the shipped list whose code is in use (no valid_to), counted from the CSV.
+fn current_councils() -> usize {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/reference/data/local_authorities.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let valid_to = header.iter().position(|h| *h == "valid_to").unwrap();
+    let mut codes = std::collections::BTreeSet::new();
+    for l in lines.filter(|l| !l.trim().is_empty()) {
+        // names hold commas inside quotes ("Bristol, City of"): count fields from the right
+        let f: Vec<&str> = l.split(',').collect();
+        let from_right = header.len() - valid_to;
+        if f[f.len() - from_right].is_empty() {
+            codes.insert(f[0].to_string());
+        }
+    }
+    codes.len()
+}
+
+#[test]
+fn run_builds_the_shipped_models_into_bi_safe_marts_and_refreshes_only_what_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (warehouse, landing) = (tmp.path().join("warehouse"), tmp.path().join("landing"));
+    let out = ok_run(&warehouse, &landing, None);
+    assert!(out.contains("models: 3 built"), "{out}");
+
+    let councils = current_councils();
+    assert!((140..=160).contains(&councils), "{councils} councils");
+    let n = sql_json(&warehouse, "select count(*) as n, count(distinct la_code) as codes from marts.reference.councils");
+    assert_eq!((n[0]["n"].as_u64(), n[0]["codes"].as_u64()), (Some(councils as u64), Some(councils as u64)));
+    let dorset = sql_json(&warehouse, "select name, region from marts.reference.councils where la_code = '838'");
+    assert_eq!((dorset[0]["name"].as_str(), dorset[0]["region"].as_str()), (Some("Dorset"), Some("South West")));
+    assert!(sql_json(&warehouse, "select * from marts.reference.councils where la_code = '835'").is_empty(), "a retired code is listed");
+    let regions = sql_json(&warehouse, "select count(*) as n, sum(councils) as total from marts.reference.regions");
+    assert_eq!((regions[0]["n"].as_u64(), regions[0]["total"].as_u64()), (Some(9), Some(councils as u64)));
+    // March 2024: 21 weekdays less Good Friday; December 2024: 22 weekdays less Christmas and Boxing Day
+    let m = sql_json(&warehouse, "select month, working_days, bank_holidays, financial_year, collection_year from marts.reference.months where month in ('2024-03', '2024-12') order by month");
+    assert_eq!(m.len(), 2);
+    assert_eq!((m[0]["working_days"].as_i64(), m[0]["bank_holidays"].as_i64(), m[0]["financial_year"].as_str(), m[0]["collection_year"].as_i64()), (Some(20), Some(1), Some("2023-24"), Some(2024)));
+    assert_eq!((m[1]["working_days"].as_i64(), m[1]["bank_holidays"].as_i64()), (Some(20), Some(2)));
+    assert_eq!(sql_json(&warehouse, "select count(*) as n from marts.reference.months")[0]["n"].as_u64(), Some(192));
+
+    // the Parquet profile Power BI reads, checked by pyarrow
+    let script = r#"
+import sys, pyarrow.parquet as pq, pyarrow as pa, glob
+for f in sorted(glob.glob(sys.argv[1] + '/marts/**/*.parquet', recursive=True)):
+    s = pq.read_schema(f)
+    md = pq.ParquetFile(f).metadata
+    assert md.format_version == '1.0', (f, md.format_version)
+    assert s.metadata is None or b'ARROW:schema' not in s.metadata, f
+    for fld in s:
+        t = fld.type
+        assert not (pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_nested(t)), (f, fld)
+        if pa.types.is_timestamp(t):
+            assert t.unit == 'us' and t.tz == 'UTC', (f, fld)
+    print(f.split('/marts/')[1], ','.join(f'{x.name}:{x.type}' for x in s))
+"#;
+    let out = python(&["-c", script, warehouse.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("reference/months/part-00000.parquet month:string,month_start:date32[day],month_end:date32[day],financial_year:string,collection_year:int32,working_days:int32,bank_holidays:int64"), "{text}");
+    assert!(text.contains("reference/regions/part-00000.parquet region:string,region_code:string,councils:int64"), "{text}");
+
+    let built = last_models(&warehouse);
+    assert_eq!(built["marts.reference.councils"], ("built".to_string(), councils as u64));
+    assert_eq!(built["marts.reference.months"], ("built".to_string(), 192));
+
+    // the same landing again: the reference tables are rewritten with the same rows, so nothing
+    // is rebuilt and the marts are the same files
+    let before = marts_snapshot(&warehouse);
+    let out = ok_run(&warehouse, &landing, None);
+    assert!(out.contains("models: 0 built, 3 up to date"), "{out}");
+    assert!(last_models(&warehouse).values().all(|(s, _)| s == "up to date"));
+    assert_eq!(marts_snapshot(&warehouse), before);
+
+    // a council's edited reference list: councils and regions are rebuilt, months is not
+    let project = tmp.path().join("project");
+    ok(&["init", project.to_str().unwrap()]);
+    let csv = project.join("schemas/reference/data/local_authorities.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("838,")).collect();
+    std::fs::write(&csv, kept.join("\n") + "\n").unwrap();
+    ok_run(&warehouse, &landing, Some(&project));
+    let after = last_models(&warehouse);
+    assert_eq!(after["marts.reference.councils"], ("built".to_string(), councils as u64 - 1));
+    assert_eq!(after["marts.reference.regions"].0, "built");
+    assert_eq!(after["marts.reference.months"].0, "up to date");
+    let sw = sql_json(&warehouse, "select councils from marts.reference.regions where region = 'South West'");
+    let sw_before = sql_json(&warehouse, "select count(*) as n from marts.reference.councils where region = 'South West'");
+    assert_eq!(sw[0]["councils"].as_i64(), sw_before[0]["n"].as_i64());
+
+    // the functions are in `lantern sql` too
+    let f = sql_json(&warehouse, "select working_days(date '2024-12-02', date '2025-02-06') as wd, add_working_days(date '2024-03-18', 15) as due, age_on(date '2008-02-29', date '2026-02-28') as age, census_term(date '2025-01-16') as term");
+    assert_eq!((f[0]["wd"].as_i64(), f[0]["due"].as_str(), f[0]["age"].as_i64(), f[0]["term"].as_str()), (Some(45), Some("2024-04-10"), Some(17), Some("2025-spring")));
+
+    // the function the demo calls: everything rebuilt when asked, with the same rows
+    let project_def = Project::load(Some(&project)).unwrap();
+    let wh = lantern::warehouse::Warehouse::open(warehouse.to_str().unwrap()).unwrap();
+    let report = lantern::model::build_all(&project_def, &wh, &lantern::model::BuildOptions { full: true, run_id: None }).unwrap();
+    let got: Vec<(&str, &str, u64)> = report.models.iter().map(|m| (m.model.as_str(), m.reason.as_str(), m.rows)).collect();
+    assert_eq!(
+        got,
+        [("marts.reference.councils", "rebuild asked for", councils as u64 - 1), ("marts.reference.months", "rebuild asked for", 192), ("marts.reference.regions", "rebuild asked for", 9)]
+    );
+
+    // `lantern models` lists them with their inputs and last build
+    let list = ok(&["models", "--warehouse", warehouse.to_str().unwrap(), "--project", project.to_str().unwrap()]);
+    assert!(list.contains("marts.reference.regions  [reference]  sql/reference/regions.sql"), "{list}");
+    assert!(list.contains("inputs: marts.reference.councils"), "{list}");
+    assert!(list.contains("inputs: clean.reference.bank_holidays\n"), "{list}");
+    assert!(list.contains(&format!("{} rows", councils - 1)), "{list}");
+    let json: serde_json::Value = serde_json::from_str(&ok(&["models", "--json", "--warehouse", warehouse.to_str().unwrap()])).unwrap();
+    let councils_info = json.as_array().unwrap().iter().find(|m| m["model"] == "marts.reference.councils").unwrap();
+    assert_eq!(councils_info["grain"], "one row per council (DfE LA code) with children's services responsibilities today");
+    assert_eq!(councils_info["inputs"], serde_json::json!(["clean.reference.local_authorities"]));
+}
+
+/// A project copy with one more model file.
+fn project_with(tmp: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let project = tmp.join(name);
+    ok(&["init", project.to_str().unwrap()]);
+    for (rel, sql) in files {
+        let p = project.join("sql").join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, sql).unwrap();
+    }
+    project
+}
+
+const HEAD: &str = "-- name: {name}\n-- grain: one row per council\n-- description: a model for a test\n";
+
+fn model(name: &str, body: &str) -> String {
+    HEAD.replace("{name}", name) + body
+}
+
+#[test]
+fn a_broken_model_fails_the_run_naming_file_and_line_and_leaves_the_marts_as_they_were() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (warehouse, landing) = (tmp.path().join("warehouse"), tmp.path().join("landing"));
+    ok_run(&warehouse, &landing, None);
+    let before = marts_snapshot(&warehouse);
+    assert_eq!(before.len(), 3);
+
+    // each project also changes councils.sql, so that it would be rebuilt before the failure
+    let changed_councils = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/reference/councils.sql")).unwrap().replace("WHERE valid_to IS NULL", "WHERE valid_to IS NULL AND la_code <> '838'");
+    let cases: Vec<(&str, String, Vec<&str>)> = vec![
+        (
+            "typo",
+            model("marts.checks.typo", "SELECT la_code\nFROM clean.reference.local_authoritys\n"),
+            vec!["sql/checks/typo.sql:5: marts.checks.typo reads clean.reference.local_authoritys, which is neither a table", "did you mean clean.reference.local_authorities?"],
+        ),
+        (
+            "cycle",
+            model("marts.checks.cycle", "SELECT la_code\nFROM marts.checks.cycle_too\n"),
+            vec!["models read each other in a cycle: marts.checks.cycle (sql/checks/cycle.sql:5 reads marts.checks.cycle_too) → marts.checks.cycle_too (sql/checks/cycle_too.sql:5 reads marts.checks.cycle) → marts.checks.cycle"],
+        ),
+        (
+            "type",
+            model("marts.checks.type", "SELECT la_code,\n       name * 2 AS doubled\nFROM marts.reference.councils\n"),
+            vec!["sql/checks/type.sql:5: marts.checks.type does not plan", "Utf8 * Int64"],
+        ),
+        (
+            "function",
+            model("marts.checks.function", "SELECT la_code,\n       upper(name, 3) AS shouting\nFROM marts.reference.councils\n"),
+            vec!["sql/checks/function.sql:5: marts.checks.function does not plan", "upper"],
+        ),
+        (
+            "unnamed",
+            model("marts.checks.unnamed", "SELECT la_code, upper(name)\nFROM marts.reference.councils\n"),
+            vec!["sql/checks/unnamed.sql: marts.checks.unnamed: output column `upper(marts.reference.councils.name)` needs a name: add `AS some_name`"],
+        ),
+        (
+            "column",
+            model("marts.checks.column", "SELECT la_code,\n       region_nam\nFROM marts.reference.councils\n"),
+            vec!["sql/checks/column.sql:5: marts.checks.column does not plan", "region_nam"],
+        ),
+        (
+            "runtime",
+            model("marts.checks.runtime", "SELECT la_code, CAST(name AS INT) AS n\nFROM marts.reference.councils\n"),
+            vec!["sql/checks/runtime.sql: marts.checks.runtime failed while running", "Cannot cast string"],
+        ),
+    ];
+    for (case, sql, expect) in cases {
+        let mut files = vec![(format!("checks/{case}.sql"), sql), ("reference/councils.sql".to_string(), changed_councils.clone())];
+        if case == "cycle" {
+            files.push(("checks/cycle_too.sql".into(), model("marts.checks.cycle_too", "SELECT la_code\nFROM marts.checks.cycle\n")));
+        }
+        let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let project = project_with(tmp.path(), case, &refs);
+        let out = run_reference(&warehouse, &landing, Some(&project));
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(2), "{case}: {stderr}");
+        for e in expect {
+            assert!(stderr.contains(e), "{case}: expected `{e}` in:\n{stderr}");
+        }
+        assert_eq!(marts_snapshot(&warehouse), before, "{case}: the marts changed");
+        let staging = warehouse.join("_staging");
+        assert!(!staging.exists() || staging.read_dir().unwrap().next().is_none(), "{case}: staging left behind");
+        let rec = run_records(&warehouse).pop().unwrap();
+        assert!(rec["outcome"].as_str().unwrap().starts_with("failed"), "{case}: {}", rec["outcome"]);
+        assert!(rec["error"].as_str().unwrap().contains("sql/checks/"), "{case}: {}", rec["error"]);
+    }
+    // and the Dorset row is still in the mart the failed runs would have rebuilt
+    assert_eq!(sql_json(&warehouse, "select count(*) as n from marts.reference.councils where la_code = '838'")[0]["n"].as_u64(), Some(1));
+}
