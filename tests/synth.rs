@@ -226,15 +226,19 @@ fn both_shapes_carry_the_same_events() {
         ("mosaic.ssda903_episodes", "*"),
         ("mosaic.ssda903_reviews", "*"),
         ("mosaic.ssda903_missing", "*"),
-        ("synergy.sen2_person", "PersonBirthDate, Sex, Ethnicity, PostCode, UPN, UniqueLearnerNumber, UPNunknown, la, year"),
-        ("synergy.sen2_requests", "ReceivedDate, RequestSource, RequestOutcomeDate, RequestOutcome, RequestMediation, la, year"),
-        ("synergy.sen2_named_plan", "StartDate, PB, OA, DP, CeaseDate, CeaseReason, la, year"),
-        ("synergy.sen2_placement_detail", "URN, UKPRN, SENsetting, EntryDate, AttendancePattern, ResourcedProvisionIndicator, la, year"),
-        ("synergy.sen2_sen_need", "SENtype, SENtypeRank, la, year"),
+        ("synergy.sen2_header", "*"),
+        ("synergy.sen2_person", "*"),
+        ("synergy.sen2_requests", "*"),
+        ("synergy.sen2_assessment", "*"),
+        ("synergy.sen2_named_plan", "*"),
+        ("synergy.sen2_plan_detail", "*"),
+        ("synergy.sen2_active_plans", "*"),
+        ("synergy.sen2_placement_detail", "*"),
+        ("synergy.sen2_sen_need", "*"),
     ] {
         let sql = format!("select {cols} from clean.{table}");
         let (a, b) = (rows(&warehouses[0], &sql), rows(&warehouses[1], &sql));
-        assert!(a.len() > 20, "{table}: {} rows", a.len());
+        assert!(a.len() > 20 || table == "synergy.sen2_header", "{table}: {} rows", a.len());
         assert_eq!(a, b, "{table} differs between the shapes");
     }
 }
@@ -388,7 +392,7 @@ fn calibrated_to_dorset() {
     let eps = read_csv(&la.join("ssda903_2025/episodes.csv"));
     let open: Vec<_> = eps.iter().filter(|e| e["DEC"].is_empty()).collect();
     let fostered = open.iter().filter(|e| e["PLACE"].starts_with('U')).count() as f64 / open.len() as f64;
-    assert!((0.60..=0.80).contains(&fostered), "share fostered {fostered:.2}");
+    within("share of children in care fostered", fostered, 0.69);
 
     // money, from the ledger: residential unit cost in the last year, the High Needs deficit
     let ledger = |y: i32| read_csv(&la.join(format!("finance/ledger_{}-{:02}.csv", y - 1, y % 100)));

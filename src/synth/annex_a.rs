@@ -18,7 +18,7 @@ use chrono::{Datelike, NaiveDate};
 
 use super::defects::{DateStyle, Plan};
 use super::mosaic::{dmy, leaver_status, odmy, periods_in, place_code, rec_code};
-use super::people::{add_days, add_months, add_years, age_on, date, year_end, Assessment, CarePeriod, Person, Referral, World};
+use super::people::{add_days, add_months, add_years, age_on, year_end, Assessment, CarePeriod, Person, Referral, World};
 use super::rng::{self, chance, int, weighted, Rng};
 use super::writer::{Encoding, Output, TableFile, Workbook};
 use super::Result;
@@ -27,10 +27,7 @@ use super::Result;
 /// year, a set of CSVs on 31 March for the others.
 pub fn write_year(w: &World, out: &mut Output, y: i32, ix: &Index) -> Result<()> {
     if Some(&y) == w.years.last() {
-        for m in 0..12u32 {
-            let (yy, mm) = if m < 9 { (y - 1, 4 + m) } else { (y, m - 8) };
-            let first_of_next = if mm == 12 { date(yy + 1, 1, 1) } else { date(yy, mm + 1, 1) };
-            let snap = add_days(first_of_next, -1);
+        for (_, _, snap) in super::finance::periods(y) {
             let wb = out.workbook(&format!("annex_a/Annex_A_{}.xlsx", snap.format("%Y_%b")), add_days(snap, 3));
             let mut lists = Lists { out, book: Some(wb), stem: String::new() };
             write_snapshot(w, &mut lists, snap, ix)?;

@@ -23,7 +23,7 @@ use chrono::{Datelike, NaiveDate};
 use super::defects::{DateStyle, Plan};
 use super::people::{add_days, add_years, age_on, year_end, year_start, CarePeriod, Person, Referral, World};
 use super::rng::{self, chance, int, weighted, Rng};
-use super::writer::{Encoding, Output};
+use super::writer::{Encoding, Output, XmlDoc};
 use super::{GenerateOptions, Result, Ssda903Shape};
 
 /// The manifest's kind for an episode that overlaps the next, and what becomes of it.
@@ -478,55 +478,50 @@ impl Return903 {
         let first = |table: T, c: u32| rows(table, c).first();
         for (&c, header) in &self.tables[Header as usize] {
             let h = |col: &str| field(Header, &header[0], col).to_string();
-            x.open(2, "CHILD");
-            let line = x.open(4, "HEADER");
-            x.record_at(line, None);
-            x.leaves(6, &["CHILDID", "UPN", "SEX", "DOB", "ETHNIC"], &[h("CHILD"), h("UPN"), h("SEX"), h("DOB"), h("ETHNIC")], true);
-            let duc = first(Uasc, c).map(|r| field(Uasc, r, "DUC").to_string());
-            x.leaf(6, "UASC", if duc.is_some() { "1" } else { "0" });
-            if let Some(d) = duc {
-                x.leaf(6, "DUC", &d);
-            }
-            if let Some(r) = first(Ad1, c) {
-                x.leaves(6, &["DATE_INT", "DATE_MATCH", "FOSTER_CARE", "NB_ADOPTR", "SEX_ADOPTR", "LS_ADOPTR"], &r[2..], false);
-            }
-            if let Some(r) = first(Oc3, c) {
-                x.leaves(6, &["IN_TOUCH", "ACTIV", "ACCOM"], &r[2..], false);
-            }
-            for r in rows(Missing, c) {
-                x.record(6, MISSING_XML.tag, &missing, &MISSING_XML.tags(), MISSING_XML.values(Missing, r), false);
-            }
-            for r in rows(Reviews, c) {
-                x.record(6, REVIEW_XML.tag, &review, &REVIEW_XML.tags(), REVIEW_XML.values(Reviews, r), true);
-            }
-            x.leaves(6, &["MOTHER", "MC_DOB"], &[h("MOTHER"), h("MC_DOB")], false);
-            if let Some(r) = first(Permanence, c) {
-                x.open(6, "PERMANENCE");
-                x.leaves(8, &["PREV_PERM", "LA_PERM", "DATE_PERM"], &r[2..], false);
-                x.close(6, "PERMANENCE");
-            }
-            if let Some(r) = first(Oc2, c) {
-                x.open(6, "OC2");
-                x.leaves(8, &TABLES_903[Oc2 as usize].cols[2..], &r[2..], false);
-                x.close(6, "OC2");
-            }
-            for r in rows(Placed, c) {
-                x.open(6, "AD_PLACED");
-                x.leaves(8, &["DATE_PLACED", "DATE_PLACED_CEASED", "REASON_PLACED_CEASED"], &r[2..], false);
-                x.close(6, "AD_PLACED");
-            }
-            x.close(4, "HEADER");
-            for (k, r) in rows(Episodes, c).iter().enumerate() {
-                let values = EPISODE_XML.values(Episodes, r);
-                if self.overlaps.contains(&(c, k)) {
-                    let line = x.line();
-                    x.note(line, "DEC", OVERLAP, REPAIRED);
-                    x.record(4, EPISODE_XML.tag, &none, &EPISODE_XML.tags(), values, true);
-                } else {
-                    x.record(4, EPISODE_XML.tag, &episode, &EPISODE_XML.tags(), values, true);
+            // the parts of the header the CSV set keeps in tables of their own: (element, items)
+            let part = |x: &mut XmlDoc, tag: &str, items: &[&str], row: &[String]| x.element(6, tag, |x| x.leaves(8, items, &row[2..], false));
+            x.element(2, "CHILD", |x| {
+                x.node(4, "HEADER", None, |x| {
+                    x.leaves(6, &["CHILDID", "UPN", "SEX", "DOB", "ETHNIC"], &[h("CHILD"), h("UPN"), h("SEX"), h("DOB"), h("ETHNIC")], true);
+                    let duc = first(Uasc, c).map(|r| field(Uasc, r, "DUC").to_string());
+                    x.leaf(6, "UASC", if duc.is_some() { "1" } else { "0" });
+                    if let Some(d) = duc {
+                        x.leaf(6, "DUC", &d);
+                    }
+                    if let Some(r) = first(Ad1, c) {
+                        x.leaves(6, &TABLES_903[Ad1 as usize].cols[2..], &r[2..], false);
+                    }
+                    if let Some(r) = first(Oc3, c) {
+                        x.leaves(6, &TABLES_903[Oc3 as usize].cols[2..], &r[2..], false);
+                    }
+                    for r in rows(Missing, c) {
+                        x.record(6, MISSING_XML.tag, &missing, &MISSING_XML.tags(), MISSING_XML.values(Missing, r), false);
+                    }
+                    for r in rows(Reviews, c) {
+                        x.record(6, REVIEW_XML.tag, &review, &REVIEW_XML.tags(), REVIEW_XML.values(Reviews, r), true);
+                    }
+                    x.leaves(6, &["MOTHER", "MC_DOB"], &[h("MOTHER"), h("MC_DOB")], false);
+                    if let Some(r) = first(Permanence, c) {
+                        part(x, "PERMANENCE", &TABLES_903[Permanence as usize].cols[2..], r);
+                    }
+                    if let Some(r) = first(Oc2, c) {
+                        part(x, "OC2", &TABLES_903[Oc2 as usize].cols[2..], r);
+                    }
+                    for r in rows(Placed, c) {
+                        part(x, "AD_PLACED", &TABLES_903[Placed as usize].cols[2..], r);
+                    }
+                });
+                for (k, r) in rows(Episodes, c).iter().enumerate() {
+                    let values = EPISODE_XML.values(Episodes, r);
+                    if self.overlaps.contains(&(c, k)) {
+                        let line = x.line();
+                        x.note(line, "DEC", OVERLAP, REPAIRED);
+                        x.record(4, EPISODE_XML.tag, &none, &EPISODE_XML.tags(), values, true);
+                    } else {
+                        x.record(4, EPISODE_XML.tag, &episode, &EPISODE_XML.tags(), values, true);
+                    }
                 }
-            }
-            x.close(2, "CHILD");
+            });
         }
         x.raw("</EXPSSDA903>\n");
         out.close_xml(x)?;
@@ -666,6 +661,66 @@ struct CinPlans {
     review: Plan,
 }
 
+/// One episode of need of the CIN census (`CINdetails`) with everything below it.
+fn write_cin_details(x: &mut XmlDoc, plans: &CinPlans, rf: &Referral, ye: NaiveDate) {
+    let on = |d: Option<NaiveDate>| d.filter(|d| *d <= ye).map(iso).unwrap_or_default();
+    let s47 = rf.s47.as_ref().filter(|s| s.start <= ye);
+    let closed = rf.closure <= ye;
+    let mut details = vec![
+        rf.source.to_string(),
+        rf.need.to_string(),
+        if closed { iso(rf.closure) } else { String::new() },
+        if closed { rf.closure_reason.to_string() } else { String::new() },
+        on(s47.and_then(|s| s.icpc)),
+        if rf.nfa { "1" } else { "0" }.to_string(),
+    ];
+    let applied = x.defect(&plans.details, &mut details);
+    x.node(6, "CINdetails", applied, |x| {
+        x.leaf(8, "CINreferralDate", &iso(rf.date));
+        x.leaves(8, &CIN_DETAILS, &details, false);
+        if let Some(a) = rf.assessment.as_ref().filter(|a| a.start <= ye) {
+            let mut authorised = vec![on(Some(a.authorised))];
+            let applied = x.defect(&plans.assessment, &mut authorised);
+            x.node(8, "Assessments", applied, |x| {
+                x.leaf(10, "AssessmentActualStartDate", &iso(a.start));
+                x.leaves(10, &["AssessmentAuthorisationDate"], &authorised, false);
+                if a.authorised <= ye {
+                    x.element(10, "FactorsIdentifiedAtAssessment", |x| {
+                        for f in &a.factors {
+                            x.value_record(12, "AssessmentFactors", &plans.factor, f.to_string());
+                        }
+                    });
+                }
+            });
+        }
+        if let Some((s, e)) = rf.cin_plan.filter(|(s, _)| *s <= ye) {
+            x.record(8, "CINPlanDates", &plans.plan, &["CINPlanStartDate", "CINPlanEndDate"], vec![iso(s), on(Some(e))], false);
+        }
+        if let Some(s) = s47 {
+            // the enquiry concluded without a conference once the target has passed
+            let not_required = s.icpc.is_none() && s.icpc_target <= ye;
+            let values = vec![iso(s.start), iso(s.icpc_target), on(s.icpc), if not_required { "1".into() } else { String::new() }];
+            x.record(8, "Section47", &plans.s47, &CIN_S47, values, false);
+        }
+        if let Some(cp) = rf.cpp.as_ref().filter(|c| c.start <= ye) {
+            let mut values = vec![on(Some(cp.end)), cp.initial_category.into(), cp.latest_category.into(), cp.previous.to_string()];
+            let applied = x.defect(&plans.cpp, &mut values);
+            x.node(8, "ChildProtectionPlans", applied, |x| {
+                x.leaf(10, "CPPstartDate", &iso(cp.start));
+                x.leaves(10, &CIN_CPP, &values, false);
+                let reviews: Vec<&NaiveDate> = cp.reviews.iter().filter(|d| **d <= ye).collect();
+                if !reviews.is_empty() {
+                    x.element(10, "Reviews", |x| {
+                        for d in reviews {
+                            x.value_record(12, "CPPreviewDate", &plans.review, iso(*d));
+                        }
+                    });
+                }
+            });
+        }
+    });
+}
+
 impl CinPlans {
     fn new(sex: &str) -> Self {
         let p = |table: &str, names: &[&str]| Plan::new(table, DateStyle::Iso, names);
@@ -714,90 +769,28 @@ fn write_cin(w: &World, out: &mut Output, y: i32) -> Result<()> {
     ));
     let sex_tag = if y >= 2023 { "Sex" } else { "GenderCurrent" };
     let plans = CinPlans::new(sex_tag);
-    let on = |d: Option<NaiveDate>| d.filter(|d| *d <= ye).map(iso).unwrap_or_default();
     for (&c, refs) in &by_child {
         let p = w.person(c);
         let sex = if y >= 2023 { p.sex.to_string() } else { if p.sex == 'M' { "1" } else { "2" }.to_string() };
         let mut child = vec![iso(p.dob), sex, p.ethnicity.to_string()];
         let applied = x.defect(&plans.child, &mut child);
-        let line = x.open(4, "Child");
-        x.record_at(line, applied);
-        x.open(6, "ChildIdentifiers");
-        x.leaf(8, "LAchildID", &p.mosaic_id());
-        match p.upn_on(ye) {
-            Some(u) => x.leaf(8, "UPN", u),
-            None => x.leaf(8, "UPNunknown", p.upn_unknown_on(ye)),
-        }
-        x.leaves(8, &["PersonBirthDate", sex_tag], &child[..2], false);
-        x.close(6, "ChildIdentifiers");
-        x.open(6, "ChildCharacteristics");
-        x.leaf(8, "Ethnicity", &child[2]);
-        x.open(8, "Disabilities");
-        x.value_record(10, "Disability", &plans.disability, p.disability.unwrap_or("NONE").to_string());
-        x.close(8, "Disabilities");
-        x.close(6, "ChildCharacteristics");
-        for rf in refs {
-            let s47 = rf.s47.as_ref().filter(|s| s.start <= ye);
-            let closed = rf.closure <= ye;
-            let mut details = vec![
-                rf.source.to_string(),
-                rf.need.to_string(),
-                if closed { iso(rf.closure) } else { String::new() },
-                if closed { rf.closure_reason.to_string() } else { String::new() },
-                on(s47.and_then(|s| s.icpc)),
-                if rf.nfa { "1" } else { "0" }.to_string(),
-            ];
-            let applied = x.defect(&plans.details, &mut details);
-            let line = x.open(6, "CINdetails");
-            x.record_at(line, applied);
-            x.leaf(8, "CINreferralDate", &iso(rf.date));
-            x.leaves(8, &CIN_DETAILS, &details, false);
-            if let Some(a) = rf.assessment.as_ref().filter(|a| a.start <= ye) {
-                let done = a.authorised <= ye;
-                let mut authorised = vec![on(Some(a.authorised))];
-                let applied = x.defect(&plans.assessment, &mut authorised);
-                let line = x.open(8, "Assessments");
-                x.record_at(line, applied);
-                x.leaf(10, "AssessmentActualStartDate", &iso(a.start));
-                x.leaves(10, &["AssessmentAuthorisationDate"], &authorised, false);
-                if done {
-                    x.open(10, "FactorsIdentifiedAtAssessment");
-                    for f in &a.factors {
-                        x.value_record(12, "AssessmentFactors", &plans.factor, f.to_string());
-                    }
-                    x.close(10, "FactorsIdentifiedAtAssessment");
+        x.node(4, "Child", applied, |x| {
+            x.element(6, "ChildIdentifiers", |x| {
+                x.leaf(8, "LAchildID", &p.mosaic_id());
+                match p.upn_on(ye) {
+                    Some(u) => x.leaf(8, "UPN", u),
+                    None => x.leaf(8, "UPNunknown", p.upn_unknown_on(ye)),
                 }
-                x.close(8, "Assessments");
+                x.leaves(8, &["PersonBirthDate", sex_tag], &child[..2], false);
+            });
+            x.element(6, "ChildCharacteristics", |x| {
+                x.leaf(8, "Ethnicity", &child[2]);
+                x.element(8, "Disabilities", |x| x.value_record(10, "Disability", &plans.disability, p.disability.unwrap_or("NONE").to_string()));
+            });
+            for rf in refs {
+                write_cin_details(x, &plans, rf, ye);
             }
-            if let Some((s, e)) = rf.cin_plan.filter(|(s, _)| *s <= ye) {
-                x.record(8, "CINPlanDates", &plans.plan, &["CINPlanStartDate", "CINPlanEndDate"], vec![iso(s), on(Some(e))], false);
-            }
-            if let Some(s) = s47 {
-                // the enquiry concluded without a conference once the target has passed
-                let not_required = s.icpc.is_none() && s.icpc_target <= ye;
-                let values = vec![iso(s.start), iso(s.icpc_target), on(s.icpc), if not_required { "1".into() } else { String::new() }];
-                x.record(8, "Section47", &plans.s47, &CIN_S47, values, false);
-            }
-            if let Some(cp) = rf.cpp.as_ref().filter(|c| c.start <= ye) {
-                let mut values = vec![on(Some(cp.end)), cp.initial_category.into(), cp.latest_category.into(), cp.previous.to_string()];
-                let applied = x.defect(&plans.cpp, &mut values);
-                let line = x.open(8, "ChildProtectionPlans");
-                x.record_at(line, applied);
-                x.leaf(10, "CPPstartDate", &iso(cp.start));
-                x.leaves(10, &CIN_CPP, &values, false);
-                let reviews: Vec<&NaiveDate> = cp.reviews.iter().filter(|d| **d <= ye).collect();
-                if !reviews.is_empty() {
-                    x.open(10, "Reviews");
-                    for d in reviews {
-                        x.value_record(12, "CPPreviewDate", &plans.review, iso(*d));
-                    }
-                    x.close(10, "Reviews");
-                }
-                x.close(8, "ChildProtectionPlans");
-            }
-            x.close(6, "CINdetails");
-        }
-        x.close(4, "Child");
+        });
     }
     x.raw("  </Children>\n</Message>\n");
     out.close_xml(x)

@@ -81,6 +81,15 @@ pub struct Params {
     pub moves_foster: f64,
     pub moves_residential: f64,
     pub moves_semi: f64,
+    /// Share of new placements made in children's homes, by age at placement (the rest mostly
+    /// fostering; 16 and over also supported accommodation). CC9: 60 of 435 children in
+    /// residential placements (about 14 %); CC15: 69 % fostered.
+    pub residential_7_9: f64,
+    pub residential_10_15: f64,
+    pub residential_16_plus: f64,
+    /// Share of placements with parents (P1) for children under 16 (national: about 7 % of
+    /// children in care), which with the above brings fostering to about CC15's 69 %.
+    pub placed_with_parents: f64,
     /// Share of foster placements made with in-house carers (CC16: 47 % of CiC in own
     /// provision; CC8: 188 external placements of 435) and with independent agencies.
     pub foster_in_house: f64,
@@ -265,6 +274,10 @@ impl Params {
             moves_foster: 0.22,
             moves_residential: 0.55,
             moves_semi: 0.45,
+            residential_7_9: 0.08,
+            residential_10_15: 0.36,
+            residential_16_plus: 0.30,
+            placed_with_parents: 0.08,
             foster_in_house: 0.58,
             missing_teen_residential: 0.40,
             missing_teen_other: 0.12,
@@ -304,7 +317,7 @@ impl Params {
             hn_cost_special: 16_800.0,
             hn_cost_independent: 40_000.0,
             hn_cost_fe: 7_500.0,
-            hn_other_share: 0.29,
+            hn_other_share: 0.27,
         }
     }
 }

@@ -1015,16 +1015,16 @@ impl Sim<'_> {
             0 => {
                 if chance(r, 0.05) {
                     ("R3", "PR4")
-                } else if chance(r, 0.04) {
+                } else if chance(r, self.p.placed_with_parents) {
                     ("P1", "PR0")
                 } else {
                     foster(r, connected)
                 }
             }
             1..=9 => {
-                if chance(r, 0.05) {
+                if chance(r, self.p.placed_with_parents * 1.25) {
                     ("P1", "PR0")
-                } else if age >= 7 && chance(r, 0.04) {
+                } else if age >= 7 && chance(r, self.p.residential_7_9) {
                     ("K2", "PR4")
                 } else {
                     foster(r, connected)
@@ -1032,36 +1032,38 @@ impl Sim<'_> {
             }
             10..=15 => {
                 let f = foster(r, connected);
+                let res = self.p.residential_10_15;
                 weighted(
-                r,
-                &[
-                    (f, 0.66),
-                    (("K2", "PR4"), 0.17),
-                    (("K2", "PR1"), 0.04),
-                    (("K2", "PR5"), 0.02),
-                    (("P1", "PR0"), 0.04),
-                    (("R1", "PR4"), 0.02),
-                    (("S1", "PR4"), 0.02),
-                    (("K1", "PR2"), 0.01),
-                    (("Z1", "PR4"), 0.02),
-                ],
-            )
+                    r,
+                    &[
+                        (f, 0.85 - res - self.p.placed_with_parents),
+                        (("K2", "PR4"), res * 0.74),
+                        (("K2", "PR1"), res * 0.17),
+                        (("K2", "PR5"), res * 0.09),
+                        (("P1", "PR0"), self.p.placed_with_parents),
+                        (("R1", "PR4"), 0.02),
+                        (("S1", "PR4"), 0.02),
+                        (("K1", "PR2"), 0.01),
+                        (("Z1", "PR4"), 0.02),
+                    ],
+                )
             }
             _ => {
                 let f = foster(r, connected);
+                let res = self.p.residential_16_plus;
                 weighted(
-                r,
-                &[
-                    (f, 0.45),
-                    (("SEMI", "PR4"), 0.22),
-                    (("SEMI", "PR5"), 0.06),
-                    (("K2", "PR4"), 0.17),
-                    (("K2", "PR1"), 0.03),
-                    (("P1", "PR0"), 0.04),
-                    (("R5", "PR3"), 0.01),
-                    (("Z1", "PR4"), 0.02),
-                ],
-            )
+                    r,
+                    &[
+                        (f, 0.65 - res),
+                        (("SEMI", "PR4"), 0.22),
+                        (("SEMI", "PR5"), 0.06),
+                        (("K2", "PR4"), res * 0.85),
+                        (("K2", "PR1"), res * 0.15),
+                        (("P1", "PR0"), 0.04),
+                        (("R5", "PR3"), 0.01),
+                        (("Z1", "PR4"), 0.02),
+                    ],
+                )
             }
         }
     }
@@ -1128,7 +1130,7 @@ impl Sim<'_> {
                 1..=4 => weighted(r, &[("adopt", 0.22), ("sgo", 0.20), ("home", 0.32), ("to18", 0.23), ("cao", 0.03)]),
                 5..=9 => weighted(r, &[("sgo", 0.16), ("home", 0.30), ("to18", 0.50), ("cao", 0.04)]),
                 10..=15 => weighted(r, &[("home", 0.33), ("to18", 0.58), ("other", 0.06), ("sgo", 0.03)]),
-                _ => weighted(r, &[("to18", 0.72), ("home", 0.23), ("other", 0.05)]),
+                _ => weighted(r, &[("to18", 0.80), ("home", 0.16), ("other", 0.04)]),
             }
         };
         let mut end = match outcome {

@@ -19,7 +19,7 @@ use super::defects::{DateStyle, Plan};
 use super::mosaic::iso;
 use super::people::{add_days, age_on, date, nc_year, Ehcp, Person, SchoolKind, World};
 use super::rng::{self, chance, int};
-use super::writer::{Encoding, Output, TableFile};
+use super::writer::{Encoding, Output, TableFile, XmlDoc};
 use super::{Result, Sen2Shape};
 
 /// Where a plan places the child on `d`: (URN, UKPRN, SENsetting).
@@ -358,69 +358,75 @@ impl Sen2 {
         ));
         // <Header> (line 3) is the sen2_header record
         x.record_at(3, None);
-        x.open(2, "Persons");
         let plans = XmlPlans::new();
-        let b = |v: bool| if v { "1" } else { "0" }.to_string();
-        let od = |d: Option<NaiveDate>| d.map(iso).unwrap_or_default();
-        for p2 in &self.persons {
-            let p = w.person(p2.child);
-            let mut values = vec![iso(p.dob), p.sex.to_string(), p.ethnicity.to_string()];
-            let applied = x.defect(&plans.person, &mut values);
-            let line = x.open(4, "Person");
-            x.record_at(line, applied);
-            x.leaves(6, &["Surname", "Forename"], &[p.surname(), p.forename()], false);
-            x.leaves(6, &["PersonBirthDate", "Sex", "Ethnicity"], &values, false);
-            x.leaves(6, &["PostCode", "UPN", "UniqueLearnerNumber", "UPNunknown"], &[p.postcode.clone(), p2.upn.clone(), p2.uln.clone(), p2.upn_unknown.clone()], false);
-            for rq in &p2.requests {
-                let mut outcome_date = vec![od(rq.outcome_date)];
-                let applied = x.defect(&plans.request, &mut outcome_date);
-                let line = x.open(6, "Requests");
-                x.record_at(line, applied);
-                x.leaves(8, &["ReceivedDate", "RequestSource", "RYA"], &[iso(rq.received), rq.source.into(), b(false)], false);
-                x.leaves(8, &["RequestOutcomeDate"], &outcome_date, false);
-                x.leaves(8, &["RequestOutcome", "RequestMediation", "RequestTribunal", "Exported"], &[rq.outcome.into(), b(rq.mediation), b(false), b(false)], false);
-                if let Some(a) = &rq.assessment {
-                    let mut date = vec![od(a.date)];
-                    let applied = x.defect(&plans.assessment, &mut date);
-                    let line = x.open(8, "Assessment");
-                    x.record_at(line, applied);
-                    x.leaves(10, &["AssessmentOutcome", "AssessmentOutcomeDate"], &[a.outcome.into(), date.remove(0)], false);
-                    x.leaves(10, &["AssessmentMediation", "AssessmentTribunal", "OtherMediation", "OtherTribunal", "Week20"], &[b(false), b(a.tribunal), b(false), b(false), b(a.week20)], false);
-                    if let Some(np) = &a.plan {
-                        let mut dates = vec![iso(np.start), od(np.ceased.map(|c| c.0))];
-                        let applied = x.defect(&plans.named_plan, &mut dates);
-                        let line = x.open(10, "NamedPlan");
-                        x.record_at(line, applied);
+        x.element(2, "Persons", |x| {
+            for p2 in &self.persons {
+                let p = w.person(p2.child);
+                let mut values = vec![iso(p.dob), p.sex.to_string(), p.ethnicity.to_string()];
+                let applied = x.defect(&plans.person, &mut values);
+                x.node(4, "Person", applied, |x| {
+                    x.leaves(6, &["Surname", "Forename"], &[p.surname(), p.forename()], false);
+                    x.leaves(6, &["PersonBirthDate", "Sex", "Ethnicity"], &values, false);
+                    x.leaves(6, &["PostCode", "UPN", "UniqueLearnerNumber", "UPNunknown"], &[p.postcode.clone(), p2.upn.clone(), p2.uln.clone(), p2.upn_unknown.clone()], false);
+                    for rq in &p2.requests {
+                        write_xml_request(x, &plans, rq);
+                    }
+                });
+            }
+        });
+        x.raw("</Message>\n");
+        out.close_xml(x)
+    }
+}
+
+fn b(v: bool) -> String {
+    if v { "1" } else { "0" }.to_string()
+}
+
+fn od(d: Option<NaiveDate>) -> String {
+    d.map(iso).unwrap_or_default()
+}
+
+/// A request of the SEN2 XML (`Requests`) with its assessment and active plan.
+fn write_xml_request(x: &mut XmlDoc, plans: &XmlPlans, rq: &Request) {
+    let mut outcome_date = vec![od(rq.outcome_date)];
+    let applied = x.defect(&plans.request, &mut outcome_date);
+    x.node(6, "Requests", applied, |x| {
+        x.leaves(8, &["ReceivedDate", "RequestSource", "RYA"], &[iso(rq.received), rq.source.into(), b(false)], false);
+        x.leaves(8, &["RequestOutcomeDate"], &outcome_date, false);
+        x.leaves(8, &["RequestOutcome", "RequestMediation", "RequestTribunal", "Exported"], &[rq.outcome.into(), b(rq.mediation), b(false), b(false)], false);
+        if let Some(a) = &rq.assessment {
+            let mut date = vec![od(a.date)];
+            let applied = x.defect(&plans.assessment, &mut date);
+            x.node(8, "Assessment", applied, |x| {
+                x.leaves(10, &["AssessmentOutcome", "AssessmentOutcomeDate"], &[a.outcome.into(), date.remove(0)], false);
+                x.leaves(10, &["AssessmentMediation", "AssessmentTribunal", "OtherMediation", "OtherTribunal", "Week20"], &[b(false), b(a.tribunal), b(false), b(false), b(a.week20)], false);
+                if let Some(np) = &a.plan {
+                    let mut dates = vec![iso(np.start), od(np.ceased.map(|c| c.0))];
+                    let applied = x.defect(&plans.named_plan, &mut dates);
+                    x.node(10, "NamedPlan", applied, |x| {
                         x.leaves(12, &["StartDate", "PB", "OA", "DP", "CeaseDate", "CeaseReason"], &[dates[0].clone(), b(np.pb), b(np.oa), b(np.dp), dates[1].clone(), np.ceased.map(|c| c.1.to_string()).unwrap_or_default()], false);
                         let (urn, ukprn, sensetting) = np.setting.clone();
                         let tags = ["URN", "UKPRN", "SENsetting", "PlacementRank", "SENunitIndicator", "ResourcedProvisionIndicator"];
                         x.record(12, "PlanDetail", &Plan::none(), &tags, vec![urn, ukprn, sensetting, "1".into(), b(false), b(np.resourced)], false);
-                        x.close(10, "NamedPlan");
-                    }
-                    x.close(8, "Assessment");
+                    });
                 }
-                if let Some(ap) = &rq.active {
-                    let mut dates = vec![od(ap.last_review), od(ap.review_draft), od(ap.transfer_due), od(ap.last_review)];
-                    let applied = x.defect(&plans.active, &mut dates);
-                    let line = x.open(8, "ActivePlans");
-                    x.record_at(line, applied);
-                    x.leaves(10, &["ReviewMeeting", "ReviewOutcome", "ReviewDraft", "PhaseTransferDueDate", "LastReview"], &[dates[0].clone(), ap.review_outcome.into(), dates[1].clone(), dates[2].clone(), dates[3].clone()], false);
-                    let (urn, ukprn, sensetting) = ap.setting.clone();
-                    let tags = ["URN", "UKPRN", "SENsetting", "PlacementRank", "EntryDate", "AttendancePattern", "SENunitIndicator", "ResourcedProvisionIndicator"];
-                    x.record(10, "PlacementDetail", &plans.placement, &tags, vec![urn, ukprn, sensetting, "1".into(), iso(ap.entry), ap.attendance.into(), b(false), b(ap.resourced)], false);
-                    for (rank, nd) in ap.needs.iter().enumerate() {
-                        x.record(10, "SENneed", &plans.need, &["SENtype", "SENtypeRank"], vec![nd.to_string(), (rank + 1).to_string()], false);
-                    }
-                    x.close(8, "ActivePlans");
-                }
-                x.close(6, "Requests");
-            }
-            x.close(4, "Person");
+            });
         }
-        x.close(2, "Persons");
-        x.raw("</Message>\n");
-        out.close_xml(x)
-    }
+        if let Some(ap) = &rq.active {
+            let mut dates = vec![od(ap.last_review), od(ap.review_draft), od(ap.transfer_due), od(ap.last_review)];
+            let applied = x.defect(&plans.active, &mut dates);
+            x.node(8, "ActivePlans", applied, |x| {
+                x.leaves(10, &["ReviewMeeting", "ReviewOutcome", "ReviewDraft", "PhaseTransferDueDate", "LastReview"], &[dates[0].clone(), ap.review_outcome.into(), dates[1].clone(), dates[2].clone(), dates[3].clone()], false);
+                let (urn, ukprn, sensetting) = ap.setting.clone();
+                let tags = ["URN", "UKPRN", "SENsetting", "PlacementRank", "EntryDate", "AttendancePattern", "SENunitIndicator", "ResourcedProvisionIndicator"];
+                x.record(10, "PlacementDetail", &plans.placement, &tags, vec![urn, ukprn, sensetting, "1".into(), iso(ap.entry), ap.attendance.into(), b(false), b(ap.resourced)], false);
+                for (rank, nd) in ap.needs.iter().enumerate() {
+                    x.record(10, "SENneed", &plans.need, &["SENtype", "SENtypeRank"], vec![nd.to_string(), (rank + 1).to_string()], false);
+                }
+            });
+        }
+    });
 }
 
 /// The Blade CSVs of the modules under the header.

@@ -215,7 +215,7 @@ fn dmy_date(v: &str) -> Option<NaiveDate> {
 fn is_plain_number(v: &str) -> bool {
     let (int, frac) = v.split_once('.').unwrap_or((v, ""));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    digits(int) && (int == "0" || !int.starts_with('0')) && (frac.is_empty() || digits(frac) && !frac.ends_with('0') && !v.ends_with('.')) && v.len() <= 15
+    !v.ends_with('.') && digits(int) && (int == "0" || !int.starts_with('0')) && (frac.is_empty() || digits(frac) && !frac.ends_with('0')) && v.len() <= 15
 }
 
 fn defect(rel: &str, row: u64, a: Applied) -> Defect {
@@ -309,6 +309,22 @@ impl XmlDoc {
 
     pub fn close(&mut self, indent: usize, tag: &str) {
         self.push(&format!("{:indent$}</{tag}>\n", ""));
+    }
+
+    /// `<tag>`, what `body` writes, `</tag>`.
+    pub fn element(&mut self, indent: usize, tag: &str, body: impl FnOnce(&mut XmlDoc)) {
+        self.open(indent, tag);
+        body(self);
+        self.close(indent, tag);
+    }
+
+    /// A record that holds other elements: `<tag>` (the record's row, with its defect if any),
+    /// what `body` writes, `</tag>`.
+    pub fn node(&mut self, indent: usize, tag: &str, applied: Option<Applied>, body: impl FnOnce(&mut XmlDoc)) {
+        let line = self.open(indent, tag);
+        self.record_at(line, applied);
+        body(self);
+        self.close(indent, tag);
     }
 
     /// `<tag>value</tag>` on a line of its own (value escaped); `<tag/>` when empty.
