@@ -44,6 +44,21 @@ fn the_demo_loads_a_council_and_says_where_to_look() {
     assert!(figure(&stdout, "EHC plans in the January 2025 SEN2 return") > 0.0);
     assert!(figure(&stdout, "children's services net spend 2024-25, £m") > 0.0);
 
+    // every indicator in the catalogue has values; the monthly social care ones for every month
+    // of the council's five years
+    let warehouse = dir.join("warehouse");
+    let missing = sql_json(&warehouse, "SELECT c.indicator_id FROM marts.indicators.indicator_catalogue c \
+        LEFT JOIN (SELECT DISTINCT indicator_id FROM marts.indicators.indicator_values WHERE value IS NOT NULL) v USING (indicator_id) \
+        WHERE v.indicator_id IS NULL");
+    assert!(missing.is_empty(), "indicators without a value: {missing:?}");
+    let ids = sql_json(&warehouse, "SELECT count(*) AS n FROM marts.indicators.indicator_catalogue");
+    assert!(ids[0]["n"].as_i64().unwrap() >= 62, "{ids:?}");
+    let months = sql_json(&warehouse, "SELECT indicator_id, count(DISTINCT period_end) AS months FROM marts.indicators.indicator_values \
+        WHERE indicator_id IN ('referrals', 're_referrals_12m_pct', 'cin_at_period_end', 'cpp_at_period_end', 'cla_at_period_end', \
+        'cla_rate_per_10k', 'assessments_within_45wd_pct', 'icpc_within_15wd_pct') GROUP BY indicator_id");
+    assert_eq!(months.len(), 8, "{months:?}");
+    assert!(months.iter().all(|r| r["months"] == 60), "{months:?}");
+
     for hint in ["lantern sql --warehouse", "read_parquet(", "Power BI", "manifest.json"] {
         assert!(stdout.contains(hint), "the summary should say {hint:?}:\n{stdout}");
     }
