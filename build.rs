@@ -1,6 +1,6 @@
-// The shipped pipelines/, schemas/ and sql/ are embedded with include_dir; rebuild when they change.
+// The shipped pipelines/, schemas/, sql/ and assumptions/ are embedded with include_dir; rebuild when they change.
 fn main() {
-    for dir in ["pipelines", "schemas", "sql"] {
+    for dir in ["pipelines", "schemas", "sql", "assumptions"] {
         println!("cargo:rerun-if-changed={dir}");
     }
 }

@@ -384,7 +384,11 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
             on_disk.insert(format!("{zone}.{source}.{table}"), path);
         }
     }
-    let declared: BTreeMap<String, SchemaRef> = query::declared_tables(project).into_iter().map(|d| (d.name(), d.schema)).collect();
+    let mut declared: BTreeMap<String, SchemaRef> = query::declared_tables(project).into_iter().map(|d| (d.name(), d.schema)).collect();
+    let assumptions: BTreeMap<String, &super::assumptions::AssumptionTable> = project.assumptions.tables.iter().map(|t| (t.name(), t)).collect();
+    for (name, t) in &assumptions {
+        declared.insert(name.clone(), t.batch.schema());
+    }
     let known: Vec<String> = on_disk.keys().chain(declared.keys()).cloned().collect::<BTreeSet<_>>().into_iter().collect();
     let ctx = context_for(project)?;
     let functions: BTreeSet<String> = ctx.state().table_functions().keys().cloned().collect();
@@ -398,6 +402,10 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
     for t in tables {
         let input_err = |e: DataFusionError| ModelError::Input { table: t.to_string(), message: e.strip_backtrace() };
         let (provider, fp): (Arc<dyn TableProvider>, String) = match (on_disk.get(t), declared.get(t)) {
+            (_, Some(schema)) if assumptions.contains_key(t) => {
+                let a = assumptions[t];
+                (Arc::new(MemTable::try_new(schema.clone(), vec![vec![a.batch.clone()]]).map_err(input_err)?), a.digest.clone())
+            }
             (Some(path), _) => {
                 (query::listing_table(&ctx, path).await.map_err(input_err)?, table_fingerprint(&warehouse.root, path, &state.files, &mut file_hashes)?)
             }

@@ -13,6 +13,7 @@
 //! - [`Scratch`]: an in-memory session with every declared table empty and writable, where
 //!   models build from hand-made rows (the sqllogictest harness uses it).
 
+pub mod assumptions;
 pub mod build;
 pub mod calendar;
 pub mod scratch;

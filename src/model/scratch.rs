@@ -31,6 +31,12 @@ impl Scratch {
             register(&ctx, &d.name(), Arc::new(t)).map_err(|e| ModelError::Input { table: d.name(), message: e.to_string() })?;
             known.push(d.name());
         }
+        // assumptions start empty too: a test inserts the ones it is about
+        for a in &project.assumptions.tables {
+            let t = MemTable::try_new(a.batch.schema(), vec![vec![]]).map_err(|e| ModelError::Input { table: a.name(), message: e.to_string() })?;
+            register(&ctx, &a.name(), Arc::new(t)).map_err(|e| ModelError::Input { table: a.name(), message: e.to_string() })?;
+            known.push(a.name());
+        }
         let models = ModelSet::load(project)?;
         // a schema for every area, so that `CREATE TABLE marts.<area>.x` works too
         for m in &models.models {

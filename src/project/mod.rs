@@ -12,6 +12,7 @@ use crate::schema::{Codebook, CodeSet, DocumentsFile, TableSchema, XmlDocument};
 static PIPELINES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/pipelines");
 static SCHEMAS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/schemas");
 static SQL: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/sql");
+static ASSUMPTIONS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/assumptions");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
@@ -55,6 +56,9 @@ pub struct Project {
     /// Data shipped with a source (`schemas/<source>/data/*`), loaded on every run of a pipeline
     /// that includes the source, as if dropped in the landing folder: relative path → text.
     pub data: BTreeMap<String, String>,
+    /// Model assumptions: the tables each `schemas/assumptions/<group>.toml` declares, with the
+    /// rows `assumptions/<group>.toml` gives them, checked (see [`crate::model::assumptions`]).
+    pub assumptions: crate::model::assumptions::Assumptions,
 }
 
 /// Files of one project tree, relative path → text.
@@ -94,11 +98,12 @@ fn disk_files(root: &Path, dir: &Path, out: &mut Files) -> Result<(), ProjectErr
 impl Project {
     /// The shipped project, embedded in the binary.
     pub fn embedded() -> Result<Self, ProjectError> {
-        let (mut p, mut s, mut q) = (Files::new(), Files::new(), Files::new());
+        let (mut p, mut s, mut q, mut a) = (Files::new(), Files::new(), Files::new(), Files::new());
         embedded_files(&PIPELINES, &mut p);
         embedded_files(&SCHEMAS, &mut s);
         embedded_files(&SQL, &mut q);
-        Self::from_files("built-in".into(), p, s, q)
+        embedded_files(&ASSUMPTIONS, &mut a);
+        Self::from_files("built-in".into(), p, s, q, a)
     }
 
     /// A council's edited copy on disk.
@@ -110,11 +115,12 @@ impl Project {
                 dir.display()
             )));
         }
-        let (mut p, mut s, mut q) = (Files::new(), Files::new(), Files::new());
+        let (mut p, mut s, mut q, mut a) = (Files::new(), Files::new(), Files::new(), Files::new());
         disk_files(&dir.join("pipelines"), &dir.join("pipelines"), &mut p)?;
         disk_files(&dir.join("schemas"), &dir.join("schemas"), &mut s)?;
         disk_files(&dir.join("sql"), &dir.join("sql"), &mut q)?;
-        Self::from_files(dir.display().to_string(), p, s, q)
+        disk_files(&dir.join("assumptions"), &dir.join("assumptions"), &mut a)?;
+        Self::from_files(dir.display().to_string(), p, s, q, a)
     }
 
     pub fn load(dir: Option<&Path>) -> Result<Self, ProjectError> {
@@ -124,7 +130,7 @@ impl Project {
         }
     }
 
-    fn from_files(origin: String, pipelines: Files, schemas: Files, sql: Files) -> Result<Self, ProjectError> {
+    fn from_files(origin: String, pipelines: Files, schemas: Files, sql: Files, assumptions: Files) -> Result<Self, ProjectError> {
         let parse_err = |path: &str, e: toml::de::Error| ProjectError::Parse {
             path: path.to_string(),
             message: e.to_string(),
@@ -137,7 +143,10 @@ impl Project {
             codes: Codebook::default(),
             sql: sql.into_iter().filter(|(k, _)| k.ends_with(".sql")).collect(),
             data: schemas.iter().filter(|(k, _)| k.split('/').nth(1) == Some("data")).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            assumptions: Default::default(),
         };
+        let specs: Files = schemas.iter().filter_map(|(k, v)| k.strip_prefix("assumptions/").map(|k| (k.to_string(), v.clone()))).collect();
+        project.assumptions = crate::model::assumptions::Assumptions::load(&specs, &assumptions).map_err(ProjectError::Invalid)?;
         for (path, text) in &pipelines {
             if path.ends_with(".toml") {
                 let p: Pipeline = toml::from_str(text).map_err(|e| parse_err(&format!("pipelines/{path}"), e))?;
@@ -151,7 +160,9 @@ impl Project {
             let shown = format!("schemas/{path}");
             let (folder, file) = path.rsplit_once('/').unwrap_or(("", path));
             let stem = file.trim_end_matches(".toml");
-            if folder == "codes" {
+            if folder == "assumptions" {
+                continue; // model assumptions, loaded above
+            } else if folder == "codes" {
                 let set: CodeSet = toml::from_str(text).map_err(|e| parse_err(&shown, e))?;
                 project.codes.insert_set(stem, set);
             } else if stem == "_documents" {
@@ -273,7 +284,7 @@ impl Project {
     /// Write an editable copy of the shipped project into `dir`.
     pub fn write_embedded_copy(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         let mut written = vec![];
-        for (name, d) in [("pipelines", &PIPELINES), ("schemas", &SCHEMAS), ("sql", &SQL)] {
+        for (name, d) in [("pipelines", &PIPELINES), ("schemas", &SCHEMAS), ("sql", &SQL), ("assumptions", &ASSUMPTIONS)] {
             let mut files = Files::new();
             embedded_files(d, &mut files);
             for (rel, text) in files {
@@ -311,7 +322,7 @@ mod tests {
     fn a_broken_reference_is_reported_with_its_file() {
         let mut s = Files::new();
         s.insert("x/t.toml".into(), "name = \"t\"\n[[column]]\nname = \"a\"\ncodes = \"nope.list\"\n".into());
-        let e = Project::from_files("test".into(), Files::new(), s, Files::new()).unwrap_err().to_string();
+        let e = Project::from_files("test".into(), Files::new(), s, Files::new(), Files::new()).unwrap_err().to_string();
         assert!(e.contains("schemas/x/t.toml") && e.contains("nope.list"), "{e}");
     }
 }
