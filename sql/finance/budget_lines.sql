@@ -1,5 +1,6 @@
 -- name: marts.finance.budget_lines
--- grain: one row per council, financial year, period and budget line (service line and DSG block)
+-- grain: one row per council, financial year, period and budget line (service line, DSG block and
+--   section 251 line)
 -- description: For each month of a financial year with actuals, each line's current budget
 --   (revised budget, else original, summed over the year), actuals in the period and to date,
 --   and its full-year projection by the method assumptions.budget_monitoring.projection gives
@@ -22,24 +23,25 @@ budgets AS (
            coalesce(ma.service_area, mc.service_area, 'Unmapped') AS service_area,
            coalesce(ma.service_line, mc.service_line, 'Unmapped') AS service_line,
            coalesce(ma.dsg_block, mc.dsg_block) AS dsg_block,
+           coalesce(ma.s251_line, mc.s251_line) AS s251_line,
            sum(coalesce(b.revised_budget, b.original_budget)) AS budget
     FROM clean.finance.budgets b
     LEFT JOIN map ma ON ma.la = b.la AND ma.cost_centre = b.cost_centre AND ma.account = b.account
     LEFT JOIN map mc ON mc.la = b.la AND mc.cost_centre = b.cost_centre AND mc.account IS NULL
-    GROUP BY 1, 2, 3, 4, 5, 6
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
 ),
 actuals AS (
-    SELECT la_code, financial_year, directorate, service_area, service_line, dsg_block, period, sum(amount) AS amount
+    SELECT la_code, financial_year, directorate, service_area, service_line, dsg_block, s251_line, period, sum(amount) AS amount
     FROM marts.finance.ledger_lines
-    GROUP BY 1, 2, 3, 4, 5, 6, 7
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 ),
 years AS (
     SELECT la_code, financial_year, max(period) AS last_period FROM actuals GROUP BY 1, 2
 ),
 line_keys AS (
-    SELECT DISTINCT la_code, financial_year, directorate, service_area, service_line, dsg_block FROM actuals
+    SELECT DISTINCT la_code, financial_year, directorate, service_area, service_line, dsg_block, s251_line FROM actuals
     UNION
-    SELECT DISTINCT la_code, financial_year, directorate, service_area, service_line, dsg_block FROM budgets
+    SELECT DISTINCT la_code, financial_year, directorate, service_area, service_line, dsg_block, s251_line FROM budgets
 ),
 grid AS (
     SELECT k.*, CAST(g.value AS BIGINT) AS period, y.last_period
@@ -51,12 +53,12 @@ grid AS (
 running AS (
     SELECT g.*, coalesce(a.amount, CAST(0 AS DECIMAL(18, 2))) AS actual_in_period,
            sum(coalesce(a.amount, CAST(0 AS DECIMAL(18, 2)))) OVER (
-               PARTITION BY g.la_code, g.financial_year, g.directorate, g.service_area, g.service_line, g.dsg_block
+               PARTITION BY g.la_code, g.financial_year, g.directorate, g.service_area, g.service_line, g.dsg_block, g.s251_line
                ORDER BY g.period ROWS UNBOUNDED PRECEDING) AS actual_to_date
     FROM grid g
     LEFT JOIN actuals a ON a.la_code = g.la_code AND a.financial_year = g.financial_year AND a.directorate = g.directorate
         AND a.service_area = g.service_area AND a.service_line = g.service_line
-        AND (a.dsg_block IS NOT DISTINCT FROM g.dsg_block) AND a.period = g.period
+        AND (a.dsg_block IS NOT DISTINCT FROM g.dsg_block) AND (a.s251_line IS NOT DISTINCT FROM g.s251_line) AND a.period = g.period
 ),
 with_last_year AS (
     SELECT r.*,
@@ -65,13 +67,13 @@ with_last_year AS (
            lyf.full_year AS ly_full_year
     FROM running r
     LEFT JOIN running ly ON ly.la_code = r.la_code AND ly.directorate = r.directorate AND ly.service_area = r.service_area
-        AND ly.service_line = r.service_line AND (ly.dsg_block IS NOT DISTINCT FROM r.dsg_block) AND ly.period = r.period
+        AND ly.service_line = r.service_line AND (ly.dsg_block IS NOT DISTINCT FROM r.dsg_block) AND (ly.s251_line IS NOT DISTINCT FROM r.s251_line) AND ly.period = r.period
         AND CAST(substr(ly.financial_year, 1, 4) AS INT) = CAST(substr(r.financial_year, 1, 4) AS INT) - 1
     LEFT JOIN (
-        SELECT la_code, financial_year, directorate, service_area, service_line, dsg_block, max(actual_to_date) FILTER (WHERE period = 12) AS full_year
-        FROM running GROUP BY 1, 2, 3, 4, 5, 6
+        SELECT la_code, financial_year, directorate, service_area, service_line, dsg_block, s251_line, max(actual_to_date) FILTER (WHERE period = 12) AS full_year
+        FROM running GROUP BY 1, 2, 3, 4, 5, 6, 7
     ) lyf ON lyf.la_code = r.la_code AND lyf.directorate = r.directorate AND lyf.service_area = r.service_area
-        AND lyf.service_line = r.service_line AND (lyf.dsg_block IS NOT DISTINCT FROM r.dsg_block)
+        AND lyf.service_line = r.service_line AND (lyf.dsg_block IS NOT DISTINCT FROM r.dsg_block) AND (lyf.s251_line IS NOT DISTINCT FROM r.s251_line)
         AND CAST(substr(lyf.financial_year, 1, 4) AS INT) = CAST(substr(r.financial_year, 1, 4) AS INT) - 1
 ),
 methods AS (
@@ -80,10 +82,10 @@ methods AS (
     LEFT JOIN assumptions.budget_monitoring.projection pl ON pl.service_line = w.service_line
     LEFT JOIN assumptions.budget_monitoring.projection pa ON pa.service_line = '*'
     LEFT JOIN budgets b ON b.la_code = w.la_code AND b.financial_year = w.financial_year AND b.directorate = w.directorate
-        AND b.service_area = w.service_area AND b.service_line = w.service_line AND (b.dsg_block IS NOT DISTINCT FROM w.dsg_block)
+        AND b.service_area = w.service_area AND b.service_line = w.service_line AND (b.dsg_block IS NOT DISTINCT FROM w.dsg_block) AND (b.s251_line IS NOT DISTINCT FROM w.s251_line)
 ),
 ranked AS (
-    SELECT m.*, row_number() OVER (PARTITION BY la_code, financial_year, service_line, period ORDER BY budget DESC, dsg_block NULLS FIRST) AS line_rank
+    SELECT m.*, row_number() OVER (PARTITION BY la_code, financial_year, service_line, period ORDER BY budget DESC, dsg_block NULLS FIRST, s251_line NULLS FIRST) AS line_rank
     FROM methods m
 ),
 commitments AS (
@@ -101,6 +103,7 @@ SELECT
     r.service_area,
     r.service_line,
     r.dsg_block,
+    r.s251_line,
     CAST(r.budget AS DECIMAL(18, 2)) AS budget,
     CAST(r.actual_in_period AS DECIMAL(18, 2)) AS actual_in_period,
     CAST(r.actual_to_date AS DECIMAL(18, 2)) AS actual_to_date,
