@@ -141,7 +141,7 @@ fn the_run_report_renders_in_chromium_with_the_runs_quarantine_counts() {
     let rule_row = |rule: &str, n: u64| format!("<td><code>{rule}</code></td><td class=\"n\">{n}</td>");
     assert!(dom.contains(&rule_row("ssda903_placed_for_adoption.REASON_PLACED_CEASED.codes", 30)), "{dom}");
     assert!(dom.contains(&rule_row("ssda903_header.MOTHER.codes", 1)));
-    assert!(dom.contains("placed_for_adoption_errors.csv row 2, placed_for_adoption_errors.csv row 3"));
+    assert!(dom.contains("<td class=\"ex\">placed_for_adoption_errors.csv rows 2, 3, 4, 5, 6</td>"), "example row numbers");
     assert!(dom.contains("<li>new table this run: mosaic.ssda903_missing</li>"), "schema changes since the first run");
     assert!(dom.contains("<span class=\"badge ok\" id=\"outcome\">succeeded</span>"));
     // no identifier from the inputs: the header's CHILD ids and UPNs

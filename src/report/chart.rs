@@ -69,7 +69,11 @@ pub fn runs(bars: &[(String, u64, u64)]) -> String {
         ));
     }
     s.push_str(&format!("<text x=\"0\" y=\"{}\" class=\"tick\">{}</text>", h - 4.0, esc(&bars[0].0)));
-    s.push_str(&format!("<text x=\"{:.1}\" y=\"{}\" class=\"tick\" text-anchor=\"end\">{}</text></svg>", bars.len() as f64 * bw, h - 4.0, esc(&bars[bars.len() - 1].0)));
+    if bars.len() > 1 {
+        let x = (bars.len() as f64 * bw).max(200.0);
+        s.push_str(&format!("<text x=\"{x:.1}\" y=\"{}\" class=\"tick\" text-anchor=\"end\">{}</text>", h - 4.0, esc(&bars[bars.len() - 1].0)));
+    }
+    s.push_str("</svg>");
     s
 }
 

@@ -51,7 +51,7 @@ th{background:#f0f3f6;font-weight:600}td.n,th.n{text-align:right;font-variant-nu
 .card b{display:block;font-size:20px}.charts{display:flex;flex-wrap:wrap;gap:12px}figure.chart{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin:0;padding:8px}\
 figcaption{font-weight:600;font-size:13px;max-width:320px}.axis{stroke:#8c959f;stroke-width:1}.tick{font-size:10px;fill:#656d76}\
 .series{fill:none;stroke:#0969da;stroke-width:2}.dot{fill:#0969da}.clean{fill:#2da44e}.quar{fill:#cf222e}\
-tr.broken td{background:#fff1f0}code{font-size:12px}";
+tr.broken td{background:#fff1f0}code{font-size:12px}td.ex{overflow-wrap:anywhere;width:55%}summary{cursor:pointer;color:#0969da;margin:4px 0}";
 
 /// The page for one run; `history` is every run record (oldest first), `series` the indicators.
 pub fn render(r: &RunRecord, history: &[RunRecord], series: &[Series]) -> String {
@@ -85,26 +85,32 @@ pub fn render(r: &RunRecord, history: &[RunRecord], series: &[Series]) -> String
         r.files.len(),
         r.seconds,
         r.models_seconds,
-        esc(&r.started),
-        esc(&r.finished),
+        esc(short_time(&r.started)),
+        esc(short_time(&r.finished)),
         esc(&r.as_of),
         esc(&r.warehouse)
     );
+    freshness(&mut h, r);
     sources(&mut h, r);
     rules(&mut h, r);
-    freshness(&mut h, r);
     schema_changes(&mut h, r, history);
-    models(&mut h, r);
+    trends(&mut h, r, history, series);
     if !r.warnings.is_empty() {
-        h.push_str("<h2>Warnings</h2><ul>");
+        let _ = write!(h, "<h2>Warnings</h2><details{}><summary>{} warnings</summary><ul>", if r.warnings.len() <= 10 { " open" } else { "" }, r.warnings.len());
         for w in &r.warnings {
             let _ = write!(h, "<li>{}</li>", esc(w));
         }
-        h.push_str("</ul>");
+        h.push_str("</ul></details>");
     }
-    trends(&mut h, r, history, series);
+    models(&mut h, r);
+    files(&mut h, r);
     h.push_str("<p class=\"muted\">Written by Lantern. Counts, rule ids, file names and row numbers only: no values from the data.</p></main></body></html>\n");
     h
+}
+
+/// `2026-11-23T15:23:15.118248138+00:00` → `2026-11-23T15:23:15`
+fn short_time(t: &str) -> &str {
+    t.get(..19).unwrap_or(t)
 }
 
 fn source_of(f: &crate::warehouse::runs::FileRecord) -> String {
@@ -121,17 +127,30 @@ fn sources(h: &mut String, r: &RunRecord) {
     for (s, (n, a, b, c)) in &by {
         let _ = write!(h, "<tr><td>{}</td><td class=\"n\">{n}</td><td class=\"n\">{a}</td><td class=\"n\">{b}</td><td class=\"n\">{c}</td></tr>", esc(s));
     }
-    h.push_str("</table><h2>Files</h2><table id=\"files\"><tr><th>file</th><th>status</th><th>tables</th><th class=\"n\">read</th><th class=\"n\">clean</th><th class=\"n\">quarantined</th><th class=\"n\">seconds</th></tr>");
+    h.push_str("</table>");
+}
+
+fn files(h: &mut String, r: &RunRecord) {
+    let _ = write!(
+        h,
+        "<h2>Files</h2><details{}><summary>{} files</summary><table id=\"files\"><tr><th>file</th><th>status</th><th>tables</th><th class=\"n\">read</th><th class=\"n\">clean</th><th class=\"n\">quarantined</th><th class=\"n\">seconds</th></tr>",
+        if r.files.len() <= 25 { " open" } else { "" },
+        r.files.len()
+    );
     for f in &r.files {
         let mut tables: Vec<&str> = f.tables.iter().map(|t| t.table.as_str()).collect();
         tables.dedup();
+        let shown = match tables.len() {
+            0..=2 => tables.join(", "),
+            n => format!("{} and {} more", tables[0], n - 1),
+        };
         let _ = write!(
             h,
             "<tr{}><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.2}</td></tr>",
             if f.status == "unreadable" { " class=\"broken\"" } else { "" },
             esc(&f.file),
             esc(&f.status),
-            esc(&tables.join(", ")),
+            esc(&shown),
             f.rows_read,
             f.rows_clean,
             f.rows_quarantined,
@@ -141,7 +160,7 @@ fn sources(h: &mut String, r: &RunRecord) {
             let _ = write!(h, "<tr class=\"broken\"><td></td><td colspan=\"6\">{}</td></tr>", esc(e));
         }
     }
-    h.push_str("</table>");
+    h.push_str("</table></details>");
 }
 
 /// Rules by rows: (table, rule) → (rows, example rows as `file row`).
@@ -152,10 +171,9 @@ fn tally(r: &RunRecord, flagged: bool) -> Vec<((String, String), (u64, Vec<Strin
             for (rule, n) in if flagged { &t.rules_flagged } else { &t.rules_broken } {
                 let e = by.entry((t.table.clone(), rule.clone())).or_default();
                 e.0 += n;
-                for row in t.examples.get(rule).into_iter().flatten() {
-                    if e.1.len() < 5 {
-                        e.1.push(format!("{} row {row}", f.file));
-                    }
+                let rows: Vec<String> = t.examples.get(rule).into_iter().flatten().map(|r| r.to_string()).collect();
+                if !rows.is_empty() && e.1.len() < 3 {
+                    e.1.push(format!("{} row{} {}", f.file, if rows.len() > 1 { "s" } else { "" }, rows.join(", ")));
                 }
             }
         }
@@ -176,7 +194,7 @@ fn rules(h: &mut String, r: &RunRecord) {
         }
         let _ = write!(h, "<h2>{title}</h2><table id=\"{id}\"><tr><th>table</th><th>rule</th><th class=\"n\">rows</th><th>examples (file and row number)</th></tr>");
         for ((table, rule), (n, ex)) in v.iter().take(15) {
-            let _ = write!(h, "<tr><td>{}</td><td><code>{}</code></td><td class=\"n\">{n}</td><td>{}</td></tr>", esc(table), esc(rule), esc(&ex.join(", ")));
+            let _ = write!(h, "<tr><td>{}</td><td><code>{}</code></td><td class=\"n\">{n}</td><td class=\"ex\">{}</td></tr>", esc(table), esc(rule), esc(&ex.join("; ")));
         }
         if v.len() > 15 {
             let _ = write!(h, "<tr><td colspan=\"4\" class=\"muted\">and {} more rules</td></tr>", v.len() - 15);
@@ -275,6 +293,9 @@ fn models(h: &mut String, r: &RunRecord) {
     }
     let built = r.models.iter().filter(|m| m.status == "built").count();
     let _ = write!(h, "<h2>Models</h2><p class=\"muted\">{built} built, {} up to date, {:.1}s</p>", r.models.len() - built, r.models_seconds);
+    if built == 0 {
+        return;
+    }
     h.push_str("<table id=\"models\"><tr><th>model</th><th>status</th><th>why</th><th class=\"n\">rows</th><th class=\"n\">seconds</th></tr>");
     for m in r.models.iter().filter(|m| m.status == "built") {
         let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{:.2}</td></tr>", esc(&m.model), esc(&m.status), esc(&m.reason), m.rows, m.seconds);
@@ -291,7 +312,7 @@ fn trends(h: &mut String, r: &RunRecord, history: &[RunRecord], series: &[Series
         .take(30)
         .map(|p| {
             let (_, c, q) = p.totals();
-            (p.run_id.get(..13).unwrap_or(&p.run_id).to_string(), c, q)
+            (short_time(&p.started).get(..16).unwrap_or(&p.started).replace('T', " "), c, q)
         })
         .collect::<Vec<_>>()
         .into_iter()
@@ -325,8 +346,27 @@ mod tests {
         let f = FileRecord { file: "a<b>.csv".into(), status: "received".into(), archived_as: "raw/mosaic/r/a.csv".into(), rows_read: 5, rows_clean: 3, rows_quarantined: 2, tables: vec![t], ..Default::default() };
         let r = RunRecord { run_id: "r1".into(), outcome: "succeeded".into(), files: vec![f], ..Default::default() };
         let html = render(&r, std::slice::from_ref(&r), &[]);
-        assert!(html.contains("a&lt;b&gt;.csv row 4, a&lt;b&gt;.csv row 7"), "{html}");
+        assert!(html.contains("a&lt;b&gt;.csv rows 4, 7"), "{html}");
         assert!(html.contains("<b id=\"rows-quarantined\">2</b>"));
         assert!(!html.contains("<script") && !html.contains("http"));
+    }
+
+    #[test]
+    fn indicators_are_charted_when_present_and_missed_gracefully_when_not() {
+        let r = RunRecord { run_id: "r1".into(), outcome: "succeeded".into(), ..Default::default() };
+        let none = render(&r, &[], &[]);
+        assert!(none.contains("no indicators in the warehouse yet"));
+        let s = Series {
+            table: "marts.send.indicator_values".into(),
+            indicator_id: "ehcp_at_period_end".into(),
+            name: "EHC plans at the month end".into(),
+            unit: "count".into(),
+            la_code: "838".into(),
+            points: vec![("2024-01-31".into(), 10.0), ("2024-02-29".into(), 12.0), ("2024-03-31".into(), 11.0)],
+        };
+        let html = render(&r, &[], &[s]);
+        let svg = html.split("<polyline points=\"").nth(1).unwrap().split('"').next().unwrap();
+        assert_eq!(svg.split(' ').count(), 3, "{svg}");
+        assert!(html.contains("EHC plans at the month end — 838 (marts.send.indicator_values)") && html.contains("latest 11 count"));
     }
 }
