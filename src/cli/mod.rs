@@ -252,10 +252,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else if runs.is_empty() {
                 println!("no runs yet in {}", warehouse.root.display());
             } else {
-                println!("{:<28} {:<30} {:>6} {:>10} {:>10} {:>11} {:>8}", "run", "outcome", "files", "read", "clean", "quarantined", "seconds");
+                println!("{:<28} {:<18} {:<12} {:<30} {:>6} {:>10} {:>10} {:>11} {:>8}", "run", "pipelines", "trigger", "outcome", "files", "read", "clean", "quarantined", "seconds");
                 for r in runs {
                     let (read, clean, q) = r.totals();
-                    println!("{:<28} {:<30} {:>6} {:>10} {:>10} {:>11} {:>8.1}", r.run_id, r.outcome, r.files.len(), read, clean, q, r.seconds);
+                    let pipelines = if r.pipelines.len() > 2 { format!("{} pipelines", r.pipelines.len()) } else { r.pipelines.join(",") };
+                    println!("{:<28} {:<18} {:<12} {:<30} {:>6} {:>10} {:>10} {:>11} {:>8.1}", r.run_id, pipelines, r.trigger, r.outcome, r.files.len(), read, clean, q, r.seconds);
+                    for e in r.expectations.iter().filter(|e| !e.met) {
+                        println!("    expectation not met ({}): {} expected {}; got {}", e.on_break, e.pipeline, e.expected, e.actual);
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -105,6 +105,12 @@ pub fn backoff(base: Duration, cap: Duration, n: u32) -> Duration {
     base.saturating_mul(2u32.saturating_pow(n.saturating_sub(1))).min(cap)
 }
 
+/// Which waiting run goes next: the first none of whose dependencies (`depends_on`) is also
+/// waiting, so that ingestion runs before the pipelines that read it; the first in a cycle.
+pub fn next_due(waiting: &[&str], depends_on: impl Fn(&str) -> Vec<String>) -> Option<usize> {
+    (0..waiting.len()).find(|&i| !depends_on(waiting[i]).iter().any(|d| waiting.contains(&d.as_str()))).or(if waiting.is_empty() { None } else { Some(0) })
+}
+
 struct Job {
     name: String,
     schedule: Schedule,
@@ -267,13 +273,8 @@ impl Daemon<'_> {
     fn main_loop(&mut self) {
         while !self.stopping() {
             self.collect_ticks(None);
-            // the first due run none of whose dependencies is still waiting
-            let pick = (0..self.queue.len())
-                .find(|&i| {
-                    let deps = self.jobs.iter().find(|j| j.name == self.queue[i].pipeline).map(|j| j.depends_on.clone()).unwrap_or_default();
-                    !self.queue.iter().any(|d| deps.contains(&d.pipeline))
-                })
-                .or(if self.queue.is_empty() { None } else { Some(0) });
+            let waiting: Vec<&str> = self.queue.iter().map(|d| d.pipeline.as_str()).collect();
+            let pick = next_due(&waiting, |p| self.jobs.iter().find(|j| j.name == p).map(|j| j.depends_on.clone()).unwrap_or_default());
             match pick.and_then(|i| self.queue.remove(i)) {
                 Some(due) => self.run_with_retries(due),
                 None => std::thread::sleep(Duration::from_millis(100)),
@@ -436,6 +437,17 @@ mod tests {
         let (b, cap) = (Duration::from_secs(60), Duration::from_secs(300));
         let got: Vec<u64> = (1..=5).map(|n| backoff(b, cap, n).as_secs()).collect();
         assert_eq!(got, [60, 120, 240, 300, 300]);
+    }
+
+    #[test]
+    fn a_pipeline_waits_for_those_it_depends_on() {
+        let deps = |p: &str| if p == "models" { vec!["mosaic".to_string(), "synergy".to_string()] } else { vec![] };
+        assert_eq!(next_due(&["models", "synergy", "mosaic"], deps), Some(1));
+        assert_eq!(next_due(&["models", "mosaic"], deps), Some(1));
+        assert_eq!(next_due(&["models"], deps), Some(0));
+        assert_eq!(next_due(&[], deps), None);
+        let cycle = |p: &str| vec![if p == "a" { "b" } else { "a" }.to_string()];
+        assert_eq!(next_due(&["a", "b"], cycle), Some(0));
     }
 
     #[test]
