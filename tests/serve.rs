@@ -235,3 +235,15 @@ fn a_run_over_its_timeout_is_abandoned_retried_and_alerted() {
     assert_eq!((v["run_id"].clone(), v["outcome"].as_str().unwrap()), (all[1]["run_id"].clone(), "abandoned: timed out after 2s (warehouse unchanged)"));
     assert!(!site.warehouse.join("clean").exists());
 }
+
+#[test]
+fn a_second_daemon_on_the_same_warehouse_refuses_to_start() {
+    let site = site("0 2 * * *", "", "");
+    let mut first = serve(&site, None);
+    wait_for("the first daemon", &site, Duration::from_secs(30), || log(&site).contains("scheduled"));
+    let second = lantern(&site, &["serve"]).output().unwrap();
+    assert_eq!(second.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another lantern serve is running on this warehouse"));
+    assert_eq!(terminate(&site, &mut first, Duration::from_secs(10)), 0);
+    assert!(records(&site).is_empty(), "nothing ran: the next tick is at 02:00");
+}
