@@ -46,9 +46,13 @@ impl Warehouse {
         std::fs::create_dir_all(&path).map_err(io_err(&path))?;
         let root = path.canonicalize().map_err(io_err(&path))?;
         let w = Warehouse { root };
-        // tidy up only when no other process is writing: its staging is not debris
-        if let Some(_lock) = WriterLock::try_acquire(&w.root, "recovery").map_err(lock_io)? {
-            w.recover()?;
+        // tidy up only when no other process is writing (its staging is not debris), and only
+        // when there is something to tidy, so that readers of a read-only warehouse never write
+        let staged = std::fs::read_dir(w.root.join("_staging")).is_ok_and(|mut d| d.next().is_some());
+        if staged {
+            if let Some(_lock) = WriterLock::try_acquire(&w.root, "recovery").map_err(lock_io)? {
+                w.recover()?;
+            }
         }
         Ok(w)
     }
