@@ -163,8 +163,11 @@ fn files(h: &mut String, r: &RunRecord) {
     h.push_str("</table></details>");
 }
 
-/// Rules by rows: (table, rule) → (rows, example rows as `file row`).
-fn tally(r: &RunRecord, flagged: bool) -> Vec<((String, String), (u64, Vec<String>))> {
+/// (table, rule) → (rows, examples as `file rows 4, 7`)
+type Tally = Vec<((String, String), (u64, Vec<String>))>;
+
+/// Rules by rows, most broken first.
+fn tally(r: &RunRecord, flagged: bool) -> Tally {
     let mut by: BTreeMap<(String, String), (u64, Vec<String>)> = BTreeMap::new();
     for f in &r.files {
         for t in &f.tables {
