@@ -154,6 +154,9 @@ pub fn serve(settings: &Settings, project: &Project, child_args: Vec<String>) ->
     let Some(_only_daemon) = WriterLock::try_acquire(&serve_dir, "lantern serve")? else {
         bail!("another lantern serve is running on this warehouse ({})", crate::warehouse::lock::holder(&serve_dir));
     };
+    if let Some(unknown) = settings.serve.pipelines.iter().find(|n| project.pipeline(n).is_none()) {
+        bail!("[serve] pipelines names `{unknown}`, which is not a pipeline");
+    }
     let mut jobs = vec![];
     for p in &project.pipelines {
         if !settings.serve.pipelines.is_empty() && !settings.serve.pipelines.contains(&p.name) {
