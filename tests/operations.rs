@@ -77,7 +77,14 @@ fn two_runs_at_once_one_refuses_or_waits_and_the_warehouse_stays_whole() {
     assert_eq!(count(&wh, "quarantine.mosaic.ssda903_header"), 1);
     assert_eq!(count(&wh, "quarantine.mosaic.ssda903_placed_for_adoption"), 30);
     assert!(common::all_files(&wh.join("_staging")).is_empty());
-    // and a reader (lantern sql) is never blocked by a writer
+    // two started at the same moment, neither willing to wait: exactly one writes
+    let start = || lantern_cmd(&run_args(whs, ls)).env("LANTERN_FAULT", "slow-before-commit:3").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let (a, b) = (start(), start());
+    let mut codes = vec![a.wait_with_output().unwrap().status.code(), b.wait_with_output().unwrap().status.code()];
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(75)]);
+    assert_eq!(common::run_records(&wh).len(), 3);
+    assert_eq!(count(&wh, "clean.mosaic.ssda903_header"), 2674);
 }
 
 /// Chromium from Debian, installed with apt-get when missing (CI is a fresh Debian machine,
