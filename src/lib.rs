@@ -7,12 +7,15 @@
 
 pub mod cli;
 pub mod config;
+pub mod job;
 pub mod model;
 pub mod pipeline;
 pub mod privacy;
 pub mod project;
 pub mod query;
+pub mod report;
 pub mod schema;
+pub mod serve;
 pub mod source;
 pub mod synth;
 pub mod validate;

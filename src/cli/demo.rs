@@ -47,12 +47,17 @@ pub(super) fn demo(overrides: &Overrides, dir: &Path, scale: f64, seed: u64) -> 
         la_code: None,
         progress: std::io::stderr().is_terminal(),
     };
+    let _lock = warehouse.lock("lantern demo", std::time::Duration::ZERO)?;
     let mut record = Runner { project: &project, warehouse: &warehouse, protector: &protector }.run(&opts)?;
     step("building the SQL models");
     let models_failed = super::models::after_run(&project, &warehouse, &mut record);
 
     print_summary(&manifest, gen_seconds, &record, &warehouse, gen.end_year);
     print_where_to_look(dir, &warehouse, &record);
+    match crate::report::write(&warehouse, &record) {
+        Ok(p) => println!("\nthe run report (open it in a browser): {}", p.with_file_name("latest.html").display()),
+        Err(e) => tracing::warn!(error = %e, "could not write the run report"),
+    }
     println!("\ndone in {:.1}s", t0.elapsed().as_secs_f64());
     if let Some(e) = models_failed {
         return Err(e);

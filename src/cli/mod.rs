@@ -1,6 +1,5 @@
 //! The command line: parse flags, load settings and project, call the flow, print results.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,7 +8,6 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{Overrides, Settings};
-use crate::pipeline::{RunOptions, Runner};
 use crate::privacy::Protector;
 use crate::project::Project;
 use crate::warehouse::Warehouse;
@@ -17,6 +15,7 @@ use crate::warehouse::Warehouse;
 mod demo;
 mod models;
 mod output;
+mod run;
 
 #[derive(Parser)]
 #[command(name = "lantern", version, about = "Council children's services exports → validated, pseudonymised Parquet and indicators")]
@@ -30,9 +29,9 @@ struct Cli {
     /// A council's edited copy of pipelines/, schemas/ and sql/ (see `lantern init`)
     #[arg(long, global = true)]
     project: Option<PathBuf>,
-    /// Log format on standard error
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    log_format: LogFormat,
+    /// Log format on standard error (default: text; json under `serve`)
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -67,6 +66,15 @@ enum Command {
         /// Council (DfE LA code) for files that neither say nor sit in a landing/<code>/ folder
         #[arg(long)]
         la: Option<String>,
+        /// Seconds to wait while another lantern process writes to the warehouse (default 0:
+        /// refuse at once, exit code 75; `lock_wait` in lantern.toml, LANTERN_LOCK_WAIT)
+        #[arg(long)]
+        wait: Option<f64>,
+    },
+    /// The daemon: runs each pipeline on its schedule (pipelines/*.toml) until SIGTERM or SIGINT
+    Serve {
+        #[arg(long)]
+        landing: Option<PathBuf>,
     },
     /// Check export files and write nothing; exits non-zero on file-level errors
     Validate {
@@ -144,7 +152,8 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let serving = matches!(cli.command, Command::Serve { .. });
+    init_logging(cli.log_format.unwrap_or(if serving { LogFormat::Json } else { LogFormat::Text }), if serving { "info" } else { "warn" });
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -154,8 +163,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LANTERN_LOG").unwrap_or_else(|_| "warn".into());
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LANTERN_LOG").unwrap_or_else(|_| default_level.into());
     let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => b.json().init(),
@@ -193,27 +202,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("wrote {} files into {}; point Lantern at it with --project {} or `project = \"{}\"` in lantern.toml", written.len(), dir.display(), dir.display(), dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { pipelines, landing, as_of, la } => {
-            let settings = Settings::load(&Overrides { landing, ..overrides })?;
-            let project = Project::load(settings.project.as_deref())?;
-            let warehouse = Warehouse::open(&settings.warehouse)?;
-            let protector = protector()?;
-            let opts = RunOptions {
-                pipelines,
-                landing: settings.landing.clone(),
-                as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
-                la_code: la.or(settings.la_code),
-                progress: std::io::stderr().is_terminal(),
-            };
-            let mut record = Runner { project: &project, warehouse: &warehouse, protector: &protector }.run(&opts)?;
-            let models_failed = models::after_run(&project, &warehouse, &mut record);
-            output::print_run(&record);
-            models::print(&record);
-            if let Some(e) = models_failed {
-                return Err(e);
-            }
-            Ok(if record.files.iter().any(|f| f.status == "unreadable") { ExitCode::from(1) } else { ExitCode::SUCCESS })
-        }
+        Command::Run { pipelines, landing, as_of, la, wait } => run::run(Overrides { landing, ..overrides }, pipelines, as_of, la, wait),
+        Command::Serve { landing } => run::serve(overrides, landing),
         Command::Validate { files, as_of } => {
             let settings = Settings::load(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;
@@ -262,10 +252,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else if runs.is_empty() {
                 println!("no runs yet in {}", warehouse.root.display());
             } else {
-                println!("{:<28} {:<30} {:>6} {:>10} {:>10} {:>11} {:>8}", "run", "outcome", "files", "read", "clean", "quarantined", "seconds");
+                println!("{:<28} {:<18} {:<12} {:<30} {:>6} {:>10} {:>10} {:>11} {:>8}", "run", "pipelines", "trigger", "outcome", "files", "read", "clean", "quarantined", "seconds");
                 for r in runs {
                     let (read, clean, q) = r.totals();
-                    println!("{:<28} {:<30} {:>6} {:>10} {:>10} {:>11} {:>8.1}", r.run_id, r.outcome, r.files.len(), read, clean, q, r.seconds);
+                    let pipelines = if r.pipelines.len() > 2 { format!("{} pipelines", r.pipelines.len()) } else { r.pipelines.join(",") };
+                    println!("{:<28} {:<18} {:<12} {:<30} {:>6} {:>10} {:>10} {:>11} {:>8.1}", r.run_id, pipelines, r.trigger, r.outcome, r.files.len(), read, clean, q, r.seconds);
+                    for e in r.expectations.iter().filter(|e| !e.met) {
+                        println!("    expectation not met ({}): {} expected {}; got {}", e.on_break, e.pipeline, e.expected, e.actual);
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

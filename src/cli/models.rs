@@ -29,6 +29,7 @@ pub(super) fn command(overrides: &Overrides, build: bool, full: bool, json: bool
     let project = Project::load(settings.project.as_deref())?;
     let warehouse = Warehouse::open(&settings.warehouse)?;
     if build {
+        let _lock = warehouse.lock("lantern models --build", settings.lock_wait)?;
         let report = crate::model::build_all(&project, &warehouse, &BuildOptions { full, run_id: None })?;
         if json {
             println!("{}", serde_json::to_string_pretty(&report)?);

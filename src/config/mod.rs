@@ -1,9 +1,14 @@
 //! Settings: built-in defaults, then `lantern.toml`, then `LANTERN_*` environment variables, then
 //! flags. Secrets (the pseudonymisation key) come only from the environment or a file.
 
+pub mod duration;
+
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
+
+pub use duration::Dur;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -13,6 +18,15 @@ pub struct FileSettings {
     pub project: Option<String>,
     pub la_code: Option<String>,
     pub key_file: Option<String>,
+    /// How long a run waits for another process writing to the warehouse before refusing
+    /// (default 0: refuse at once).
+    pub lock_wait: Option<Dur>,
+    /// What to call when a run fails (`[alert] command = "…"`).
+    #[serde(default)]
+    pub alert: crate::serve::AlertSettings,
+    /// `lantern serve`: grace period on stop, logs.
+    #[serde(default)]
+    pub serve: crate::serve::ServeSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -23,6 +37,9 @@ pub struct Settings {
     pub la_code: Option<String>,
     /// Where `lantern.toml` was found, if anywhere.
     pub config_file: Option<PathBuf>,
+    pub lock_wait: Duration,
+    pub alert: crate::serve::AlertSettings,
+    pub serve: crate::serve::ServeSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +100,12 @@ impl Settings {
                 .or_else(|| file.project.clone().map(|s| PathBuf::from(rel(s)))),
             la_code: env("LANTERN_LA_CODE").or(file.la_code),
             config_file: path,
+            lock_wait: match env("LANTERN_LOCK_WAIT") {
+                Some(v) => duration::parse(&v).map_err(|message| ConfigError::Parse { path: "LANTERN_LOCK_WAIT".into(), message })?,
+                None => file.lock_wait.map(|d| d.0).unwrap_or_default(),
+            },
+            alert: file.alert,
+            serve: file.serve,
         })
     }
 }

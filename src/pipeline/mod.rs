@@ -42,6 +42,12 @@ pub enum RunError {
 }
 
 pub fn new_run_id() -> String {
+    // `lantern serve` names the runs it starts, to find their records
+    if let Ok(id) = std::env::var("LANTERN_RUN_ID") {
+        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return id;
+        }
+    }
     let r: u16 = rand::random();
     format!("{}-{r:04x}", Utc::now().format("%Y%m%dT%H%M%S%3fZ"))
 }
@@ -173,6 +179,10 @@ impl Runner<'_> {
         bar.finish_and_clear();
         for (rule, why) in &state.skipped_refs {
             record.warnings.push(format!("rule {rule} was not checked: {why}"));
+        }
+        if let Some(secs) = std::env::var("LANTERN_FAULT").ok().and_then(|f| f.strip_prefix("slow-before-commit:").and_then(|s| s.parse().ok())) {
+            tracing::warn!(secs, "LANTERN_FAULT=slow-before-commit: pausing between staging and commit");
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs));
         }
         if std::env::var("LANTERN_FAULT").as_deref() == Ok("before-commit") {
             eprintln!("LANTERN_FAULT=before-commit: stopping after staging, before the commit");

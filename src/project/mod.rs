@@ -41,6 +41,15 @@ pub struct Pipeline {
     /// Models (areas or names) refreshed after ingestion.
     #[serde(default)]
     pub models: Vec<String>,
+    /// Pipelines `lantern serve` runs before this one when both are due.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// How `lantern serve` runs it: overlapping ticks, missed runs, retries, timeout.
+    #[serde(default)]
+    pub policy: crate::serve::Policy,
+    /// Freshness and row counts checked after each run.
+    #[serde(default)]
+    pub expect: crate::job::Expectations,
 }
 
 /// Everything declarative, loaded and checked.

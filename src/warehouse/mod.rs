@@ -3,12 +3,14 @@
 //! a commit journal makes an interrupted commit finish on the next start, and staging without a
 //! journal (a run that died before committing) is discarded. Readers never see half a partition.
 
+pub mod lock;
 pub mod parquet_out;
 pub mod runs;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+pub use lock::{LockError, WriterLock};
 pub use parquet_out::PartWriter;
 
 pub const ZONES: [&str; 3] = ["clean", "quarantine", "marts"];
@@ -44,8 +46,23 @@ impl Warehouse {
         std::fs::create_dir_all(&path).map_err(io_err(&path))?;
         let root = path.canonicalize().map_err(io_err(&path))?;
         let w = Warehouse { root };
-        w.recover()?;
+        // tidy up only when no other process is writing (its staging is not debris), and only
+        // when there is something to tidy, so that readers of a read-only warehouse never write
+        let staged = std::fs::read_dir(w.root.join("_staging")).is_ok_and(|mut d| d.next().is_some());
+        if staged {
+            if let Some(_lock) = WriterLock::try_acquire(&w.root, "recovery").map_err(lock_io)? {
+                w.recover()?;
+            }
+        }
         Ok(w)
+    }
+
+    /// The writer lock (see [`lock`]), waiting up to `wait` for another process; once held,
+    /// finishes or discards what a killed writer left behind.
+    pub fn lock(&self, what: &str, wait: std::time::Duration) -> Result<WriterLock, LockError> {
+        let l = WriterLock::acquire(&self.root, what, wait)?;
+        self.recover().map_err(|e| LockError::Io { path: self.root.display().to_string(), source: std::io::Error::other(e.to_string()) })?;
+        Ok(l)
     }
 
     pub fn staging(&self, run_id: &str) -> PathBuf {
@@ -143,6 +160,13 @@ impl Warehouse {
             }
         }
         out
+    }
+}
+
+fn lock_io(e: LockError) -> WarehouseError {
+    match e {
+        LockError::Io { path, source } => WarehouseError::Io { path, source },
+        other => WarehouseError::Io { path: String::new(), source: std::io::Error::other(other.to_string()) },
     }
 }
 

@@ -29,6 +29,28 @@ pub struct RunRecord {
     pub models: Vec<ModelRecord>,
     #[serde(default)]
     pub models_seconds: f64,
+    /// How the run started: `manual`, `schedule`, `catch-up`, `retry N` (empty in older records).
+    #[serde(default)]
+    pub trigger: String,
+    /// The pipelines' expectations (freshness, rows), each met or broken.
+    #[serde(default)]
+    pub expectations: Vec<ExpectationResult>,
+    /// Newest input file per source: its modification time (RFC 3339).
+    #[serde(default)]
+    pub newest_input: BTreeMap<String, String>,
+}
+
+/// One expectation of a pipeline, checked after its run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ExpectationResult {
+    pub pipeline: String,
+    /// `freshness` or `rows`
+    pub check: String,
+    pub expected: String,
+    pub actual: String,
+    pub met: bool,
+    /// `warn` or `fail`: what breaking it does to the run
+    pub on_break: String,
 }
 
 /// One SQL model in a run: built (with why, rows and time) or up to date.
