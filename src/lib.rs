@@ -2,10 +2,11 @@
 //! → indicators in SQL. The flow, module by module:
 //! `source` (read) → `validate` (rules, quarantine) → `privacy` (protect) → `warehouse`
 //! (Parquet, staging, commit, run records) → `model` (SQL models into `marts`, SQL functions)
-//! → `query` (SQL over the warehouse); `pipeline` runs
+//! → `query` (SQL over the warehouse; `cluster` runs it on Ballista); `pipeline` runs
 //! the flow, `project` holds the declarative `pipelines/`, `schemas/`, `sql/`, `cli` is the edge.
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod job;
 pub mod model;

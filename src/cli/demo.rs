@@ -50,7 +50,7 @@ pub(super) fn demo(overrides: &Overrides, dir: &Path, scale: f64, seed: u64) -> 
     let _lock = warehouse.lock("lantern demo", std::time::Duration::ZERO)?;
     let mut record = Runner { project: &project, warehouse: &warehouse, protector: &protector }.run(&opts)?;
     step("building the SQL models");
-    let models_failed = super::models::after_run(&project, &warehouse, &mut record);
+    let models_failed = super::models::after_run(&project, &warehouse, &mut record, None);
 
     print_summary(&manifest, gen_seconds, &record, &warehouse, gen.end_year);
     print_where_to_look(dir, &warehouse, &record);

@@ -94,6 +94,36 @@ enum Command {
         /// Write results here (csv, json or parquet, by --format) instead of standard output
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Run on a Ballista cluster: df://HOST:PORT of a `lantern scheduler`
+        #[arg(long)]
+        cluster: Option<String>,
+    },
+    /// A Ballista scheduler with Lantern's SQL functions, for `--cluster` (runs until stopped)
+    Scheduler {
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+        #[arg(long, default_value_t = 50050)]
+        port: u16,
+    },
+    /// A Ballista executor with Lantern's SQL functions, joining a scheduler (runs until stopped)
+    Executor {
+        /// The scheduler, HOST:PORT or df://HOST:PORT
+        #[arg(long)]
+        scheduler: String,
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+        /// Arrow Flight port (results and shuffles)
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// gRPC port (tasks from the scheduler)
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        /// Folder for shuffle files (default: a temporary folder)
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        /// Tasks run at once (default: the machine's cores)
+        #[arg(long)]
+        concurrent_tasks: Option<usize>,
     },
     /// Run history
     Runs {
@@ -115,6 +145,9 @@ enum Command {
         full: bool,
         #[arg(long)]
         json: bool,
+        /// With --build: run the models on this Ballista cluster (df://HOST:PORT; default `[cluster] url`)
+        #[arg(long, requires = "build")]
+        cluster: Option<String>,
     },
     /// Generate synthetic councils: every source's exports under DIR/landing/<LA code>/, and
     /// DIR/manifest.json listing the files and the defects injected into them
@@ -220,12 +253,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
-        Command::Sql { sql, file, format, output } => {
+        Command::Scheduler { bind, port } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(crate::cluster::run_scheduler(&bind, port))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Executor { scheduler, bind, port, grpc_port, work_dir, concurrent_tasks } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            let tasks = concurrent_tasks.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+            rt.block_on(crate::cluster::run_executor(&scheduler, &bind, port, grpc_port, work_dir.as_deref(), tasks))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sql { sql, file, format, output, cluster } => {
             let settings = Settings::load(&overrides)?;
             let warehouse = Warehouse::open(&settings.warehouse)?;
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
-                let ctx = crate::query::session(&warehouse).await?;
+                let ctx = match cluster {
+                    Some(url) => {
+                        let ctx = crate::cluster::remote_context(&url).await?;
+                        crate::query::register_all(&ctx, &warehouse).await?;
+                        ctx
+                    }
+                    None => crate::query::session(&warehouse).await?,
+                };
                 let text = match (sql, file) {
                     (Some(s), _) => Some(s),
                     (None, Some(f)) => Some(std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?),
@@ -272,7 +323,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { dir, scale, seed } => demo::demo(&overrides, &dir, scale, seed),
-        Command::Models { build, full, json } => models::command(&overrides, build, full, json),
+        Command::Models { build, full, json, cluster } => models::command(&overrides, build, full, json, cluster),
         Command::Tables => {
             let settings = Settings::load(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;

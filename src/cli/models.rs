@@ -12,8 +12,8 @@ use crate::warehouse::Warehouse;
 
 /// Builds the models after a run's commit and adds them to its record (saved again). A model
 /// that fails leaves every mart as it was and marks the run; its error is returned.
-pub(super) fn after_run(project: &Project, warehouse: &Warehouse, record: &mut RunRecord) -> Option<anyhow::Error> {
-    crate::model::build_for_run(project, warehouse, record).err().map(|e| anyhow::anyhow!("{e}"))
+pub(super) fn after_run(project: &Project, warehouse: &Warehouse, record: &mut RunRecord, cluster: Option<&str>) -> Option<anyhow::Error> {
+    crate::model::build_for_run(project, warehouse, record, cluster).err().map(|e| anyhow::anyhow!("{e}"))
 }
 
 pub(super) fn print(record: &RunRecord) {
@@ -24,13 +24,13 @@ pub(super) fn print(record: &RunRecord) {
     print!("{}", report.summary());
 }
 
-pub(super) fn command(overrides: &Overrides, build: bool, full: bool, json: bool) -> Result<ExitCode> {
+pub(super) fn command(overrides: &Overrides, build: bool, full: bool, json: bool, cluster: Option<String>) -> Result<ExitCode> {
     let settings = Settings::load(overrides)?;
     let project = Project::load(settings.project.as_deref())?;
     let warehouse = Warehouse::open(&settings.warehouse)?;
     if build {
         let _lock = warehouse.lock("lantern models --build", settings.lock_wait)?;
-        let report = crate::model::build_all(&project, &warehouse, &BuildOptions { full, run_id: None })?;
+        let report = crate::model::build_all(&project, &warehouse, &BuildOptions { full, run_id: None, cluster: cluster.or(settings.cluster.clone()) })?;
         if json {
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {

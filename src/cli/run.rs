@@ -32,6 +32,7 @@ pub(super) fn run(overrides: Overrides, pipelines: Vec<String>, as_of: Option<Na
         },
         lock_wait: wait.map(Duration::from_secs_f64).unwrap_or(settings.lock_wait),
         trigger: std::env::var("LANTERN_TRIGGER").ok().filter(|t| !t.is_empty()).unwrap_or_else(|| "manual".into()),
+        cluster: settings.cluster.clone(),
     };
     let done = match job::run(&project, &warehouse, &protector, &req) {
         Ok(done) => done,

@@ -27,6 +27,15 @@ pub struct FileSettings {
     /// `lantern serve`: grace period on stop, logs.
     #[serde(default)]
     pub serve: crate::serve::ServeSettings,
+    pub cluster: Option<ClusterSettings>,
+}
+
+/// `[cluster]`: build models (and `lantern sql --cluster`) on a Ballista cluster.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// df://HOST:PORT of a `lantern scheduler`
+    pub url: String,
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +49,9 @@ pub struct Settings {
     pub lock_wait: Duration,
     pub alert: crate::serve::AlertSettings,
     pub serve: crate::serve::ServeSettings,
+    /// A Ballista scheduler (df://HOST:PORT) that model builds run on: `[cluster] url` or
+    /// LANTERN_CLUSTER; none runs them in this process.
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +111,7 @@ impl Settings {
                 .or_else(|| env("LANTERN_PROJECT").map(PathBuf::from))
                 .or_else(|| file.project.clone().map(|s| PathBuf::from(rel(s)))),
             la_code: env("LANTERN_LA_CODE").or(file.la_code),
+            cluster: env("LANTERN_CLUSTER").or(file.cluster.map(|c| c.url)),
             config_file: path,
             lock_wait: match env("LANTERN_LOCK_WAIT") {
                 Some(v) => duration::parse(&v).map_err(|message| ConfigError::Parse { path: "LANTERN_LOCK_WAIT".into(), message })?,

@@ -24,6 +24,8 @@ pub struct Request {
     pub lock_wait: Duration,
     /// `manual`, `schedule`, `catch-up`, `retry N`
     pub trigger: String,
+    /// Build the models on this Ballista cluster (`[cluster] url`), else in process.
+    pub cluster: Option<String>,
 }
 
 pub struct Finished {
@@ -46,7 +48,7 @@ pub fn run(project: &Project, warehouse: &Warehouse, protector: &Protector, req:
     let mut error = None;
     let mut record = match (Runner { project, warehouse, protector }).run(&req.options) {
         Ok(mut record) => {
-            if let Err(e) = crate::model::build_for_run(project, warehouse, &mut record) {
+            if let Err(e) = crate::model::build_for_run(project, warehouse, &mut record, req.cluster.as_deref()) {
                 error = Some(e.to_string());
             }
             record

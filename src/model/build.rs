@@ -42,6 +42,8 @@ pub struct BuildOptions {
     pub full: bool,
     /// The run this build follows (recorded in the state; names the staging folder).
     pub run_id: Option<String>,
+    /// Run the models' SQL on this Ballista cluster (df://HOST:PORT) instead of in process.
+    pub cluster: Option<String>,
 }
 
 /// What a build did, model by model, in build order.
@@ -317,6 +319,23 @@ async fn write_model(ctx: &SessionContext, m: &Model, dir: &Path) -> Result<u64,
     Ok(w.finish()?)
 }
 
+/// A table held in memory: a MemTable in process; on a cluster, a Parquet file under `dir`
+/// (executors cannot see this process's memory).
+async fn in_memory(ctx: &SessionContext, dir: Option<&Path>, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Arc<dyn TableProvider>, DataFusionError> {
+    let Some(dir) = dir else {
+        return Ok(Arc::new(MemTable::try_new(schema, vec![batches])?));
+    };
+    let folder = dir.join(name);
+    std::fs::create_dir_all(&folder)?;
+    let file = std::fs::File::create(folder.join("part-0.parquet"))?;
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None)?;
+    for b in &batches {
+        w.write(b)?;
+    }
+    w.close()?;
+    Ok(query::listing_table(ctx, &folder).await?)
+}
+
 fn mart_rel(m: &Model) -> String {
     format!("marts/{}/{}", m.area, m.model)
 }
@@ -343,9 +362,9 @@ pub fn list(project: &Project, warehouse: &Warehouse) -> Result<Vec<ModelInfo>, 
 /// Builds the models after a run's commit, as `lantern run` does, and adds them to the run's
 /// record, saved again: each model built or up to date, with rows and seconds. When a model
 /// fails, every mart stays as it was, the record's outcome says so and the error is returned.
-pub fn build_for_run(project: &Project, warehouse: &Warehouse, record: &mut RunRecord) -> Result<ModelReport, ModelError> {
+pub fn build_for_run(project: &Project, warehouse: &Warehouse, record: &mut RunRecord, cluster: Option<&str>) -> Result<ModelReport, ModelError> {
     let t0 = Instant::now();
-    let result = build_all(project, warehouse, &BuildOptions { full: false, run_id: Some(record.run_id.clone()) });
+    let result = build_all(project, warehouse, &BuildOptions { full: false, run_id: Some(record.run_id.clone()), cluster: cluster.map(str::to_string) });
     record.models_seconds = t0.elapsed().as_secs_f64();
     match &result {
         Ok(report) => record.models = report.models.clone(),
@@ -390,7 +409,13 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
         declared.insert(name.clone(), t.batch.schema());
     }
     let known: Vec<String> = on_disk.keys().chain(declared.keys()).cloned().collect::<BTreeSet<_>>().into_iter().collect();
-    let ctx = context_for(project)?;
+    let ctx = match &opts.cluster {
+        Some(url) => crate::cluster::remote_context(url).await.map_err(|e| ModelError::Input { table: url.clone(), message: format!("{e:#}") })?,
+        None => context_for(project)?,
+    };
+    // on a cluster every input must be files the executors can read: in-memory tables (declared
+    // tables not yet loaded, assumptions) are written to Parquet for the build
+    let cluster_inputs = opts.cluster.as_ref().map(|_| warehouse.root.join("_tmp").join(format!("cluster-inputs-{}", crate::pipeline::new_run_id())));
     let functions: BTreeSet<String> = ctx.state().table_functions().keys().cloned().collect();
     set.check_inputs(&|t| on_disk.contains_key(t) || declared.contains_key(t), &|t| functions.contains(t), &known)?;
 
@@ -404,12 +429,12 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
         let (provider, fp): (Arc<dyn TableProvider>, String) = match (on_disk.get(t), declared.get(t)) {
             (_, Some(schema)) if assumptions.contains_key(t) => {
                 let a = assumptions[t];
-                (Arc::new(MemTable::try_new(schema.clone(), vec![vec![a.batch.clone()]]).map_err(input_err)?), a.digest.clone())
+                (in_memory(&ctx, cluster_inputs.as_deref(), t, schema.clone(), vec![a.batch.clone()]).await.map_err(input_err)?, a.digest.clone())
             }
             (Some(path), _) => {
                 (query::listing_table(&ctx, path).await.map_err(input_err)?, table_fingerprint(&warehouse.root, path, &state.files, &mut file_hashes)?)
             }
-            (None, Some(schema)) => (Arc::new(MemTable::try_new(schema.clone(), vec![vec![]]).map_err(input_err)?), "absent".into()),
+            (None, Some(schema)) => (in_memory(&ctx, cluster_inputs.as_deref(), t, schema.clone(), vec![]).await.map_err(input_err)?, "absent".into()),
             (None, None) => continue, // a table function
         };
         register(&ctx, t, provider).map_err(input_err)?;
@@ -501,6 +526,9 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
         Ok(())
     }
     .await;
+    if let Some(dir) = &cluster_inputs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&stage);
         return Err(e);

@@ -27,7 +27,9 @@ const PER_TABLE: usize = 3;
 const POINTS: usize = 36;
 
 pub fn series(warehouse: &Warehouse) -> Vec<Series> {
-    let tables: Vec<String> = warehouse.tables("marts").into_iter().filter(|(_, t, _)| t == "indicator_values").map(|(area, _, _)| area).collect();
+    // per area (social_care, send, education …); marts.indicators is their union, not charted twice
+    let tables: Vec<String> =
+        warehouse.tables("marts").into_iter().filter(|(area, t, _)| t == "indicator_values" && area != "indicators").map(|(area, _, _)| area).collect();
     if tables.is_empty() {
         return vec![];
     }
