@@ -185,9 +185,13 @@ pub fn project_calendar(project: &Project) -> Result<Arc<Calendar>, ModelError> 
     }
 }
 
-/// A session with Lantern's settings and the project's calendar, no tables yet.
-pub(crate) fn context_for(project: &Project) -> Result<SessionContext, ModelError> {
-    let ctx = query::context();
+/// A session with Lantern's settings and the project's calendar, no tables yet, spilling into
+/// `spill` (else the system's temporary folder) when its memory pool is full.
+pub(crate) fn context_for(project: &Project, spill: Option<&Path>) -> Result<SessionContext, ModelError> {
+    let ctx = query::context_spilling_to(spill).map_err(|e| ModelError::Io {
+        path: spill.map_or_else(|| "the temporary folder".into(), |p| p.display().to_string()),
+        message: e.strip_backtrace(),
+    })?;
     let cal = project_calendar(project)?;
     if !Arc::ptr_eq(&cal, &Calendar::shipped()) {
         super::udf::register_with(&ctx, cal);
@@ -367,7 +371,10 @@ pub fn build_all(project: &Project, warehouse: &Warehouse, opts: &BuildOptions) 
         .enable_all()
         .build()
         .map_err(|e| ModelError::Io { path: "a tokio runtime".into(), message: e.to_string() })?;
-    rt.block_on(build_all_async(project, warehouse, opts))
+    let result = rt.block_on(build_all_async(project, warehouse, opts));
+    drop(rt);
+    query::engine::tidy_spill(&warehouse.root);
+    result
 }
 
 pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &BuildOptions) -> Result<ModelReport, ModelError> {
@@ -386,7 +393,8 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
     }
     let declared: BTreeMap<String, SchemaRef> = query::declared_tables(project).into_iter().map(|d| (d.name(), d.schema)).collect();
     let known: Vec<String> = on_disk.keys().chain(declared.keys()).cloned().collect::<BTreeSet<_>>().into_iter().collect();
-    let ctx = context_for(project)?;
+    let ctx = context_for(project, Some(&query::engine::spill_dir(&warehouse.root)))?;
+    tracing::info!(memory_limit = %query::engine::human(query::engine::memory_limit()), target_partitions = query::engine::target_partitions(), "building models");
     let functions: BTreeSet<String> = ctx.state().table_functions().keys().cloned().collect();
     set.check_inputs(&|t| on_disk.contains_key(t) || declared.contains_key(t), &|t| functions.contains(t), &known)?;
 
