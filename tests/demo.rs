@@ -74,3 +74,23 @@ fn the_demo_loads_a_council_and_says_where_to_look() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not made by `lantern demo`"));
     assert!(mine.join("budget.xlsx").exists());
 }
+
+/// `benches/models.py` (docs/benchmarks.md) on a small council: every model runs in Lantern and
+/// in DuckDB, DuckDB's rows are Lantern's, and no spill folder is left in the warehouse.
+#[test]
+fn the_model_benchmark_runs_and_duckdb_gives_the_same_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    ok(&["demo", "--dir", dir.to_str().unwrap(), "--scale", "0.05", "--seed", "7"]);
+    let warehouse = dir.join("warehouse");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/models.py");
+    let out = python(&[script.to_str().unwrap(), "--binary", env!("CARGO_BIN_EXE_lantern"), "--warehouse", warehouse.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for model in ["marts.education.pupils", "marts.send.ehc_plans", "marts.reference.months"] {
+        assert!(stdout.lines().any(|l| l.starts_with(model)), "{model} missing from\n{stdout}");
+    }
+    assert!(!stdout.contains("could not run"), "{stdout}");
+    assert!(stdout.contains("every model DuckDB ran gave the same rows as Lantern's mart"), "{stdout}");
+    assert!(!warehouse.join("_tmp").exists(), "the spill folder should go with the session");
+}

@@ -64,23 +64,60 @@ t AS (
     GROUP BY p.la_code, p.census
 ),
 v AS (
-    SELECT la_code, 'pupils_on_roll' AS indicator_id, term_start, term_end,
-        CAST(pupils AS DOUBLE) AS numerator, CAST(NULL AS DOUBLE) AS denominator, CAST(pupils AS DOUBLE) AS value, 'count' AS unit FROM t
-    UNION ALL SELECT la_code, 'fsm_pct', term_start, term_end, CAST(fsm AS DOUBLE), CAST(pupils AS DOUBLE), 100.0 * fsm / pupils, 'percent' FROM t
-    UNION ALL SELECT la_code, 'sen_support_pct', term_start, term_end, CAST(sen_support AS DOUBLE), CAST(pupils AS DOUBLE), 100.0 * sen_support / pupils, 'percent' FROM t
-    UNION ALL SELECT la_code, 'ehcp_pupils_pct', term_start, term_end, CAST(ehcp AS DOUBLE), CAST(pupils AS DOUBLE), 100.0 * ehcp / pupils, 'percent' FROM t
-    UNION ALL SELECT la_code, 'overall_absence_pct', term_start, term_end, CAST(absence_sessions AS DOUBLE), CAST(sessions_possible AS DOUBLE),
-        CASE WHEN sessions_possible > 0 THEN 100.0 * absence_sessions / sessions_possible END, 'percent' FROM t
-    UNION ALL SELECT la_code, 'persistent_absence_pct', term_start, term_end, CAST(persistent AS DOUBLE), CAST(with_sessions AS DOUBLE),
-        CASE WHEN with_sessions > 0 THEN 100.0 * persistent / with_sessions END, 'percent' FROM t
-    UNION ALL SELECT la_code, 'suspension_rate', term_start, term_end, CAST(suspensions AS DOUBLE), CAST(pupils AS DOUBLE), 100.0 * suspensions / pupils, 'per 100 pupils' FROM t
-    UNION ALL SELECT la_code, 'permanent_exclusion_rate', term_start, term_end, CAST(perms AS DOUBLE), CAST(pupils AS DOUBLE), 100.0 * perms / pupils, 'per 100 pupils' FROM t
-    UNION ALL SELECT la_code, 'cin_pupils_persistent_absence_pct', term_start, term_end, CAST(cin_persistent AS DOUBLE), CAST(cin_with_sessions AS DOUBLE),
-        CASE WHEN cin_with_sessions > 0 THEN 100.0 * cin_persistent / cin_with_sessions END, 'percent' FROM t
-    UNION ALL SELECT la_code, 'cla_pupils_persistent_absence_pct', term_start, term_end, CAST(cla_persistent AS DOUBLE), CAST(cla_with_sessions AS DOUBLE),
-        CASE WHEN cla_with_sessions > 0 THEN 100.0 * cla_persistent / cla_with_sessions END, 'percent' FROM t
-    UNION ALL SELECT la_code, 'cin_cla_with_ehcp_pct', term_start, term_end, CAST(cin_cla_ehcp AS DOUBLE), CAST(cin_cla AS DOUBLE),
-        CASE WHEN cin_cla > 0 THEN 100.0 * cin_cla_ehcp / cin_cla END, 'percent' FROM t
+    -- one row per council, census and indicator: t is computed once and each of its rows
+    -- unpivoted against the list of indicators (a UNION ALL of one SELECT per indicator would
+    -- compute t, and its joins over every pupil, once per indicator)
+    SELECT t.la_code, i.indicator_id, t.term_start, t.term_end,
+        CASE i.indicator_id
+            WHEN 'pupils_on_roll' THEN CAST(pupils AS DOUBLE)
+            WHEN 'fsm_pct' THEN CAST(fsm AS DOUBLE)
+            WHEN 'sen_support_pct' THEN CAST(sen_support AS DOUBLE)
+            WHEN 'ehcp_pupils_pct' THEN CAST(ehcp AS DOUBLE)
+            WHEN 'overall_absence_pct' THEN CAST(absence_sessions AS DOUBLE)
+            WHEN 'persistent_absence_pct' THEN CAST(persistent AS DOUBLE)
+            WHEN 'suspension_rate' THEN CAST(suspensions AS DOUBLE)
+            WHEN 'permanent_exclusion_rate' THEN CAST(perms AS DOUBLE)
+            WHEN 'cin_pupils_persistent_absence_pct' THEN CAST(cin_persistent AS DOUBLE)
+            WHEN 'cla_pupils_persistent_absence_pct' THEN CAST(cla_persistent AS DOUBLE)
+            WHEN 'cin_cla_with_ehcp_pct' THEN CAST(cin_cla_ehcp AS DOUBLE)
+        END AS numerator,
+        CASE i.indicator_id
+            WHEN 'pupils_on_roll' THEN CAST(NULL AS DOUBLE)
+            WHEN 'overall_absence_pct' THEN CAST(sessions_possible AS DOUBLE)
+            WHEN 'persistent_absence_pct' THEN CAST(with_sessions AS DOUBLE)
+            WHEN 'cin_pupils_persistent_absence_pct' THEN CAST(cin_with_sessions AS DOUBLE)
+            WHEN 'cla_pupils_persistent_absence_pct' THEN CAST(cla_with_sessions AS DOUBLE)
+            WHEN 'cin_cla_with_ehcp_pct' THEN CAST(cin_cla AS DOUBLE)
+            ELSE CAST(pupils AS DOUBLE)
+        END AS denominator,
+        CASE i.indicator_id
+            WHEN 'pupils_on_roll' THEN CAST(pupils AS DOUBLE)
+            WHEN 'fsm_pct' THEN 100.0 * fsm / pupils
+            WHEN 'sen_support_pct' THEN 100.0 * sen_support / pupils
+            WHEN 'ehcp_pupils_pct' THEN 100.0 * ehcp / pupils
+            WHEN 'overall_absence_pct' THEN CASE WHEN sessions_possible > 0 THEN 100.0 * absence_sessions / sessions_possible END
+            WHEN 'persistent_absence_pct' THEN CASE WHEN with_sessions > 0 THEN 100.0 * persistent / with_sessions END
+            WHEN 'suspension_rate' THEN 100.0 * suspensions / pupils
+            WHEN 'permanent_exclusion_rate' THEN 100.0 * perms / pupils
+            WHEN 'cin_pupils_persistent_absence_pct' THEN CASE WHEN cin_with_sessions > 0 THEN 100.0 * cin_persistent / cin_with_sessions END
+            WHEN 'cla_pupils_persistent_absence_pct' THEN CASE WHEN cla_with_sessions > 0 THEN 100.0 * cla_persistent / cla_with_sessions END
+            WHEN 'cin_cla_with_ehcp_pct' THEN CASE WHEN cin_cla > 0 THEN 100.0 * cin_cla_ehcp / cin_cla END
+        END AS value,
+        i.unit
+    FROM t
+    CROSS JOIN (VALUES
+        ('pupils_on_roll', 'count'),
+        ('fsm_pct', 'percent'),
+        ('sen_support_pct', 'percent'),
+        ('ehcp_pupils_pct', 'percent'),
+        ('overall_absence_pct', 'percent'),
+        ('persistent_absence_pct', 'percent'),
+        ('suspension_rate', 'per 100 pupils'),
+        ('permanent_exclusion_rate', 'per 100 pupils'),
+        ('cin_pupils_persistent_absence_pct', 'percent'),
+        ('cla_pupils_persistent_absence_pct', 'percent'),
+        ('cin_cla_with_ehcp_pct', 'percent')
+    ) AS i(indicator_id, unit)
 )
 SELECT la_code, indicator_id, CAST(term_start AS DATE) AS period_start, CAST(term_end AS DATE) AS period_end,
     'census term' AS "window", numerator, denominator, CAST(value AS DOUBLE) AS value, unit

@@ -34,11 +34,25 @@ d3 AS (
             + CASE WHEN term = 'autumn' THEN 0 ELSE 14 END AS INT) AS DATE) AS census_day
     FROM d2
 ),
+census_days AS (
+    -- the census day of each census an FSM period is listed in (as d3 works it out per pupil)
+    SELECT census,
+        CAST(CAST(CAST(first_day AS INT) + (11 - CAST(extract(dow FROM first_day) AS INT)) % 7
+            + CASE WHEN term = 'autumn' THEN 0 ELSE 14 END AS INT) AS DATE) AS census_day
+    FROM (
+        SELECT census, term, make_date(y, CASE term WHEN 'autumn' THEN 10 WHEN 'spring' THEN 1 ELSE 5 END, 1) AS first_day
+        FROM (
+            SELECT census, CAST(split_part(census, '-', 1) AS INT) AS y, split_part(census, '-', 2) AS term
+            FROM (SELECT DISTINCT census FROM clean.census.fsm_periods) c
+        ) c2
+    ) c3
+),
 fsm AS (
+    -- pupils with an FSM period covering the census day (the LEFT JOIN below keeps those of d3)
     SELECT DISTINCT f.la, f.census, f.pupilonrolltableid
     FROM clean.census.fsm_periods f
-    JOIN d3 ON d3.la = f.la AND d3.census = f.census AND d3.pupilonrolltableid = f.pupilonrolltableid
-    WHERE f.fsmstartdate <= d3.census_day AND (f.fsmenddate IS NULL OR f.fsmenddate >= d3.census_day)
+    JOIN census_days cd ON cd.census = f.census
+    WHERE f.fsmstartdate <= cd.census_day AND (f.fsmenddate IS NULL OR f.fsmenddate >= cd.census_day)
 ),
 abs AS (
     SELECT la, census, pupilonrolltableid, sum(sessions) AS absence_sessions

@@ -160,6 +160,7 @@ fn print_summary(m: &Manifest, gen_seconds: f64, record: &RunRecord, warehouse: 
             Ok::<_, anyhow::Error>(out)
         })
     });
+    crate::query::engine::tidy_spill(&warehouse.root);
     match figures {
         Ok(figures) => {
             for (label, v) in figures {

@@ -268,7 +268,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let settings = Settings::load(&overrides)?;
             let warehouse = Warehouse::open(&settings.warehouse)?;
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(async {
+            let result = rt.block_on(async {
                 let ctx = match cluster {
                     Some(url) => {
                         let ctx = crate::cluster::remote_context(&url).await?;
@@ -292,7 +292,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                     None => output::repl(&ctx, format).await.map(|_| ExitCode::SUCCESS),
                 }
-            })
+            });
+            drop(rt);
+            // the session's spill folder went with it; leave no empty _tmp behind
+            crate::query::engine::tidy_spill(&warehouse.root);
+            result
         }
         Command::Runs { json } => {
             let settings = Settings::load(&overrides)?;

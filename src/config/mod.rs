@@ -28,6 +28,8 @@ pub struct FileSettings {
     #[serde(default)]
     pub serve: crate::serve::ServeSettings,
     pub cluster: Option<ClusterSettings>,
+    #[serde(default)]
+    pub engine: EngineFile,
 }
 
 /// `[cluster]`: build models (and `lantern sql --cluster`) on a Ballista cluster.
@@ -36,6 +38,23 @@ pub struct FileSettings {
 pub struct ClusterSettings {
     /// df://HOST:PORT of a `lantern scheduler`
     pub url: String,
+}
+
+/// `[engine]` in `lantern.toml`: the memory and parallelism of SQL sessions (model builds,
+/// `lantern sql`); see [`crate::query::engine`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineFile {
+    /// `"8GiB"`, `"50%"` or a number of bytes.
+    pub memory_limit: Option<SizeValue>,
+    pub target_partitions: Option<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SizeValue {
+    Bytes(u64),
+    Text(String),
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +71,8 @@ pub struct Settings {
     /// A Ballista scheduler (df://HOST:PORT) that model builds run on: `[cluster] url` or
     /// LANTERN_CLUSTER; none runs them in this process.
     pub cluster: Option<String>,
+    /// Memory limit and partitions of SQL sessions (already given to the engine by `load`).
+    pub engine: crate::query::engine::EngineSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +113,32 @@ impl Settings {
                 unsafe { std::env::set_var("LANTERN_PSEUDONYM_KEY_FILE", rel(k)) };
             }
         }
+        let where_ = |what: &str| match &path {
+            Some(p) => format!("{} [engine] {what}", p.display()),
+            None => what.to_string(),
+        };
+        let memory_limit = match (env("LANTERN_MEMORY_LIMIT"), &file.engine.memory_limit) {
+            (Some(v), _) => Some(crate::query::engine::parse_size(&v).map_err(|message| ConfigError::Parse { path: "LANTERN_MEMORY_LIMIT".into(), message })?),
+            (None, Some(SizeValue::Bytes(b))) => Some(*b),
+            (None, Some(SizeValue::Text(t))) => {
+                Some(crate::query::engine::parse_size(t).map_err(|message| ConfigError::Parse { path: where_("memory_limit"), message })?)
+            }
+            (None, None) => None,
+        };
+        let target_partitions = match env("LANTERN_TARGET_PARTITIONS") {
+            Some(v) => Some(v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError::Parse {
+                path: "LANTERN_TARGET_PARTITIONS".into(),
+                message: format!("`{v}` is not a positive whole number"),
+            })?),
+            None => match file.engine.target_partitions {
+                Some(0) => return Err(ConfigError::Parse { path: where_("target_partitions"), message: "must be at least 1".into() }),
+                n => n,
+            },
+        };
+        let engine = crate::query::engine::EngineSettings { memory_limit, target_partitions };
+        crate::query::engine::configure(engine.clone());
         Ok(Settings {
+            engine,
             landing: flags
                 .landing
                 .clone()

@@ -187,9 +187,13 @@ pub fn project_calendar(project: &Project) -> Result<Arc<Calendar>, ModelError> 
     }
 }
 
-/// A session with Lantern's settings and the project's calendar, no tables yet.
-pub(crate) fn context_for(project: &Project) -> Result<SessionContext, ModelError> {
-    let ctx = query::context();
+/// A session with Lantern's settings and the project's calendar, no tables yet, spilling into
+/// `spill` (else the system's temporary folder) when its memory pool is full.
+pub(crate) fn context_for(project: &Project, spill: Option<&Path>) -> Result<SessionContext, ModelError> {
+    let ctx = query::context_spilling_to(spill).map_err(|e| ModelError::Io {
+        path: spill.map_or_else(|| "the temporary folder".into(), |p| p.display().to_string()),
+        message: e.strip_backtrace(),
+    })?;
     let cal = project_calendar(project)?;
     if !Arc::ptr_eq(&cal, &Calendar::shipped()) {
         super::udf::register_with(&ctx, cal);
@@ -386,7 +390,10 @@ pub fn build_all(project: &Project, warehouse: &Warehouse, opts: &BuildOptions) 
         .enable_all()
         .build()
         .map_err(|e| ModelError::Io { path: "a tokio runtime".into(), message: e.to_string() })?;
-    rt.block_on(build_all_async(project, warehouse, opts))
+    let result = rt.block_on(build_all_async(project, warehouse, opts));
+    drop(rt);
+    query::engine::tidy_spill(&warehouse.root);
+    result
 }
 
 pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &BuildOptions) -> Result<ModelReport, ModelError> {
@@ -411,8 +418,9 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
     let known: Vec<String> = on_disk.keys().chain(declared.keys()).cloned().collect::<BTreeSet<_>>().into_iter().collect();
     let ctx = match &opts.cluster {
         Some(url) => crate::cluster::remote_context(url).await.map_err(|e| ModelError::Input { table: url.clone(), message: format!("{e:#}") })?,
-        None => context_for(project)?,
+        None => context_for(project, Some(&query::engine::spill_dir(&warehouse.root)))?,
     };
+    tracing::info!(memory_limit = %query::engine::human(query::engine::memory_limit()), target_partitions = query::engine::target_partitions(), cluster = ?opts.cluster, "building models");
     // on a cluster every input must be files the executors can read: in-memory tables (declared
     // tables not yet loaded, assumptions) are written to Parquet for the build
     let cluster_inputs = opts.cluster.as_ref().map(|_| warehouse.root.join("_tmp").join(format!("cluster-inputs-{}", crate::pipeline::new_run_id())));

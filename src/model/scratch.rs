@@ -23,7 +23,7 @@ pub struct Scratch {
 
 impl Scratch {
     pub async fn new(project: &Project) -> Result<Scratch, ModelError> {
-        let ctx = context_for(project)?;
+        let ctx = context_for(project, None)?;
         let mut known = vec![];
         for d in query::declared_tables(project) {
             let t = MemTable::try_new(query::nullable(&d.schema), vec![vec![]])

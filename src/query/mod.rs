@@ -16,9 +16,12 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::project::Project;
 use crate::warehouse::{Warehouse, ZONES};
 
+pub mod engine;
+
 /// The settings every Lantern session shares.
 pub fn config() -> SessionConfig {
     SessionConfig::new()
+        .with_target_partitions(engine::target_partitions())
         .with_information_schema(true)
         .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
         .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
@@ -28,16 +31,28 @@ pub fn config() -> SessionConfig {
         .set_bool("datafusion.sql_parser.collect_spans", true)
 }
 
-/// A session with Lantern's settings and functions, and no tables yet.
+/// A session with Lantern's settings and functions, and no tables yet; its memory is bounded
+/// ([`engine`]) and it spills into the system's temporary folder.
 pub fn context() -> SessionContext {
-    let ctx = SessionContext::new_with_config(config());
+    context_spilling_to(None).expect("a session spilling to the system's temporary folder")
+}
+
+/// A session like [`context`] that spills into `spill` (created when missing), or into the
+/// system's temporary folder.
+pub fn context_spilling_to(spill: Option<&Path>) -> Result<SessionContext> {
+    let ctx = SessionContext::new_with_config_rt(config(), engine::runtime(spill)?);
     crate::model::udf::register(&ctx);
-    ctx
+    Ok(ctx)
+}
+
+/// A session for a warehouse, spilling into its `_tmp/spill`, no tables yet.
+pub fn warehouse_context(warehouse: &Warehouse) -> Result<SessionContext> {
+    context_spilling_to(Some(&engine::spill_dir(&warehouse.root)))
 }
 
 /// A session over the warehouse: strings read as plain `Utf8`, every table registered.
 pub async fn session(warehouse: &Warehouse) -> Result<SessionContext> {
-    let ctx = context();
+    let ctx = warehouse_context(warehouse)?;
     register_all(&ctx, warehouse).await?;
     Ok(ctx)
 }
