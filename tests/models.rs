@@ -284,7 +284,7 @@ for f in sorted(glob.glob(sys.argv[1] + '/marts/**/*.parquet', recursive=True)):
     // the function the demo calls: everything rebuilt when asked, with the same rows
     let project_def = Project::load(Some(&project)).unwrap();
     let wh = lantern::warehouse::Warehouse::open(warehouse.to_str().unwrap()).unwrap();
-    let report = lantern::model::build_all(&project_def, &wh, &lantern::model::BuildOptions { full: true, run_id: None }).unwrap();
+    let report = lantern::model::build_all(&project_def, &wh, &lantern::model::BuildOptions { full: true, ..Default::default() }).unwrap();
     assert_eq!(report.models.len(), shipped);
     assert!(report.models.iter().all(|m| m.reason == "rebuild asked for"));
     let got: Vec<(&str, &str, u64)> =

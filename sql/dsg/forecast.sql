@@ -59,7 +59,7 @@ scenarios AS (
     LEFT JOIN trend t ON t.la_code = b.la_code
 ),
 years AS (
-    SELECT s.*, CAST(g.value AS BIGINT) AS n FROM scenarios s CROSS JOIN generate_series(0, 10) g WHERE g.value <= s.years
+    SELECT s.*, CAST(g.value AS BIGINT) AS n FROM scenarios s CROSS JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10)) AS g(value) WHERE g.value <= s.years
 ),
 projected AS (
     SELECT y.la_code, y.scenario, y.n, b.fy_start + y.n AS fy_start,

@@ -47,7 +47,7 @@ grid AS (
     SELECT k.*, CAST(g.value AS BIGINT) AS period, y.last_period
     FROM line_keys k
     JOIN years y ON y.la_code = k.la_code AND y.financial_year = k.financial_year
-    CROSS JOIN generate_series(1, 12) g
+    CROSS JOIN (VALUES (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12)) AS g(value)
     WHERE g.value <= y.last_period
 ),
 running AS (

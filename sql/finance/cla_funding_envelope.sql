@@ -32,7 +32,12 @@ months AS (
            make_date(CAST((CAST(extract(year FROM env.base_date) AS BIGINT) * 12 + CAST(extract(month FROM env.base_date) AS BIGINT) - 1 + g.value) / 12 AS INT),
                      CAST((CAST(extract(year FROM env.base_date) AS BIGINT) * 12 + CAST(extract(month FROM env.base_date) AS BIGINT) - 1 + g.value) % 12 + 1 AS INT),
                      1) AS month_start
-    FROM env CROSS JOIN generate_series(1, 60) g
+    FROM env
+    CROSS JOIN (
+        -- 1 to 60 (a VALUES list, not generate_series: plans with it cannot go to a cluster)
+        SELECT tens.n * 10 + units.n + 1 AS value
+        FROM (VALUES (0), (1), (2), (3), (4), (5)) AS tens(n) CROSS JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) AS units(n)
+    ) g
     WHERE g.value <= env.months
 ),
 cohort AS (

@@ -148,6 +148,9 @@ enum Command {
         /// With --build: run the models on this Ballista cluster (df://HOST:PORT; default `[cluster] url`)
         #[arg(long, requires = "build")]
         cluster: Option<String>,
+        /// With --build: only this model (marts.<area>.<model>, repeatable) and the models it reads
+        #[arg(long = "model", requires = "build")]
+        only: Vec<String>,
     },
     /// Generate synthetic councils: every source's exports under DIR/landing/<LA code>/, and
     /// DIR/manifest.json listing the files and the defects injected into them
@@ -327,7 +330,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { dir, scale, seed } => demo::demo(&overrides, &dir, scale, seed),
-        Command::Models { build, full, json, cluster } => models::command(&overrides, build, full, json, cluster),
+        Command::Models { build, full, json, cluster, only } => models::command(&overrides, build, full, json, cluster, only),
         Command::Tables => {
             let settings = Settings::load(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;

@@ -24,13 +24,13 @@ pub(super) fn print(record: &RunRecord) {
     print!("{}", report.summary());
 }
 
-pub(super) fn command(overrides: &Overrides, build: bool, full: bool, json: bool, cluster: Option<String>) -> Result<ExitCode> {
+pub(super) fn command(overrides: &Overrides, build: bool, full: bool, json: bool, cluster: Option<String>, only: Vec<String>) -> Result<ExitCode> {
     let settings = Settings::load(overrides)?;
     let project = Project::load(settings.project.as_deref())?;
     let warehouse = Warehouse::open(&settings.warehouse)?;
     if build {
         let _lock = warehouse.lock("lantern models --build", settings.lock_wait)?;
-        let report = crate::model::build_all(&project, &warehouse, &BuildOptions { full, run_id: None, cluster: cluster.or(settings.cluster.clone()) })?;
+        let report = crate::model::build_all(&project, &warehouse, &BuildOptions { full, run_id: None, cluster: cluster.or(settings.cluster.clone()), only })?;
         if json {
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {

@@ -75,6 +75,8 @@ pub async fn run_executor(scheduler: &str, bind: &str, port: u16, grpc_port: u16
         grpc_port,
         scheduler_host: host,
         scheduler_port,
+        // keep trying while the scheduler starts (a unit or a script may start both at once)
+        scheduler_connect_timeout_seconds: 60,
         vcores: concurrent_tasks,
         work_dir: work_dir.map(|p| p.display().to_string()),
         override_function_registry: Some(Arc::new(function_registry())),
@@ -87,7 +89,13 @@ pub async fn run_executor(scheduler: &str, bind: &str, port: u16, grpc_port: u16
 /// A session whose queries run on the cluster at `url`, with Lantern's functions.
 pub async fn remote_context(url: &str) -> Result<SessionContext> {
     let (host, port) = host_port(url, 50050)?;
-    let state = SessionStateBuilder::new().with_default_features().with_config(SessionConfig::new_with_ballista()).build();
+    // Lantern's settings (column names as the returns spell them …); without the TopK dynamic
+    // filter, whose shared state does not survive being sent to an executor in Ballista 55
+    let config = crate::query::config()
+        .set_bool("datafusion.optimizer.enable_topk_dynamic_filter_pushdown", false)
+        .set_bool("datafusion.optimizer.enable_dynamic_filter_pushdown", false)
+        .upgrade_for_ballista();
+    let state = SessionStateBuilder::new().with_default_features().with_config(config).build();
     let ctx = SessionContext::remote_with_state(&format!("df://{host}:{port}"), state)
         .await
         .map_err(|e| anyhow!("cannot reach the Ballista scheduler at {url}: {e}"))?;

@@ -44,6 +44,8 @@ pub struct BuildOptions {
     pub run_id: Option<String>,
     /// Run the models' SQL on this Ballista cluster (df://HOST:PORT) instead of in process.
     pub cluster: Option<String>,
+    /// Build only these models (marts.<area>.<model>) and the models they read; all when empty.
+    pub only: Vec<String>,
 }
 
 /// What a build did, model by model, in build order.
@@ -368,7 +370,7 @@ pub fn list(project: &Project, warehouse: &Warehouse) -> Result<Vec<ModelInfo>, 
 /// fails, every mart stays as it was, the record's outcome says so and the error is returned.
 pub fn build_for_run(project: &Project, warehouse: &Warehouse, record: &mut RunRecord, cluster: Option<&str>) -> Result<ModelReport, ModelError> {
     let t0 = Instant::now();
-    let result = build_all(project, warehouse, &BuildOptions { full: false, run_id: Some(record.run_id.clone()), cluster: cluster.map(str::to_string) });
+    let result = build_all(project, warehouse, &BuildOptions { full: false, run_id: Some(record.run_id.clone()), cluster: cluster.map(str::to_string), only: vec![] });
     record.models_seconds = t0.elapsed().as_secs_f64();
     match &result {
         Ok(report) => record.models = report.models.clone(),
@@ -398,7 +400,15 @@ pub fn build_all(project: &Project, warehouse: &Warehouse, opts: &BuildOptions) 
 
 pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &BuildOptions) -> Result<ModelReport, ModelError> {
     let t0 = Instant::now();
-    let set = ModelSet::load(project)?;
+    let mut set = ModelSet::load(project)?;
+    if !opts.only.is_empty() {
+        let all: Vec<String> = set.models.iter().map(|m| m.name.clone()).collect();
+        for n in opts.only.iter().filter(|n| !all.contains(n)) {
+            return Err(ModelError::Input { table: n.clone(), message: format!("no such model{}", super::did_you_mean(&super::suggest(n, &all))) });
+        }
+        let names: Vec<&str> = opts.only.iter().map(String::as_str).collect();
+        set = ModelSet { models: set.with_upstream(&names).into_iter().cloned().collect() };
+    }
     let mut report = ModelReport { build_id: String::new(), ..Default::default() };
     if set.models.is_empty() {
         return Ok(report);
