@@ -206,6 +206,31 @@ CREATE MACRO to_char(_x, _f) AS strftime(_x, _f);
 NUMERIC = ", ".join(f"'{t}'" for t in ("DOUBLE", "FLOAT", "HUGEINT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "DECIMAL"))
 
 
+def assumption_select(path: pathlib.Path, table: str) -> str:
+    """A SELECT giving the rows of [[table]] in an assumptions file (no rows: an empty one)."""
+    import datetime
+    import tomllib
+
+    rows = tomllib.loads(path.read_text()).get(table, []) if path.exists() else []
+    names = sorted({k for r in rows for k in r})
+    if not rows:
+        return "SELECT NULL AS _none WHERE false"
+
+    def lit(v):
+        if v is None:
+            return "NULL"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, datetime.date):
+            return f"DATE '{v.isoformat()}'"
+        return "'" + str(v).replace("'", "''") + "'"
+
+    values = ", ".join("(" + ", ".join(lit(r.get(n)) for n in names) + ")" for r in rows)
+    return f"SELECT * FROM (VALUES {values}) AS t({', '.join(chr(34) + n + chr(34) for n in names)})"
+
+
 def duck_worker(plan_path: str) -> None:
     """Runs in its own process: every model in DuckDB, printing one JSON line per model."""
     import duckdb
@@ -220,7 +245,7 @@ def duck_worker(plan_path: str) -> None:
         con.execute(f"SET threads = {int(plan['threads'])}")
     con.execute("SET preserve_insertion_order = true")
     t0 = time.perf_counter()
-    for db in ("clean", "quarantine", "marts"):
+    for db in ("clean", "quarantine", "marts", "assumptions"):
         con.execute(f"ATTACH ':memory:' AS {db}")
     con.execute("USE memory")
     for stmt in MACROS.format(holidays=plan["holidays"]).split(";\n"):
@@ -238,7 +263,9 @@ def duck_worker(plan_path: str) -> None:
     for name, cols in plan["tables"].items():
         zone, source, table = name.split(".", 2)
         d = w / zone / source / table
-        if any(d.rglob("*.parquet")):
+        if zone == "assumptions":  # rows from assumptions/<group>.toml, as Lantern reads them
+            view(name, assumption_select(pathlib.Path(plan["assumptions"]) / f"{source}.toml", table))
+        elif any(d.rglob("*.parquet")):
             view(name, f"SELECT * FROM read_parquet('{d}/**/*.parquet', hive_partitioning = false, union_by_name = true)")
         else:  # declared, not supplied: empty, its columns as text
             select = ", ".join(f'CAST(NULL AS VARCHAR) AS "{c}"' for c in cols) or "1 AS _none"
@@ -345,7 +372,8 @@ def main():
     work = pathlib.Path(tempfile.mkdtemp(prefix="lantern-bench-duck-", dir=w.parent))
     try:
         plan = {"warehouse": str(w), "out": str(work), "holidays": str(holidays), "memory_limit": lantern_memory_limit(),
-                "threads": args.threads, "check": not args.no_check, "models": plan_models, "tables": {t: cols.get(t, []) for t in sorted(tables)}}
+                "threads": args.threads, "check": not args.no_check, "models": plan_models, "tables": {t: cols.get(t, []) for t in sorted(tables)},
+                "assumptions": str(project / "assumptions" if (project / "assumptions").is_dir() else ROOT / "assumptions")}
         (work / "plan.json").write_text(json.dumps(plan))
         secs_d, peak_d, p = timed([sys.executable, __file__, "--duck-worker", work / "plan.json"], env=env)
         duck, setup = {}, 0.0
