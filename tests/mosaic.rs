@@ -191,7 +191,7 @@ fn no_identifier_from_any_input_appears_in_clean_or_quarantine() {
 }
 
 fn snapshot(warehouse: &Path) -> BTreeMap<String, Vec<serde_json::Value>> {
-    let tables = sql_json(warehouse, "select table_catalog || '.' || table_schema || '.' || table_name as t from information_schema.tables where table_catalog in ('clean','quarantine') order by 1");
+    let tables = sql_json(warehouse, "select table_catalog || '.' || table_schema || '.' || table_name as t from information_schema.tables where table_catalog in ('clean','quarantine') and table_schema <> 'information_schema' order by 1");
     tables
         .iter()
         .map(|t| {
