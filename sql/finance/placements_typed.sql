@@ -8,32 +8,28 @@
 --   (Private); U1-U3 Connected carers (In-house); U4-U6 Fostering (In-house) or Fostering (IFA)
 --   (Private) with a private or voluntary agency (PR4, PR5); A3-A6 Adoption (Voluntary). Other
 --   placements (placed with parents, NHS, custody, …) have no type.
-SELECT
-    la_code,
-    child_id,
-    placement_start,
-    placement_end,
-    placement_type AS place,
-    provider AS place_provider,
-    CASE
-        WHEN placement_type IN ('K2', 'R1') THEN 'Residential'
-        WHEN placement_type = 'K1' THEN 'Secure'
-        WHEN placement_type = 'S1' THEN 'Residential school'
-        WHEN placement_type IN ('H5', 'K3') THEN 'Supported accommodation'
-        WHEN placement_type IN ('U1', 'U2', 'U3') THEN 'Connected carers'
-        WHEN placement_type IN ('U4', 'U5', 'U6') AND provider IN ('PR4', 'PR5') THEN 'Fostering (IFA)'
-        WHEN placement_type IN ('U4', 'U5', 'U6') THEN 'Fostering'
-        WHEN placement_type IN ('A3', 'A4', 'A5', 'A6') THEN 'Adoption'
-    END AS placement_type,
-    CASE
-        WHEN placement_type IN ('K2', 'R1') AND provider = 'PR1' THEN 'In-house'
-        WHEN placement_type IN ('K2', 'R1') THEN 'Private'
-        WHEN placement_type = 'K1' THEN 'Other LA'
-        WHEN placement_type = 'S1' THEN 'Independent'
-        WHEN placement_type IN ('H5', 'K3') THEN 'Private'
-        WHEN placement_type IN ('U1', 'U2', 'U3') THEN 'In-house'
-        WHEN placement_type IN ('U4', 'U5', 'U6') AND provider IN ('PR4', 'PR5') THEN 'Private'
-        WHEN placement_type IN ('U4', 'U5', 'U6') THEN 'In-house'
-        WHEN placement_type IN ('A3', 'A4', 'A5', 'A6') THEN 'Voluntary'
-    END AS provider_type
-FROM marts.staging.placements
+WITH types (place, provider, placement_type, provider_type) AS (
+    -- provider NULL: any provider without a row of its own
+    VALUES
+        ('K2', 'PR1', 'Residential', 'In-house'), ('K2', NULL, 'Residential', 'Private'),
+        ('R1', 'PR1', 'Residential', 'In-house'), ('R1', NULL, 'Residential', 'Private'),
+        ('K1', NULL, 'Secure', 'Other LA'),
+        ('S1', NULL, 'Residential school', 'Independent'),
+        ('H5', NULL, 'Supported accommodation', 'Private'), ('K3', NULL, 'Supported accommodation', 'Private'),
+        ('U1', NULL, 'Connected carers', 'In-house'), ('U2', NULL, 'Connected carers', 'In-house'), ('U3', NULL, 'Connected carers', 'In-house'),
+        ('U4', 'PR4', 'Fostering (IFA)', 'Private'), ('U4', 'PR5', 'Fostering (IFA)', 'Private'), ('U4', NULL, 'Fostering', 'In-house'),
+        ('U5', 'PR4', 'Fostering (IFA)', 'Private'), ('U5', 'PR5', 'Fostering (IFA)', 'Private'), ('U5', NULL, 'Fostering', 'In-house'),
+        ('U6', 'PR4', 'Fostering (IFA)', 'Private'), ('U6', 'PR5', 'Fostering (IFA)', 'Private'), ('U6', NULL, 'Fostering', 'In-house'),
+        ('A3', NULL, 'Adoption', 'Voluntary'), ('A4', NULL, 'Adoption', 'Voluntary'),
+        ('A5', NULL, 'Adoption', 'Voluntary'), ('A6', NULL, 'Adoption', 'Voluntary')
+),
+matched AS (
+    SELECT p.la_code, p.child_id, p.placement_start, p.placement_end, p.placement_type AS place, p.provider AS place_provider,
+           t.placement_type, t.provider_type,
+           row_number() OVER (PARTITION BY p.la_code, p.child_id, p.placement_start ORDER BY t.provider NULLS LAST) AS rn
+    FROM marts.staging.placements p
+    LEFT JOIN types t ON t.place = p.placement_type AND (t.provider = p.provider OR t.provider IS NULL)
+)
+SELECT la_code, child_id, placement_start, placement_end, place, place_provider, placement_type, provider_type
+FROM matched
+WHERE rn = 1

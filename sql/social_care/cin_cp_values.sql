@@ -1,6 +1,7 @@
 -- name: marts.social_care.cin_cp_values
 -- grain: one row per council, children in need or child protection indicator and month
--- description: Children in need and child protection indicators of
+-- description: (value and unit are worked out from `kind` in marts.social_care.indicator_values)
+--   Children in need and child protection indicators of
 --   marts.indicators.indicator_values: children on a CIN episode or plan at the month end (an
 --   episode or plan that ends on the month end is not counted), and plan starts, endings and
 --   reviews over the 12 months to the month end; definitions in
@@ -86,9 +87,9 @@ v (la_code, period_start, period_end, "window", indicator_id, numerator, denomin
     UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cpp_at_period_end', cpp, NULL, 'count' FROM f
     UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cpp_rate_per_10k', cpp, pop, 'per10k' FROM f
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_starts', starts, NULL, 'count' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_second_or_subsequent_pct', subsequent, starts, 'pct' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_ended_2yrs_plus_pct', two_years, ended, 'pct' FROM f
-    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cpp_reviews_in_time_pct', in_time, due, 'pct' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_second_or_subsequent_pct', subsequent, starts, 'percent' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_ended_2yrs_plus_pct', two_years, ended, 'percent' FROM f
+    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cpp_reviews_in_time_pct', in_time, due, 'percent' FROM f
 )
 SELECT
     la_code,
@@ -98,11 +99,6 @@ SELECT
     "window",
     CAST(numerator AS DOUBLE) AS numerator,
     CAST(denominator AS DOUBLE) AS denominator,
-    CASE kind
-        WHEN 'count' THEN CAST(numerator AS DOUBLE)
-        WHEN 'pct' THEN CASE WHEN denominator > 0 THEN 100.0 * numerator / denominator END
-        WHEN 'per10k' THEN CASE WHEN denominator > 0 THEN 10000.0 * numerator / denominator END
-    END AS value,
-    CASE kind WHEN 'count' THEN 'count' WHEN 'pct' THEN 'percent' WHEN 'per10k' THEN 'per 10,000 aged 0-17' END AS unit
+    kind
 FROM v
 ORDER BY la_code, indicator_id, period_end

@@ -1,6 +1,7 @@
 -- name: marts.social_care.cla_values
 -- grain: one row per council, children in care, care leaver or adoption indicator and period
--- description: Children in care, care leaver and adoption indicators of
+-- description: (value and unit are worked out from `kind` in marts.social_care.indicator_values)
+--   Children in care, care leaver and adoption indicators of
 --   marts.indicators.indicator_values; definitions in marts.social_care.indicator_catalogue.
 --   Month-end counts and rates (a period of care ending on the month end is not counted), flows
 --   over the 12 months to the month end, placement measures from the 903 placements. Health,
@@ -181,29 +182,29 @@ v (la_code, period_start, period_end, "window", indicator_id, numerator, denomin
     UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_rate_per_10k', cla, pop, 'per10k' FROM f
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_starts', starts, NULL, 'count' FROM f
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_ceased', ceased, NULL, 'count' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_3plus_placements_pct', three_plus, with_placements_known, 'pct' FROM f
-    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_long_term_stability_pct', lts_stable, lts_due, 'pct' FROM f
-    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_placed_external_pct', external, with_placement, 'pct' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_3plus_placements_pct', three_plus, with_placements_known, 'percent' FROM f
+    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_long_term_stability_pct', lts_stable, lts_due, 'percent' FROM f
+    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_placed_external_pct', external, with_placement, 'percent' FROM f
     UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_uasc_at_period_end', uasc, NULL, 'count' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_missing_children_pct', went_missing, looked_after, 'pct' FROM f
-    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_reviews_in_time_pct', reviewed, review_due, 'pct' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'adoption_entry_to_placement_avg_days', entry_to_placement_days, adopted_placed, 'mean' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'adoption_order_to_match_avg_days', order_to_match_days, with_match, 'mean' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_missing_children_pct', went_missing, looked_after, 'percent' FROM f
+    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_reviews_in_time_pct', reviewed, review_due, 'percent' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'adoption_entry_to_placement_avg_days', entry_to_placement_days, adopted_placed, 'days' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'adoption_order_to_match_avg_days', order_to_match_days, with_match, 'days' FROM f
     UNION ALL SELECT la_code, CAST(month_end - INTERVAL '12 months' + INTERVAL '1 day' AS DATE), month_end,
         CASE source WHEN 'ssda903' THEN 'SSDA903 OC2 at 31 March' ELSE 'Annex A list 8 at month end' END,
-        'cla_health_assessment_pct', health, cohort, 'pct' FROM health
+        'cla_health_assessment_pct', health, cohort, 'percent' FROM health
     UNION ALL SELECT la_code, CAST(month_end - INTERVAL '12 months' + INTERVAL '1 day' AS DATE), month_end,
         CASE source WHEN 'ssda903' THEN 'SSDA903 OC2 at 31 March' ELSE 'Annex A list 8 at month end' END,
-        'cla_dental_check_pct', dental, cohort, 'pct' FROM health
+        'cla_dental_check_pct', dental, cohort, 'percent' FROM health
     UNION ALL SELECT la_code, CAST(month_end - INTERVAL '12 months' + INTERVAL '1 day' AS DATE), month_end,
         CASE source WHEN 'ssda903' THEN 'SSDA903 OC3 at 31 March' ELSE 'Annex A list 9 at month end' END,
-        'care_leavers_in_touch_pct', in_touch, cohort, 'pct' FROM leavers
+        'care_leavers_in_touch_pct', in_touch, cohort, 'percent' FROM leavers
     UNION ALL SELECT la_code, CAST(month_end - INTERVAL '12 months' + INTERVAL '1 day' AS DATE), month_end,
         CASE source WHEN 'ssda903' THEN 'SSDA903 OC3 at 31 March' ELSE 'Annex A list 9 at month end' END,
-        'care_leavers_suitable_accommodation_pct', suitable, cohort, 'pct' FROM leavers
+        'care_leavers_suitable_accommodation_pct', suitable, cohort, 'percent' FROM leavers
     UNION ALL SELECT la_code, CAST(month_end - INTERVAL '12 months' + INTERVAL '1 day' AS DATE), month_end,
         CASE source WHEN 'ssda903' THEN 'SSDA903 OC3 at 31 March' ELSE 'Annex A list 9 at month end' END,
-        'care_leavers_eet_pct', eet, cohort, 'pct' FROM leavers
+        'care_leavers_eet_pct', eet, cohort, 'percent' FROM leavers
 )
 SELECT
     la_code,
@@ -213,13 +214,6 @@ SELECT
     "window",
     CAST(numerator AS DOUBLE) AS numerator,
     CAST(denominator AS DOUBLE) AS denominator,
-    CASE kind
-        WHEN 'count' THEN CAST(numerator AS DOUBLE)
-        WHEN 'pct' THEN CASE WHEN denominator > 0 THEN 100.0 * numerator / denominator END
-        WHEN 'per10k' THEN CASE WHEN denominator > 0 THEN 10000.0 * numerator / denominator END
-        WHEN 'mean' THEN CASE WHEN denominator > 0 THEN CAST(numerator AS DOUBLE) / denominator END
-    END AS value,
-    CASE kind WHEN 'count' THEN 'count' WHEN 'pct' THEN 'percent' WHEN 'per10k' THEN 'per 10,000 aged 0-17'
-        WHEN 'mean' THEN 'days' END AS unit
+    kind
 FROM v
 ORDER BY la_code, indicator_id, period_end

@@ -1,7 +1,8 @@
 -- name: marts.social_care.front_door_values
 -- grain: one row per council, front-door indicator (contacts, referrals, assessments, s47
 --   enquiries and ICPCs) and month
--- description: The front-door indicators of marts.indicators.indicator_values, each over the 12
+-- description: (value and unit are worked out from `kind` in marts.social_care.indicator_values)
+--   The front-door indicators of marts.indicators.indicator_values, each over the 12
 --   months to the month end (window_start to month_end, both included), from the staging event
 --   tables; definitions in marts.social_care.indicator_catalogue.
 WITH m AS (
@@ -101,24 +102,24 @@ with_contacts AS (
 v (la_code, period_start, period_end, indicator_id, numerator, denominator, kind) AS (
     SELECT la_code, window_start, month_end, 'contacts', contacts, NULL, 'count' FROM with_contacts
     UNION ALL SELECT la_code, window_start, month_end, 'contacts_rate_per_10k', contacts, pop, 'per10k' FROM with_contacts
-    UNION ALL SELECT la_code, window_start, month_end, 'contact_conversion_pct', converted, contacts, 'pct' FROM with_contacts
+    UNION ALL SELECT la_code, window_start, month_end, 'contact_conversion_pct', converted, contacts, 'percent' FROM with_contacts
     UNION ALL SELECT la_code, window_start, month_end, 'referrals', referrals, NULL, 'count' FROM f
     UNION ALL SELECT la_code, window_start, month_end, 'referrals_rate_per_10k', referrals, pop, 'per10k' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 're_referrals_12m_pct', re_referrals, referrals, 'pct' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'referrals_nfa_pct', referrals_nfa, referrals, 'pct' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'referrals_from_police_pct', police, referrals, 'pct' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'referrals_from_health_pct', health, referrals, 'pct' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'referrals_from_schools_pct', schools, referrals, 'pct' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 're_referrals_12m_pct', re_referrals, referrals, 'percent' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'referrals_nfa_pct', referrals_nfa, referrals, 'percent' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'referrals_from_police_pct', police, referrals, 'percent' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'referrals_from_health_pct', health, referrals, 'percent' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'referrals_from_schools_pct', schools, referrals, 'percent' FROM f
     UNION ALL SELECT la_code, window_start, month_end, 'assessments', assessments, NULL, 'count' FROM f
     UNION ALL SELECT la_code, window_start, month_end, 'assessments_rate_per_10k', assessments, pop, 'per10k' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'assessments_within_45wd_pct', within_45, assessments, 'pct' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'assessment_avg_working_days', sum_working_days, assessments, 'mean' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'assessments_nfa_pct', assessments_nfa, with_outcome, 'pct' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'assessments_within_45wd_pct', within_45, assessments, 'percent' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'assessment_avg_working_days', sum_working_days, assessments, 'working days' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'assessments_nfa_pct', assessments_nfa, with_outcome, 'percent' FROM f
     UNION ALL SELECT la_code, window_start, month_end, 's47_enquiries', s47, NULL, 'count' FROM f
     UNION ALL SELECT la_code, window_start, month_end, 's47_rate_per_10k', s47, pop, 'per10k' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 's47_to_icpc_pct', with_icpc, s47, 'pct' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'icpc_within_15wd_pct', within_15, icpcs, 'pct' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'icpc_to_cpp_pct', to_plan, icpcs, 'pct' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 's47_to_icpc_pct', with_icpc, s47, 'percent' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'icpc_within_15wd_pct', within_15, icpcs, 'percent' FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'icpc_to_cpp_pct', to_plan, icpcs, 'percent' FROM f
 )
 SELECT
     la_code,
@@ -128,13 +129,6 @@ SELECT
     '12 months to period end' AS "window",
     CAST(numerator AS DOUBLE) AS numerator,
     CAST(denominator AS DOUBLE) AS denominator,
-    CASE kind
-        WHEN 'count' THEN CAST(numerator AS DOUBLE)
-        WHEN 'pct' THEN CASE WHEN denominator > 0 THEN 100.0 * numerator / denominator END
-        WHEN 'per10k' THEN CASE WHEN denominator > 0 THEN 10000.0 * numerator / denominator END
-        WHEN 'mean' THEN CASE WHEN denominator > 0 THEN CAST(numerator AS DOUBLE) / denominator END
-    END AS value,
-    CASE kind WHEN 'count' THEN 'count' WHEN 'pct' THEN 'percent' WHEN 'per10k' THEN 'per 10,000 aged 0-17'
-        WHEN 'mean' THEN 'working days' END AS unit
+    kind
 FROM v
 ORDER BY la_code, indicator_id, period_end
