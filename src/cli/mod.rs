@@ -308,7 +308,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&runs)?);
             } else if runs.is_empty() {
-                println!("no runs yet in {}", warehouse.root.display());
+                println!("no runs yet in {}", warehouse.location());
             } else {
                 println!("{:<28} {:<18} {:<12} {:<30} {:>6} {:>10} {:>10} {:>11} {:>8}", "run", "pipelines", "trigger", "outcome", "files", "read", "clean", "quarantined", "seconds");
                 for r in runs {

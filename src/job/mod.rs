@@ -15,7 +15,7 @@ pub use expect::Expectations;
 use crate::pipeline::{RunOptions, Runner};
 use crate::privacy::Protector;
 use crate::project::Project;
-use crate::warehouse::runs::{self, RunRecord};
+use crate::warehouse::runs::RunRecord;
 use crate::warehouse::{LockError, Warehouse};
 
 pub struct Request {
@@ -69,7 +69,7 @@ pub fn run(project: &Project, warehouse: &Warehouse, protector: &Protector, req:
     if record.expectations.iter().any(|e| !e.met && e.on_break == "fail") && record.outcome.starts_with("succeeded") {
         record.outcome = "failed: expectations not met".into();
     }
-    if let Err(e) = runs::save(&warehouse.root, &record) {
+    if let Err(e) = warehouse.save_run(&record) {
         tracing::error!(error = %e, "could not save the run record");
     }
     let report = match crate::report::write(warehouse, &record) {
@@ -95,7 +95,7 @@ pub fn failed_record(project: &Project, warehouse: &Warehouse, opts: &RunOptions
         pipelines: if opts.pipelines.is_empty() { project.pipelines.iter().map(|p| p.name.clone()).collect() } else { opts.pipelines.clone() },
         as_of: opts.as_of.to_string(),
         landing: opts.landing.display().to_string(),
-        warehouse: warehouse.root.display().to_string(),
+        warehouse: warehouse.location(),
         error: outcome.strip_prefix("failed: ").map(str::to_string),
         ..Default::default()
     }

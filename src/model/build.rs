@@ -31,7 +31,7 @@ use super::{ModelError, ModelSet};
 use crate::project::Project;
 use crate::query;
 use crate::warehouse::runs::{ModelRecord, RunRecord};
-use crate::warehouse::{has_parquet, walk_files, PartWriter, Warehouse};
+use crate::warehouse::{walk_files, PartWriter, TableData, Warehouse};
 
 /// Where the project keeps its bank holiday list.
 pub const HOLIDAYS_FILE: &str = "reference/data/bank_holidays.csv";
@@ -129,12 +129,20 @@ fn load_state(w: &Warehouse) -> State {
 }
 
 fn save_state(w: &Warehouse, state: &State) -> Result<(), ModelError> {
-    let path = state_path(w);
-    let io = |e: std::io::Error| ModelError::Io { path: path.display().to_string(), message: e.to_string() };
-    std::fs::create_dir_all(path.parent().expect("a folder")).map_err(io)?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(state).expect("serialisable")).map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(io)
+    w.write_file("_models/state.json", &serde_json::to_vec_pretty(state).expect("serialisable"))
+        .map_err(|e| ModelError::Io { path: state_path(w).display().to_string(), message: e.to_string() })
+}
+
+/// A table's fingerprint: on disk from its files ([`table_fingerprint`]); in a store from the
+/// content hashes the manifest keeps.
+fn data_fingerprint(root: &Path, data: &TableData, old: &BTreeMap<String, FileHash>, new: &mut BTreeMap<String, FileHash>) -> Result<String, ModelError> {
+    match data {
+        TableData::Dir(dir) => table_fingerprint(root, dir, old, new),
+        TableData::Files(files) => {
+            let listing: String = files.iter().map(|f| format!("{}|{}\n", f.path, f.sha256)).collect();
+            Ok(short_hash(&[listing.as_bytes()]))
+        }
+    }
 }
 
 fn short_hash(parts: &[&[u8]]) -> String {
@@ -379,7 +387,7 @@ pub fn build_for_run(project: &Project, warehouse: &Warehouse, record: &mut RunR
             record.error = Some(e.to_string());
         }
     }
-    if let Err(e) = crate::warehouse::runs::save(&warehouse.root, record) {
+    if let Err(e) = warehouse.save_run(record) {
         tracing::warn!(error = %e, "could not add the models to the run record");
     }
     result
@@ -414,10 +422,10 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
         return Ok(report);
     }
     // the tables models may read: declared in schemas/ (empty until loaded), or in the warehouse
-    let mut on_disk: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut on_disk: BTreeMap<String, TableData> = BTreeMap::new();
     for zone in ["clean", "quarantine"] {
-        for (source, table, path) in warehouse.tables(zone) {
-            on_disk.insert(format!("{zone}.{source}.{table}"), path);
+        for (source, table, data) in warehouse.tables(zone) {
+            on_disk.insert(format!("{zone}.{source}.{table}"), data);
         }
     }
     let mut declared: BTreeMap<String, SchemaRef> = query::declared_tables(project).into_iter().map(|d| (d.name(), d.schema)).collect();
@@ -430,6 +438,7 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
         Some(url) => crate::cluster::remote_context(url).await.map_err(|e| ModelError::Input { table: url.clone(), message: format!("{e:#}") })?,
         None => context_for(project, Some(&query::engine::spill_dir(&warehouse.root)))?,
     };
+    query::register_store(&ctx, warehouse);
     tracing::info!(memory_limit = %query::engine::human(query::engine::memory_limit()), target_partitions = query::engine::target_partitions(), cluster = ?opts.cluster, "building models");
     // on a cluster every input must be files the executors can read: in-memory tables (declared
     // tables not yet loaded, assumptions) are written to Parquet for the build
@@ -449,8 +458,8 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
                 let a = assumptions[t];
                 (in_memory(&ctx, cluster_inputs.as_deref(), t, schema.clone(), vec![a.batch.clone()]).await.map_err(input_err)?, a.digest.clone())
             }
-            (Some(path), _) => {
-                (query::listing_table(&ctx, path).await.map_err(input_err)?, table_fingerprint(&warehouse.root, path, &state.files, &mut file_hashes)?)
+            (Some(data), _) => {
+                (query::table_provider(&ctx, warehouse, data).await.map_err(input_err)?, data_fingerprint(&warehouse.root, data, &state.files, &mut file_hashes)?)
             }
             (None, Some(schema)) => (in_memory(&ctx, cluster_inputs.as_deref(), t, schema.clone(), vec![]).await.map_err(input_err)?, "absent".into()),
             (None, None) => continue, // a table function
@@ -469,12 +478,12 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
         let sql_hash = short_hash(&[m.sql.as_bytes()]);
         let listing: String = inputs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         let fingerprint = short_hash(&[version.as_bytes(), calendar.digest.as_bytes(), sql_hash.as_bytes(), listing.as_bytes()]);
-        let out = warehouse.root.join(mart_rel(m));
+        let out = warehouse.data(&mart_rel(m));
         let before = state.models.get(&m.name);
         let reason = match before {
             _ if opts.full => Some("rebuild asked for".to_string()),
             None => Some("first build".to_string()),
-            Some(_) if !has_parquet(&out) => Some("output missing".to_string()),
+            Some(_) if out.is_none() => Some("output missing".to_string()),
             Some(b) if b.sql_hash != sql_hash => Some("SQL changed".to_string()),
             Some(b) if b.fingerprint != fingerprint => {
                 let changed: Vec<&str> = inputs
@@ -504,8 +513,9 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
     // check every model plans, in order, before anything runs
     for (m, (rebuild, _, _)) in set.models.iter().zip(&plan_for) {
         if !rebuild {
-            let path = warehouse.root.join(mart_rel(m));
-            let t = query::listing_table(&ctx, &path).await.map_err(|e| ModelError::Input { table: m.name.clone(), message: e.strip_backtrace() })?;
+            let input = |message: String| ModelError::Input { table: m.name.clone(), message };
+            let data = warehouse.data(&mart_rel(m)).ok_or_else(|| input("its output is missing".into()))?;
+            let t = query::table_provider(&ctx, warehouse, &data).await.map_err(|e| input(e.strip_backtrace()))?;
             register(&ctx, &m.name, t).map_err(|e| exec_err(m, e))?;
         }
         let df = plan(&ctx, m).await?;

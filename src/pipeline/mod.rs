@@ -161,12 +161,12 @@ impl Runner<'_> {
             pipelines: pipelines.iter().map(|p| p.name.clone()).collect(),
             as_of: opts.as_of.to_string(),
             landing: opts.landing.display().to_string(),
-            warehouse: self.warehouse.root.display().to_string(),
+            warehouse: self.warehouse.location(),
             ..Default::default()
         };
         let stage = self.warehouse.staging(&run_id);
         let mut state = RunState::default();
-        state.warehouse = Some(self.warehouse.root.clone());
+        state.warehouse = Some(self.warehouse.clone());
         let mut touched = BTreeSet::new();
         let bar = progress_bar(opts.progress, files.len() as u64);
         for (i, (rel, path)) in files.iter().enumerate() {
@@ -463,7 +463,7 @@ pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, 
     let mut out = vec![];
     let tmp = tempfile::tempdir().expect("temp dir");
     let runner_state = &mut RunState::default();
-    let dummy = Warehouse { root: tmp.path().to_path_buf() };
+    let dummy = Warehouse { root: tmp.path().to_path_buf(), remote: None };
     let runner = Runner { project, warehouse: &dummy, protector: &protector };
     for (i, f) in files.iter().enumerate() {
         let mut fr = FileRecord { file: f.display().to_string(), ..Default::default() };

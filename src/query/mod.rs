@@ -14,7 +14,7 @@ use datafusion::error::Result;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::project::Project;
-use crate::warehouse::{Warehouse, ZONES};
+use crate::warehouse::{TableData, Warehouse, ZONES};
 
 pub mod engine;
 
@@ -45,9 +45,19 @@ pub fn context_spilling_to(spill: Option<&Path>) -> Result<SessionContext> {
     Ok(ctx)
 }
 
-/// A session for a warehouse, spilling into its `_tmp/spill`, no tables yet.
+/// A session for a warehouse, spilling into its `_tmp/spill`, no tables yet; a warehouse in an
+/// object store has its store registered.
 pub fn warehouse_context(warehouse: &Warehouse) -> Result<SessionContext> {
-    context_spilling_to(Some(&engine::spill_dir(&warehouse.root)))
+    let ctx = context_spilling_to(Some(&engine::spill_dir(&warehouse.root)))?;
+    register_store(&ctx, warehouse);
+    Ok(ctx)
+}
+
+/// Lets the session read the warehouse's object store (nothing to do on disk).
+pub fn register_store(ctx: &SessionContext, warehouse: &Warehouse) {
+    if let Some(r) = &warehouse.remote {
+        ctx.register_object_store(&r.store_url, r.store.clone());
+    }
 }
 
 /// A session over the warehouse: strings read as plain `Utf8`, every table registered.
@@ -60,7 +70,7 @@ pub async fn session(warehouse: &Warehouse) -> Result<SessionContext> {
 pub async fn register_all(ctx: &SessionContext, warehouse: &Warehouse) -> Result<()> {
     for zone in ZONES {
         let catalog = Arc::new(MemoryCatalogProvider::new());
-        for (source, table, path) in warehouse.tables(zone) {
+        for (source, table, data) in warehouse.tables(zone) {
             let schema = match catalog.schema(&source) {
                 Some(s) => s,
                 None => {
@@ -69,7 +79,7 @@ pub async fn register_all(ctx: &SessionContext, warehouse: &Warehouse) -> Result
                     s
                 }
             };
-            let t = listing_table(ctx, &path).await?;
+            let t = table_provider(ctx, warehouse, &data).await?;
             schema.register_table(table, t)?;
         }
         ctx.register_catalog(zone, catalog);
@@ -111,6 +121,28 @@ pub async fn listing_table(ctx: &SessionContext, dir: &Path) -> Result<Arc<Listi
     let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
     let schema = options.infer_schema(&ctx.state(), &url).await?;
     let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
+    Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+/// A table over a table's data: its folder on disk, or the files a store's manifest lists
+/// (only those: files of a commit that has not finished are never read).
+pub async fn table_provider(ctx: &SessionContext, warehouse: &Warehouse, data: &TableData) -> Result<Arc<ListingTable>> {
+    let files = match data {
+        TableData::Dir(dir) => return listing_table(ctx, dir).await,
+        TableData::Files(files) => files,
+    };
+    let remote = warehouse.remote.as_ref().ok_or_else(|| datafusion::error::DataFusionError::Internal("store files in a warehouse on disk".into()))?;
+    let state = ctx.state();
+    let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+    // the schema from the files' footers, found by the manifest (no listing)
+    let objects: Vec<object_store::ObjectMeta> = files
+        .iter()
+        .map(|f| object_store::ObjectMeta { location: remote.object(&f.path), last_modified: chrono::DateTime::UNIX_EPOCH, size: f.size, e_tag: None, version: None })
+        .collect();
+    let schema = datafusion::datasource::file_format::FileFormat::infer_schema(&format, &state, &remote.store, &objects).await?;
+    let urls = files.iter().map(|f| ListingTableUrl::parse(remote.file_url(&f.path))).collect::<Result<Vec<_>>>()?;
+    let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema);
     Ok(Arc::new(ListingTable::try_new(config)?))
 }
 

@@ -11,7 +11,7 @@ mod indicators;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::warehouse::runs::{self, RunRecord};
 use crate::warehouse::Warehouse;
@@ -23,18 +23,11 @@ pub fn write(warehouse: &Warehouse, record: &RunRecord) -> std::io::Result<PathB
     let history = runs::list(&warehouse.root);
     let series = indicators::series(warehouse);
     let html = render(record, &history, &series);
-    let dir = warehouse.root.join("_reports");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{}.html", record.run_id));
-    write_atomic(&path, &html)?;
-    write_atomic(&dir.join("latest.html"), &html)?;
-    Ok(path)
-}
-
-fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("html.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    let rel = format!("_reports/{}.html", record.run_id);
+    let to_io = |e: crate::warehouse::WarehouseError| std::io::Error::other(e.to_string());
+    warehouse.write_file(&rel, html.as_bytes()).map_err(to_io)?;
+    warehouse.write_file("_reports/latest.html", html.as_bytes()).map_err(to_io)?;
+    Ok(warehouse.root.join(rel))
 }
 
 /// HTML-escapes text.

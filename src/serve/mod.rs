@@ -331,7 +331,7 @@ impl Daemon<'_> {
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("lantern"));
         let mut cmd = Command::new(exe);
         cmd.args(&self.child_args)
-            .args(["--warehouse", &self.warehouse.root.display().to_string(), "run", pipeline, "--landing"])
+            .args(["--warehouse", &self.warehouse.location(), "run", pipeline, "--landing"])
             .arg(&self.landing)
             .args(["--wait", &self.settings.serve.lock_wait.0.as_secs().to_string()])
             .env("LANTERN_RUN_ID", run_id)
@@ -402,10 +402,10 @@ impl Daemon<'_> {
             trigger: trigger.to_string(),
             pipelines: vec![pipeline.to_string()],
             landing: self.landing.display().to_string(),
-            warehouse: self.warehouse.root.display().to_string(),
+            warehouse: self.warehouse.location(),
             ..Default::default()
         };
-        if let Err(e) = runs::save(&self.warehouse.root, &r) {
+        if let Err(e) = self.warehouse.save_run(&r) {
             tracing::error!(error = %e, "could not save the run record");
         }
         if let Err(e) = crate::report::write(&self.warehouse, &r) {
@@ -423,10 +423,10 @@ impl Daemon<'_> {
             outcome: outcome.to_string(),
             trigger: trigger.to_string(),
             pipelines: vec![pipeline.to_string()],
-            warehouse: self.warehouse.root.display().to_string(),
+            warehouse: self.warehouse.location(),
             ..Default::default()
         };
-        if let Err(e) = runs::save(&self.warehouse.root, &r) {
+        if let Err(e) = self.warehouse.save_run(&r) {
             tracing::error!(error = %e, "could not record a skipped run");
         }
     }

@@ -106,7 +106,7 @@ pub struct RunState {
     /// reference rules that could not be checked, with why
     pub skipped_refs: BTreeMap<String, String>,
     /// The warehouse whose `clean` zone answers references to tables this run does not bring.
-    pub warehouse: Option<std::path::PathBuf>,
+    pub warehouse: Option<crate::warehouse::Warehouse>,
     /// Values read from `clean`, by the same keys as `ref_values` (None: none stored).
     stored_refs: HashMap<String, Option<foldhash::HashSet<String>>>,
     /// Parent rows' columns for `[[inherit]]`: `source.table|link cols|copy cols|la|partition`
@@ -427,7 +427,7 @@ impl<'a> TableValidator<'a> {
             let council = tr.rule.scope == RefScope::Council;
             let full = if council { format!("{}|{}|*", tr.key, ctx.la) } else { format!("{}|{part_key}", tr.key) };
             if !state.ref_values.contains_key(&full) && !state.stored_refs.contains_key(&full) {
-                let loaded = state.warehouse.as_deref().and_then(|w| stored_values(w, tr, ctx, council));
+                let loaded = state.warehouse.as_ref().and_then(|w| stored_values(w, tr, ctx, council));
                 state.stored_refs.insert(full.clone(), loaded);
             }
             let values = state.ref_values.get(&full).or_else(|| state.stored_refs.get(&full).and_then(Option::as_ref));
@@ -797,46 +797,59 @@ impl<'a> TableValidator<'a> {
 /// The values a reference looks for, as already committed to `clean` for this council (and
 /// partition, unless council-wide). Only plain text columns can be compared this way: protected
 /// columns hold pseudonyms there, not the values the file carries.
-fn stored_values(warehouse: &std::path::Path, tr: &TableRef, ctx: &FileContext, council: bool) -> Option<foldhash::HashSet<String>> {
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+fn stored_values(warehouse: &crate::warehouse::Warehouse, tr: &TableRef, ctx: &FileContext, council: bool) -> Option<foldhash::HashSet<String>> {
+    use crate::warehouse::TableData;
     let t = tr.target;
     let to = if tr.rule.to.is_empty() { &tr.rule.columns } else { &tr.rule.to };
     let plain = to.iter().all(|c| t.column(c).is_some_and(|c| c.protect.is_none() && c.data_type == ColumnType::String));
     if !plain {
         return None;
     }
-    let mut dir = warehouse.join("clean").join(&t.source).join(&t.name).join(format!("la={}", ctx.la));
+    let mut rel = format!("clean/{}/{}/la={}", t.source, t.name, ctx.la);
     if !council {
-        dir = dir.join(format!("{}={}", t.partition.column, ctx.partition_value));
-    }
-    let files: Vec<_> = crate::warehouse::walk_files(&dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "parquet")).collect();
-    if files.is_empty() {
-        return None;
+        rel = format!("{rel}/{}={}", t.partition.column, ctx.partition_value);
     }
     let mut out = foldhash::HashSet::default();
-    for f in files {
-        let builder = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&f).ok()?).ok()?;
-        let schema = builder.schema().clone();
-        let idx: Vec<usize> = to.iter().map(|c| schema.index_of(c).ok()).collect::<Option<_>>()?;
-        let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), idx.clone());
-        for batch in builder.with_projection(mask).build().ok()? {
-            let batch = batch.ok()?;
-            // the projection keeps the file's column order: find each column by name
-            let cols: Vec<StringArray> = to
-                .iter()
-                .map(|c| {
-                    let a = batch.column(batch.schema().index_of(c).ok()?);
-                    arrow::compute::cast(a, &DataType::Utf8).ok().map(|a| a.as_string::<i32>().clone())
-                })
-                .collect::<Option<_>>()?;
-            for r in 0..batch.num_rows() {
-                if cols.iter().all(|c| c.is_valid(r)) {
-                    out.insert(cols.iter().map(|c| c.value(r)).collect::<Vec<_>>().join("\u{1f}"));
-                }
+    match warehouse.data(&rel)? {
+        TableData::Dir(dir) => {
+            for f in crate::warehouse::walk_files(&dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "parquet")) {
+                values_in(std::fs::File::open(&f).ok()?, to, &mut out)?;
+            }
+        }
+        TableData::Files(files) => {
+            let remote = warehouse.remote.as_ref()?;
+            for f in files {
+                values_in(remote.get(&f.path).ok()??, to, &mut out)?;
             }
         }
     }
     Some(out)
+}
+
+/// Adds the values of columns `to` (joined as one key) in a Parquet file to `out`.
+fn values_in<R: parquet::file::reader::ChunkReader + 'static>(file: R, to: &[String], out: &mut foldhash::HashSet<String>) -> Option<()> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
+    let schema = builder.schema().clone();
+    let idx: Vec<usize> = to.iter().map(|c| schema.index_of(c).ok()).collect::<Option<_>>()?;
+    let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), idx.clone());
+    for batch in builder.with_projection(mask).build().ok()? {
+        let batch = batch.ok()?;
+        // the projection keeps the file's column order: find each column by name
+        let cols: Vec<StringArray> = to
+            .iter()
+            .map(|c| {
+                let a = batch.column(batch.schema().index_of(c).ok()?);
+                arrow::compute::cast(a, &DataType::Utf8).ok().map(|a| a.as_string::<i32>().clone())
+            })
+            .collect::<Option<_>>()?;
+        for r in 0..batch.num_rows() {
+            if cols.iter().all(|c| c.is_valid(r)) {
+                out.insert(cols.iter().map(|c| c.value(r)).collect::<Vec<_>>().join("\u{1f}"));
+            }
+        }
+    }
+    Some(())
 }
 
 fn first_of_month(days: i32) -> i32 {

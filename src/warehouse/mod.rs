@@ -1,17 +1,22 @@
-//! The warehouse on disk: `raw/`, `clean/`, `quarantine/`, `marts/`, `_runs/`, `_reports/`.
-//! A run writes everything under `_staging/<run id>/` and then commits partition by partition;
-//! a commit journal makes an interrupted commit finish on the next start, and staging without a
-//! journal (a run that died before committing) is discarded. Readers never see half a partition.
+//! The warehouse: `raw/`, `clean/`, `quarantine/`, `marts/`, `_runs/`, `_reports/`, on local
+//! disk or in an object store ([`remote`]).
+//! A run writes everything under `_staging/<run id>/` and then commits partition by partition.
+//! On disk, a commit journal makes an interrupted commit finish on the next start, and staging
+//! without a journal (a run that died before committing) is discarded; in a store, the commit is
+//! one manifest write ([`remote`]). Readers never see half a partition.
 
 pub mod lock;
 pub mod parquet_out;
+pub mod remote;
 pub mod runs;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use lock::{LockError, WriterLock};
 pub use parquet_out::PartWriter;
+pub use remote::{DataFile, Remote};
 
 pub const ZONES: [&str; 3] = ["clean", "quarantine", "marts"];
 
@@ -19,7 +24,7 @@ pub const ZONES: [&str; 3] = ["clean", "quarantine", "marts"];
 pub enum WarehouseError {
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
-    #[error("the warehouse URL {0} is not supported yet; use a local path or file:// URL")]
+    #[error("the warehouse URL {0} is not supported: use a local path, file://, az://, abfss:// or s3://")]
     Unsupported(String),
     #[error("{0}")]
     Parquet(#[from] parquet::errors::ParquetError),
@@ -31,11 +36,25 @@ pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WarehouseError + '_
 
 #[derive(Debug, Clone)]
 pub struct Warehouse {
+    /// The warehouse folder on disk; for a warehouse in an object store, the work folder
+    /// (staging, spill, the lock, copies of the run records).
     pub root: PathBuf,
+    /// The object store holding the warehouse, when it is not on disk.
+    pub remote: Option<Arc<Remote>>,
+}
+
+/// Where a table's (or a partition's) Parquet is: a folder on disk, or files in the store.
+#[derive(Debug, Clone)]
+pub enum TableData {
+    Dir(PathBuf),
+    Files(Vec<DataFile>),
 }
 
 impl Warehouse {
     pub fn open(url: &str) -> Result<Self, WarehouseError> {
+        if remote::is_remote(url) {
+            return Self::open_remote(url);
+        }
         let path = if let Some(p) = url.strip_prefix("file://") {
             PathBuf::from(p)
         } else if url.contains("://") {
@@ -45,7 +64,7 @@ impl Warehouse {
         };
         std::fs::create_dir_all(&path).map_err(io_err(&path))?;
         let root = path.canonicalize().map_err(io_err(&path))?;
-        let w = Warehouse { root };
+        let w = Warehouse { root, remote: None };
         // tidy up only when no other process is writing (its staging is not debris), and only
         // when there is something to tidy, so that readers of a read-only warehouse never write
         let staged = std::fs::read_dir(w.root.join("_staging")).is_ok_and(|mut d| d.next().is_some());
@@ -55,6 +74,80 @@ impl Warehouse {
             }
         }
         Ok(w)
+    }
+
+    fn open_remote(url: &str) -> Result<Self, WarehouseError> {
+        let remote = Remote::open(url)?;
+        let dir = remote::work_dir(url);
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let root = dir.canonicalize().map_err(io_err(&dir))?;
+        let w = Warehouse { root, remote: Some(Arc::new(remote)) };
+        if let Some(_lock) = WriterLock::try_acquire(&w.root, "recovery").map_err(lock_io)? {
+            w.recover()?;
+        }
+        w.pull_records()?;
+        Ok(w)
+    }
+
+    /// What the warehouse is, for messages: its folder or its URL.
+    pub fn location(&self) -> String {
+        match &self.remote {
+            Some(r) => r.url.clone(),
+            None => self.root.display().to_string(),
+        }
+    }
+
+    /// For a warehouse in a store: copies the run records the work folder lacks, and the model
+    /// state, from the store.
+    fn pull_records(&self) -> Result<(), WarehouseError> {
+        let Some(r) = &self.remote else { return Ok(()) };
+        for rel in r.list("_runs")? {
+            let local = self.root.join(&rel);
+            if !local.exists() {
+                if let Some(bytes) = r.get(&rel)? {
+                    write_atomic(&local, &bytes)?;
+                }
+            }
+        }
+        let state = "_models/state.json";
+        match r.get(state)? {
+            Some(bytes) => write_atomic(&self.root.join(state), &bytes)?,
+            None => {
+                let _ = std::fs::remove_file(self.root.join(state));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a file in the warehouse outside a commit (a run record rewritten after models, the
+    /// model state, a report): on disk, write then rename; in a store, also one PUT.
+    pub fn write_file(&self, rel: &str, bytes: &[u8]) -> Result<(), WarehouseError> {
+        write_atomic(&self.root.join(rel), bytes)?;
+        if let Some(r) = &self.remote {
+            r.put(rel, bytes.to_vec())?;
+        }
+        Ok(())
+    }
+
+    /// Saves a run record (see [`runs::save`]), in the store too.
+    pub fn save_run(&self, record: &runs::RunRecord) -> Result<(), WarehouseError> {
+        let rel = format!("_runs/{}.json", record.run_id);
+        self.write_file(&rel, &serde_json::to_vec_pretty(record).expect("serialisable"))
+    }
+
+    /// The table's or partition's data at `rel` (`clean/mosaic/episodes`,
+    /// `clean/mosaic/episodes/la=201`), `None` when it holds no Parquet.
+    pub fn data(&self, rel: &str) -> Option<TableData> {
+        match &self.remote {
+            Some(r) => {
+                let files: Vec<DataFile> = r.manifest().files_under(rel).into_iter().filter(|f| f.path.ends_with(".parquet")).collect();
+                (!files.is_empty()).then_some(TableData::Files(files))
+            }
+            None => {
+                let dir = self.root.join(rel);
+                has_parquet(&dir).then_some(TableData::Dir(dir))
+            }
+        }
     }
 
     /// The writer lock (see [`lock`]), waiting up to `wait` for another process; once held,
@@ -95,6 +188,14 @@ impl Warehouse {
     /// `raw/` is moved in as a whole.
     pub fn commit(&self, run_id: &str, partitions: &BTreeSet<String>) -> Result<(), WarehouseError> {
         let stage = self.staging(run_id);
+        if let Some(r) = &self.remote {
+            let extras: Vec<&str> = ["raw", "_runs"].into_iter().filter(|e| stage.join(e).exists()).collect();
+            r.commit(&stage, run_id, partitions, &extras)?;
+            // the work folder keeps the run records, as the store does
+            merge_tree(&stage.join("_runs"), &self.root.join("_runs"))?;
+            std::fs::remove_dir_all(&stage).map_err(io_err(&stage))?;
+            return Ok(());
+        }
         let mut list: Vec<String> = partitions
             .iter()
             .map(|p| format!("{} {p}", if stage.join(p).exists() { "R" } else { "D" }))
@@ -148,14 +249,28 @@ impl Warehouse {
         Ok(())
     }
 
-    /// Every table folder in a zone: (source, table, path).
-    pub fn tables(&self, zone: &str) -> Vec<(String, String, PathBuf)> {
+    /// Every table in a zone: (source, table, its data).
+    pub fn tables(&self, zone: &str) -> Vec<(String, String, TableData)> {
+        if let Some(r) = &self.remote {
+            let m = r.manifest();
+            let mut names = BTreeSet::new();
+            for p in m.partitions.keys() {
+                let parts: Vec<&str> = p.splitn(4, '/').collect();
+                if parts.len() >= 3 && parts[0] == zone {
+                    names.insert((parts[1].to_string(), parts[2].to_string()));
+                }
+            }
+            return names
+                .into_iter()
+                .filter_map(|(s, t)| self.data(&format!("{zone}/{s}/{t}")).map(|d| (s, t, d)))
+                .collect();
+        }
         let mut out = vec![];
         let zdir = self.root.join(zone);
         for s in sorted_dirs(&zdir) {
             for t in sorted_dirs(&s) {
                 if has_parquet(&t) {
-                    out.push((name_of(&s), name_of(&t), t));
+                    out.push((name_of(&s), name_of(&t), TableData::Dir(t)));
                 }
             }
         }
@@ -168,6 +283,13 @@ fn lock_io(e: LockError) -> WarehouseError {
         LockError::Io { path, source } => WarehouseError::Io { path, source },
         other => WarehouseError::Io { path: String::new(), source: std::io::Error::other(other.to_string()) },
     }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WarehouseError> {
+    std::fs::create_dir_all(path.parent().expect("a folder")).map_err(io_err(path))?;
+    let tmp = path.with_file_name(format!(".{}.tmp", name_of(path)));
+    std::fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_err(path))
 }
 
 fn sync_file(p: &Path) {

@@ -52,31 +52,34 @@ pub fn mosaic_fixture_files() -> Vec<PathBuf> {
 /// The Python packages the tests use as independent readers of what Lantern writes.
 const PY_PACKAGES: [&str; 2] = ["pyarrow", "duckdb"];
 
-/// A folder holding pyarrow and duckdb, installed there with pip on first use when the machine's
-/// Python lacks them (once per test process; concurrent installs each finish in their own folder).
 fn python_path() -> &'static str {
     static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-packages");
-        let import = format!("import {}", PY_PACKAGES.join(", "));
-        let have = |path: &Path| Command::new("python3").args(["-c", &import]).env("PYTHONPATH", path).output().is_ok_and(|o| o.status.success());
-        if have(&dir) {
-            return dir.display().to_string();
-        }
-        let fresh = dir.with_file_name(format!("python-packages.{}", std::process::id()));
-        let out = Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
-            .arg(&fresh)
-            .args(PY_PACKAGES)
-            .output()
-            .expect("python3 (with pip) is needed by the tests: they check Lantern's Parquet with pyarrow and DuckDB");
-        assert!(out.status.success(), "pip install {PY_PACKAGES:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        if std::fs::rename(&fresh, &dir).is_err() {
-            let _ = std::fs::remove_dir_all(&fresh); // another test process got there first
-        }
-        assert!(have(&dir), "{PY_PACKAGES:?} installed into {} but cannot be imported", dir.display());
-        dir.display().to_string()
-    })
+    PATH.get_or_init(|| python_packages("python-packages", &PY_PACKAGES, &["pyarrow", "duckdb"]))
+}
+
+/// A folder holding `packages`, installed there with pip on first use when the machine's Python
+/// lacks them (concurrent installs each finish in their own folder). `modules` are what must
+/// import afterwards.
+pub fn python_packages(name: &str, packages: &[&str], modules: &[&str]) -> String {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let import = format!("import {}", modules.join(", "));
+    let have = |path: &Path| Command::new("python3").args(["-c", &import]).env("PYTHONPATH", path).output().is_ok_and(|o| o.status.success());
+    if have(&dir) {
+        return dir.display().to_string();
+    }
+    let fresh = dir.with_file_name(format!("{name}.{}", std::process::id()));
+    let out = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
+        .arg(&fresh)
+        .args(packages)
+        .output()
+        .expect("python3 (with pip) is needed by the tests");
+    assert!(out.status.success(), "pip install {packages:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    if std::fs::rename(&fresh, &dir).is_err() {
+        let _ = std::fs::remove_dir_all(&fresh); // another test process got there first
+    }
+    assert!(have(&dir), "{packages:?} installed into {} but cannot be imported", dir.display());
+    dir.display().to_string()
 }
 
 pub fn python(args: &[&str]) -> Output {

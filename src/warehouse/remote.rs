@@ -1,0 +1,537 @@
+//! A warehouse on object storage: Azure Blob and ADLS Gen2 (`az://container/path`,
+//! `abfss://container@account.dfs.core.windows.net/path`) and S3 or S3-compatible servers
+//! (`s3://bucket/path`), with credentials from the environment (`AZURE_STORAGE_*`,
+//! `AWS_*`, as `object_store` reads them).
+//!
+//! Object stores cannot rename a folder, so a commit cannot swap a partition in the way it does
+//! on disk. Instead the warehouse has one object, `_lantern/manifest.json`, that lists every
+//! committed partition and its files, and a commit is:
+//!
+//! 1. upload the new partitions' files under names no earlier commit used (the run id is in
+//!    each file name), and the run's `raw/` archive and run record;
+//! 2. write the new manifest — one PUT, which the store makes atomic: before it, readers see
+//!    the old state; after it, the new;
+//! 3. remove the files the new manifest no longer lists (the replaced partitions', and any left
+//!    by a commit that failed before step 2).
+//!
+//! Lantern's catalogue reads only the files the manifest lists, so a commit that fails at any
+//! request leaves the warehouse as it was. Transient errors (timeouts, 5xx, throttling) are
+//! retried with backoff by the store client.
+//!
+//! The machine that runs Lantern keeps a work folder for staging, spill and the writer lock
+//! (`LANTERN_WORK_DIR`, else the user's cache folder); it holds nothing that is not also in the
+//! store once a run has committed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::path::Path as ObjPath;
+use object_store::{
+    BackoffConfig, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions,
+    PutOptions, PutPayload, PutResult, RetryConfig,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::WarehouseError;
+
+/// The object that says what the warehouse holds.
+pub const MANIFEST: &str = "_lantern/manifest.json";
+
+/// Every committed partition and its files.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    /// One more at every commit.
+    pub version: u64,
+    pub committed_by: String,
+    pub committed_at: String,
+    /// Partition (`clean/mosaic/episodes/la=201/year=2024`, `marts/social_care/x`) → its files.
+    pub partitions: BTreeMap<String, Vec<DataFile>>,
+}
+
+/// A committed file: its path from the warehouse root, size and content hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFile {
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl Manifest {
+    /// Every file of the partitions under `prefix` (a table folder or a partition), in order.
+    pub fn files_under(&self, prefix: &str) -> Vec<DataFile> {
+        let p = prefix.trim_end_matches('/');
+        self.partitions
+            .iter()
+            .filter(|(k, _)| k.as_str() == p || k.starts_with(&format!("{p}/")))
+            .flat_map(|(_, files)| files.iter().cloned())
+            .collect()
+    }
+
+    fn referenced(&self) -> BTreeSet<&str> {
+        self.partitions.values().flatten().map(|f| f.path.as_str()).collect()
+    }
+}
+
+pub struct Remote {
+    /// The warehouse URL as given, without a trailing `/`.
+    pub url: String,
+    /// `scheme://host`: the key DataFusion finds the store by.
+    pub store_url: url::Url,
+    pub store: Arc<dyn ObjectStore>,
+    prefix: ObjPath,
+    fault: Option<Arc<Faults>>,
+    rt: Option<tokio::runtime::Runtime>,
+    manifest: RwLock<(Manifest, Option<String>)>,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Remote({})", self.url)
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Whether `url` names an object store Lantern can hold a warehouse in.
+pub fn is_remote(url: &str) -> bool {
+    ["s3://", "s3a://", "az://", "azure://", "abfs://", "abfss://"].iter().any(|s| url.starts_with(s))
+}
+
+fn retry() -> RetryConfig {
+    let secs = std::env::var("LANTERN_STORE_RETRY_SECONDS").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or(60);
+    RetryConfig {
+        backoff: BackoffConfig { init_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(10), base: 2.0 },
+        max_retries: 6,
+        retry_timeout: Duration::from_secs(secs),
+    }
+}
+
+/// The store for a warehouse URL, its credentials and endpoint from the environment.
+fn build_store(url: &url::Url) -> Result<Arc<dyn ObjectStore>, String> {
+    let store: Arc<dyn ObjectStore> = match url.scheme() {
+        "s3" | "s3a" => Arc::new(AmazonS3Builder::from_env().with_url(url.as_str()).with_retry(retry()).build().map_err(|e| e.to_string())?),
+        _ => Arc::new(MicrosoftAzureBuilder::from_env().with_url(url.as_str()).with_retry(retry()).build().map_err(|e| e.to_string())?),
+    };
+    Ok(store)
+}
+
+/// The work folder for a remote warehouse: `LANTERN_WORK_DIR`, else
+/// `$XDG_CACHE_HOME/lantern/<url as a folder name>` (or `~/.cache/…`).
+pub fn work_dir(url: &str) -> PathBuf {
+    if let Ok(d) = std::env::var("LANTERN_WORK_DIR") {
+        return PathBuf::from(d);
+    }
+    let cache = std::env::var("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|_| std::env::temp_dir());
+    let name: String = url.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
+    cache.join("lantern").join(name)
+}
+
+impl Remote {
+    /// Connects to the store and reads the manifest (none yet: an empty warehouse).
+    pub fn open(url: &str) -> Result<Remote, WarehouseError> {
+        let url = url.trim_end_matches('/').to_string();
+        let parsed = url::Url::parse(&url).map_err(|e| unreachable(&url, e.to_string()))?;
+        let mut store = build_store(&parsed).map_err(|e| unreachable(&url, e))?;
+        let fault = Faults::from_env();
+        if let Some(f) = &fault {
+            store = Arc::new(FaultyStore { inner: store, faults: f.clone() });
+        }
+        let store_url = url::Url::parse(&parsed[..url::Position::BeforePath]).map_err(|e| unreachable(&url, e.to_string()))?;
+        let prefix = ObjPath::from_url_path(parsed.path()).map_err(|e| unreachable(&url, e.to_string()))?;
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("lantern-store").enable_all().build().map_err(|e| unreachable(&url, e.to_string()))?;
+        let r = Remote { url, store_url, store, prefix, fault, rt: Some(rt), manifest: RwLock::new((Manifest::default(), None)) };
+        r.refresh()?;
+        Ok(r)
+    }
+
+    /// Runs `f` on the store's runtime and waits for it (from sync code or from inside
+    /// another runtime).
+    pub fn block<F>(&self, f: F) -> F::Output
+    where
+        F: std::future::Future + Send,
+        F::Output: Send,
+    {
+        let rt = self.rt.as_ref().expect("the store's runtime");
+        std::thread::scope(|s| s.spawn(|| rt.block_on(f)).join().expect("a store request panicked"))
+    }
+
+    /// The object path of `rel` (a path from the warehouse root).
+    pub fn object(&self, rel: &str) -> ObjPath {
+        let rel = rel.trim_matches('/');
+        if self.prefix.as_ref().is_empty() {
+            ObjPath::from(rel)
+        } else {
+            ObjPath::from(format!("{}/{rel}", self.prefix))
+        }
+    }
+
+    /// The URL DataFusion reads `rel` at.
+    pub fn file_url(&self, rel: &str) -> String {
+        format!("{}/{}", self.store_url.as_str().trim_end_matches('/'), self.object(rel))
+    }
+
+    pub fn manifest(&self) -> Manifest {
+        self.manifest.read().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+
+    /// Reads the manifest again.
+    pub fn refresh(&self) -> Result<(), WarehouseError> {
+        let path = self.object(MANIFEST);
+        let got = self.block(async {
+            match self.store.get(&path).await {
+                Ok(r) => {
+                    let tag = r.meta.e_tag.clone();
+                    Ok(Some((r.bytes().await?, tag)))
+                }
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        });
+        let (m, tag) = match got.map_err(|e| unreachable(&self.url, e.to_string()))? {
+            Some((bytes, tag)) => (
+                serde_json::from_slice(&bytes).map_err(|e| WarehouseError::Io { path: format!("{}/{MANIFEST}", self.url), source: std::io::Error::other(e) })?,
+                tag,
+            ),
+            None => (Manifest { format: 1, ..Default::default() }, None),
+        };
+        *self.manifest.write().unwrap_or_else(|e| e.into_inner()) = (m, tag);
+        Ok(())
+    }
+
+    /// Reads an object whole (run records, model state, small files); `None` when absent.
+    pub fn get(&self, rel: &str) -> Result<Option<bytes::Bytes>, WarehouseError> {
+        let path = self.object(rel);
+        self.block(async {
+            match self.store.get(&path).await {
+                Ok(r) => r.bytes().await.map(Some),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .map_err(|e| self.err(rel, e))
+    }
+
+    /// Writes a small object whole (one PUT).
+    pub fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<(), WarehouseError> {
+        let path = self.object(rel);
+        self.block(self.store.put(&path, PutPayload::from(bytes))).map(|_| ()).map_err(|e| self.err(rel, e))
+    }
+
+    /// Paths (from the warehouse root) of the objects under `rel`.
+    pub fn list(&self, rel: &str) -> Result<Vec<String>, WarehouseError> {
+        let prefix = self.object(rel);
+        let strip = self.prefix.as_ref().len();
+        let metas: Vec<ObjectMeta> = self.block(self.store.list(Some(&prefix)).try_collect()).map_err(|e| self.err(rel, e))?;
+        let mut out: Vec<String> =
+            metas.into_iter().map(|m| m.location.as_ref()[strip..].trim_start_matches('/').to_string()).collect();
+        out.sort();
+        Ok(out)
+    }
+
+    fn err(&self, rel: &str, e: object_store::Error) -> WarehouseError {
+        WarehouseError::Io { path: format!("{}/{rel}", self.url), source: std::io::Error::other(e.to_string()) }
+    }
+
+    /// Commits staged partitions (see the module's documentation): `partitions` are replaced by
+    /// what `stage` holds for them, or removed when it holds nothing; `extras` (`raw`, `_runs`)
+    /// are uploaded as they are.
+    pub fn commit(&self, stage: &Path, run_id: &str, partitions: &BTreeSet<String>, extras: &[&str]) -> Result<(), WarehouseError> {
+        if let Some(f) = &self.fault {
+            f.arm();
+        }
+        let result = self.block(self.commit_async(stage, run_id, partitions, extras));
+        if let Some(f) = &self.fault {
+            f.disarm();
+        }
+        result
+    }
+
+    async fn commit_async(&self, stage: &Path, run_id: &str, partitions: &BTreeSet<String>, extras: &[&str]) -> Result<(), WarehouseError> {
+        let (old, tag) = self.manifest.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut next = old.clone();
+        let mut uploads: Vec<(PathBuf, String)> = vec![];
+        for p in partitions {
+            let dir = stage.join(p);
+            if !dir.exists() {
+                next.partitions.remove(p);
+                continue;
+            }
+            let mut files = vec![];
+            for f in super::walk_files(&dir) {
+                let inner = f.strip_prefix(&dir).unwrap_or(&f);
+                let name = inner.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                let sub = inner.parent().map(|d| d.display().to_string()).filter(|d| !d.is_empty());
+                let rel = match sub {
+                    Some(d) => format!("{p}/{d}/{run_id}-{name}"),
+                    None => format!("{p}/{run_id}-{name}"),
+                };
+                let (sha256, size) = hash_file(&f).map_err(super::io_err(&f))?;
+                files.push(DataFile { path: rel.clone(), size, sha256 });
+                uploads.push((f, rel));
+            }
+            next.partitions.insert(p.clone(), files);
+        }
+        for extra in extras {
+            for f in super::walk_files(&stage.join(extra)) {
+                let rel = f.strip_prefix(stage).unwrap_or(&f).display().to_string();
+                uploads.push((f, rel));
+            }
+        }
+        let jobs: Vec<_> = uploads.iter().cloned().map(|(local, rel)| async move { self.upload(&local, &rel).await }).collect();
+        futures::stream::iter(jobs)
+            .buffer_unordered(8)
+            .try_collect::<Vec<()>>()
+            .await?;
+        // another writer may have committed since this run read the manifest
+        let path = self.object(MANIFEST);
+        let now = match self.store.head(&path).await {
+            Ok(m) => m.e_tag,
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => return Err(self.err(MANIFEST, e)),
+        };
+        if now != tag {
+            return Err(WarehouseError::Io {
+                path: format!("{}/{MANIFEST}", self.url),
+                source: std::io::Error::other("another process committed to this warehouse while this run was working; nothing was changed, run again"),
+            });
+        }
+        next.format = 1;
+        next.version = old.version + 1;
+        next.committed_by = run_id.to_string();
+        next.committed_at = chrono::Utc::now().to_rfc3339();
+        let body = serde_json::to_vec_pretty(&next).expect("serialisable");
+        let put = self.store.put(&path, PutPayload::from(body)).await.map_err(|e| self.err(MANIFEST, e))?;
+        *self.manifest.write().unwrap_or_else(|e| e.into_inner()) = (next.clone(), put.e_tag);
+        // committed: what follows only tidies, and a failure there is put right next time
+        let keep = next.referenced();
+        let mut gone = 0usize;
+        for p in partitions {
+            let listed: Vec<ObjectMeta> = match self.store.list(Some(&self.object(p))).try_collect().await {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(partition = %p, error = %e, "could not list a committed partition to remove replaced files; they are left for the next commit");
+                    continue;
+                }
+            };
+            let strip = self.prefix.as_ref().len();
+            for m in listed {
+                let rel = m.location.as_ref()[strip..].trim_start_matches('/');
+                if !keep.contains(rel) {
+                    match self.store.delete(&m.location).await {
+                        Ok(()) => gone += 1,
+                        Err(e) => tracing::warn!(file = %rel, error = %e, "could not remove a replaced file; the next commit tries again"),
+                    }
+                }
+            }
+        }
+        tracing::info!(version = next.version, uploaded = uploads.len(), removed = gone, "committed to the object store");
+        Ok(())
+    }
+
+    async fn upload(&self, local: &Path, rel: &str) -> Result<(), WarehouseError> {
+        use tokio::io::AsyncWriteExt;
+        let path = self.object(rel);
+        let mut file = tokio::fs::File::open(local).await.map_err(super::io_err(local))?;
+        let mut w = object_store::buffered::BufWriter::new(self.store.clone(), path);
+        let copied = tokio::io::copy(&mut file, &mut w).await;
+        match copied {
+            Ok(_) => w.shutdown().await.map_err(|e| WarehouseError::Io { path: format!("{}/{rel}", self.url), source: e }),
+            Err(e) => {
+                let _ = w.abort().await;
+                Err(WarehouseError::Io { path: format!("{}/{rel}", self.url), source: e })
+            }
+        }
+    }
+}
+
+/// The object stores of a scheduler or executor: local files, and any `s3://`, `az://` or
+/// `abfss://` URL a plan names, its store made on first use from the environment (the same
+/// variables as `--warehouse`).
+#[derive(Debug, Default)]
+pub struct EnvStoreRegistry {
+    inner: datafusion::execution::object_store::DefaultObjectStoreRegistry,
+}
+
+impl EnvStoreRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl datafusion::execution::object_store::ObjectStoreRegistry for EnvStoreRegistry {
+    fn register_store(&self, url: &url::Url, store: Arc<dyn ObjectStore>) -> Option<Arc<dyn ObjectStore>> {
+        self.inner.register_store(url, store)
+    }
+
+    fn get_store(&self, url: &url::Url) -> datafusion::error::Result<Arc<dyn ObjectStore>> {
+        if let Ok(s) = self.inner.get_store(url) {
+            return Ok(s);
+        }
+        if !is_remote(url.as_str()) {
+            return self.inner.get_store(url);
+        }
+        let base = url::Url::parse(&url[..url::Position::BeforePath]).map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        let store = build_store(&base).map_err(|e| datafusion::error::DataFusionError::Execution(format!("{base}: {e}")))?;
+        self.inner.register_store(&base, store.clone());
+        Ok(store)
+    }
+}
+
+fn unreachable(url: &str, why: String) -> WarehouseError {
+    WarehouseError::Io { path: url.to_string(), source: std::io::Error::other(format!("cannot open the warehouse: {why}")) }
+}
+
+fn hash_file(p: &Path) -> std::io::Result<(String, u64)> {
+    let mut h = Sha256::new();
+    let mut f = std::fs::File::open(p)?;
+    let n = std::io::copy(&mut f, &mut HashWriter(&mut h))?;
+    Ok((hex::encode(h.finalize()), n))
+}
+
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `LANTERN_FAULT=store-commit-request:N`: the Nth request to the store during a commit fails
+/// (for the fault test: the store going away mid-commit).
+#[derive(Debug)]
+struct Faults {
+    fail_at: usize,
+    armed: AtomicBool,
+    count: AtomicUsize,
+}
+
+impl Faults {
+    fn from_env() -> Option<Arc<Faults>> {
+        let n = std::env::var("LANTERN_FAULT").ok()?.strip_prefix("store-commit-request:")?.parse().ok()?;
+        Some(Arc::new(Faults { fail_at: n, armed: AtomicBool::new(false), count: AtomicUsize::new(0) }))
+    }
+    fn arm(&self) {
+        self.count.store(0, Ordering::SeqCst);
+        self.armed.store(true, Ordering::SeqCst);
+    }
+    fn disarm(&self) {
+        self.armed.store(false, Ordering::SeqCst);
+    }
+    fn check(&self, what: &str, path: &ObjPath) -> object_store::Result<()> {
+        if self.armed.load(Ordering::SeqCst) && self.count.fetch_add(1, Ordering::SeqCst) + 1 >= self.fail_at {
+            return Err(object_store::Error::Generic {
+                store: "fault injection",
+                source: format!("LANTERN_FAULT: request {} of the commit ({what} {path}) failed", self.fail_at).into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A store whose requests fail once [`Faults`] says so.
+#[derive(Debug)]
+struct FaultyStore {
+    inner: Arc<dyn ObjectStore>,
+    faults: Arc<Faults>,
+}
+
+impl std::fmt::Display for FaultyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FaultyStore({})", self.inner)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for FaultyStore {
+    async fn put_opts(&self, location: &ObjPath, payload: PutPayload, opts: PutOptions) -> object_store::Result<PutResult> {
+        self.faults.check("PUT", location)?;
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(&self, location: &ObjPath, opts: PutMultipartOptions) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.faults.check("multipart PUT", location)?;
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &ObjPath, options: GetOptions) -> object_store::Result<GetResult> {
+        self.faults.check("GET", location)?;
+        self.inner.get_opts(location, options).await
+    }
+
+    fn delete_stream(&self, locations: BoxStream<'static, object_store::Result<ObjPath>>) -> BoxStream<'static, object_store::Result<ObjPath>> {
+        let faults = self.faults.clone();
+        let checked = locations.and_then(move |p| {
+            let r = faults.check("DELETE", &p).map(|_| p);
+            futures::future::ready(r)
+        });
+        self.inner.delete_stream(checked.boxed())
+    }
+
+    fn list(&self, prefix: Option<&ObjPath>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        if let Err(e) = self.faults.check("LIST", prefix.unwrap_or(&ObjPath::default())) {
+            return futures::stream::once(futures::future::ready(Err(e))).boxed();
+        }
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&ObjPath>) -> object_store::Result<ListResult> {
+        self.faults.check("LIST", prefix.unwrap_or(&ObjPath::default()))?;
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &ObjPath, to: &ObjPath, options: CopyOptions) -> object_store::Result<()> {
+        self.faults.check("COPY", to)?;
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_under_a_table_or_a_partition() {
+        let f = |p: &str| DataFile { path: p.into(), size: 1, sha256: "x".into() };
+        let mut m = Manifest::default();
+        m.partitions.insert("clean/s/t/la=1/year=2024".into(), vec![f("clean/s/t/la=1/year=2024/r1-part-0.parquet")]);
+        m.partitions.insert("clean/s/t/la=2/year=2024".into(), vec![f("clean/s/t/la=2/year=2024/r1-part-0.parquet")]);
+        m.partitions.insert("clean/s/tt/la=1/year=2024".into(), vec![f("clean/s/tt/la=1/year=2024/r1-part-0.parquet")]);
+        assert_eq!(m.files_under("clean/s/t").len(), 2);
+        assert_eq!(m.files_under("clean/s/t/la=1").len(), 1);
+        assert_eq!(m.files_under("clean/s/tt/").len(), 1);
+        assert!(m.files_under("clean/s").len() == 3 && m.files_under("clean/x").is_empty());
+    }
+
+    #[test]
+    fn urls_and_work_folders() {
+        assert!(is_remote("s3://b/w") && is_remote("abfss://c@a.dfs.core.windows.net/w") && is_remote("az://c/w"));
+        assert!(!is_remote("file:///tmp/w") && !is_remote("/tmp/w"));
+        if std::env::var("LANTERN_WORK_DIR").is_err() {
+            let d = work_dir("s3://bucket/councils/wh");
+            assert!(d.ends_with("s3___bucket_councils_wh"), "{}", d.display());
+        }
+    }
+}
