@@ -37,7 +37,9 @@ pub struct FileSettings {
 #[serde(deny_unknown_fields)]
 pub struct ClusterSettings {
     /// df://HOST:PORT of a `lantern scheduler`
-    pub url: String,
+    pub url: Option<String>,
+    /// How long one query may run on the cluster before it is cancelled and fails (default 1h).
+    pub job_timeout: Option<Dur>,
 }
 
 /// `[engine]` in `lantern.toml`: the memory and parallelism of SQL sessions (model builds,
@@ -136,6 +138,19 @@ impl Settings {
             },
         };
         let engine = crate::query::engine::EngineSettings { memory_limit, target_partitions };
+        // the time limit of each query sent to a Ballista cluster, given to the cluster client
+        let job_timeout = match env("LANTERN_CLUSTER_JOB_TIMEOUT") {
+            Some(v) => Some((duration::parse(&v).map_err(|message| ConfigError::Parse { path: "LANTERN_CLUSTER_JOB_TIMEOUT".into(), message })?, "LANTERN_CLUSTER_JOB_TIMEOUT".to_string())),
+            None => file.cluster.as_ref().and_then(|c| c.job_timeout).map(|d| {
+                (d.0, path.as_ref().map_or("[cluster] job_timeout".to_string(), |p| format!("{} [cluster] job_timeout", p.display())))
+            }),
+        };
+        if let Some((limit, source)) = job_timeout {
+            if limit.is_zero() {
+                return Err(ConfigError::Parse { path: source, message: "must be more than zero".into() });
+            }
+            crate::cluster::set_job_timeout(limit);
+        }
         crate::query::engine::configure(engine.clone());
         Ok(Settings {
             engine,
@@ -157,7 +172,7 @@ impl Settings {
                 .or_else(|| env("LANTERN_PROJECT").map(PathBuf::from))
                 .or_else(|| file.project.clone().map(|s| PathBuf::from(rel(s)))),
             la_code: env("LANTERN_LA_CODE").or(file.la_code),
-            cluster: env("LANTERN_CLUSTER").or(file.cluster.map(|c| c.url)),
+            cluster: env("LANTERN_CLUSTER").or(file.cluster.as_ref().and_then(|c| c.url.clone())),
             config_file: path,
             lock_wait: match env("LANTERN_LOCK_WAIT") {
                 Some(v) => duration::parse(&v).map_err(|message| ConfigError::Parse { path: "LANTERN_LOCK_WAIT".into(), message })?,
