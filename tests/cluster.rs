@@ -5,6 +5,7 @@
 //! fails on an executor, or outlives the job timeout, fails the command instead of hanging it.
 
 mod common;
+use common::stores::{Kind, Store};
 use common::*;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,8 @@ const JOB_TIMEOUT: &str = "180s";
 struct Cluster {
     children: Vec<Child>,
     logs: Vec<PathBuf>,
+    /// The environment of every process: the S3 server's endpoint and credentials.
+    env: Vec<(String, String)>,
 }
 
 impl Drop for Cluster {
@@ -40,6 +43,7 @@ impl Cluster {
             .env("LANTERN_LOG", "info")
             .env("LANTERN_PSEUDONYM_KEY", KEY)
             .env_remove("LANTERN_CONFIG")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
             .spawn()
@@ -111,10 +115,15 @@ fn marts(warehouse: &Path) -> Vec<String> {
 /// Each mart's rows as CSV lines (header first, rows sorted: the same rows in any order compare
 /// equal, any other difference does not), read by one local `lantern sql`.
 fn contents(warehouse: &Path, marts: &[String]) -> BTreeMap<String, Vec<String>> {
-    let script: String = marts.iter().map(|m| format!("SELECT '@@ {m}' AS mart;\nSELECT * FROM {m};\n")).collect();
     let file = warehouse.with_extension("compare.sql");
-    std::fs::write(&file, script).unwrap();
-    let text = ok(&["sql", "--warehouse", warehouse.to_str().unwrap(), "--format", "csv", "-f", file.to_str().unwrap()]);
+    contents_by(&file, marts, &|script| ok(&["sql", "--warehouse", warehouse.to_str().unwrap(), "--format", "csv", "-f", script]))
+}
+
+/// The same, the SQL script at `file` given to `sql` (which runs `lantern sql -f` on it).
+fn contents_by(file: &Path, marts: &[String], sql: &dyn Fn(&str) -> String) -> BTreeMap<String, Vec<String>> {
+    let script: String = marts.iter().map(|m| format!("SELECT '@@ {m}' AS mart;\nSELECT * FROM {m};\n")).collect();
+    std::fs::write(file, script).unwrap();
+    let text = sql(file.to_str().unwrap());
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut current: Option<String> = None;
     for line in text.lines() {
@@ -142,7 +151,9 @@ fn models_built_on_a_cluster_equal_the_local_build_row_for_row() {
     let scheduler_port = free_port().to_string();
     let scheduler = format!("127.0.0.1:{scheduler_port}");
     let url = format!("df://{scheduler}");
-    let mut cluster = Cluster { children: vec![], logs: vec![] };
+    // an S3-compatible server too: the last part builds through the cluster into a warehouse there
+    let store = Store::start(Kind::S3);
+    let mut cluster = Cluster { children: vec![], logs: vec![], env: store.env() };
     cluster.spawn(&["scheduler", "--bind", "127.0.0.1", "--port", &scheduler_port], tmp.path().join("scheduler.log"));
     for i in 0..2 {
         let (flight, grpc) = (free_port().to_string(), free_port().to_string());
@@ -243,6 +254,27 @@ fn models_built_on_a_cluster_equal_the_local_build_row_for_row() {
     assert!(!out.status.success() && stderr.contains("job_timeout") && stderr.contains("within 1ms"), "{stderr}");
     let again = client(&["sql", "--warehouse", on_cluster.to_str().unwrap(), "--format", "csv", "--cluster", &url, "-e", sql], JOB_TIMEOUT);
     assert_eq!(here, String::from_utf8_lossy(&again.stdout), "{}", String::from_utf8_lossy(&again.stderr));
+
+    // the same landing into a warehouse in the S3-compatible store, its models built on the
+    // cluster: the executors read the store (credentials from their environment) and the marts
+    // equal the local build
+    let work = tmp.path().join("store-work");
+    let tasks = |c: &Cluster| c.log(1).matches("Execute task").count() + c.log(2).matches("Execute task").count();
+    let tasks_before = tasks(&cluster);
+    #[rustfmt::skip]
+    let out = store.lantern(&work, &["run", "--landing", gen.join("landing").to_str().unwrap(), "mosaic", "synergy", "census", "finance", "reference"],
+                            &[("LANTERN_CLUSTER", url.as_str()), ("LANTERN_CLUSTER_JOB_TIMEOUT", JOB_TIMEOUT)]);
+    assert!(out.status.success(), "the run into the store with models on the cluster failed:\n{}{}", String::from_utf8_lossy(&out.stderr), cluster.tails());
+    assert!(tasks(&cluster) > tasks_before + 50, "the models of the run into the store were not built on the cluster");
+    let reader = tmp.path().join("store-reader");
+    let in_store = contents_by(&tmp.path().join("store-compare.sql"), &names, &|script| {
+        let out = store.lantern(&reader, &["sql", "--format", "csv", "-f", script], &[]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    });
+    for m in &names {
+        assert!(a[m] == in_store[m], "{m} differs between the local build and the cluster's build into the S3 store ({} and {} lines)", a[m].len(), in_store[m].len());
+    }
 
     cluster.check_running();
     eprintln!(

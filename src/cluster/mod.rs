@@ -67,9 +67,19 @@ pub fn job_timeout() -> Duration {
     }
 }
 
-/// Ballista's session builder with Lantern's functions: what the scheduler plans with.
+/// The object stores of this scheduler or executor, shared by its sessions: local files, and
+/// `s3://`, `az://`, `abfss://` warehouses with credentials from the environment.
+fn stores() -> Arc<crate::warehouse::remote::EnvStoreRegistry> {
+    static S: std::sync::OnceLock<Arc<crate::warehouse::remote::EnvStoreRegistry>> = std::sync::OnceLock::new();
+    S.get_or_init(|| Arc::new(crate::warehouse::remote::EnvStoreRegistry::new())).clone()
+}
+
+/// Ballista's session builder with Lantern's functions and object stores: what the scheduler
+/// plans with.
 fn session_with_functions(config: SessionConfig) -> datafusion::common::Result<SessionState> {
-    let mut state = ballista_core::utils::default_session_builder(config)?;
+    let state = ballista_core::utils::default_session_builder(config)?;
+    let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::from_runtime_env(state.runtime_env()).with_object_store_registry(stores()).build_arc()?;
+    let mut state = SessionStateBuilder::new_from_existing(state).with_runtime_env(runtime).build();
     for f in crate::model::udf::functions() {
         state.register_udf(Arc::new(f))?;
     }
@@ -123,10 +133,23 @@ pub async fn run_executor(scheduler: &str, bind: &str, port: u16, grpc_port: u16
         vcores: concurrent_tasks,
         work_dir: work_dir.map(|p| p.display().to_string()),
         override_function_registry: Some(Arc::new(function_registry())),
+        override_runtime_producer: Some(executor_runtime(work_dir)),
         ..Default::default()
     };
     eprintln!("lantern executor on {bind}:{port} (flight) and {grpc_port} (grpc), scheduler {scheduler}");
     start_executor_process(Arc::new(config)).await.map_err(|e| anyhow!("executor: {e}"))
+}
+
+/// The runtime of an executor's tasks: spill files in its work folder (else the system's
+/// temporary folder), and Lantern's object stores.
+fn executor_runtime(work_dir: Option<&Path>) -> ballista_core::RuntimeProducer {
+    let dir = work_dir.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
+    Arc::new(move |_| {
+        datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+            .with_temp_file_path(dir.clone())
+            .with_object_store_registry(stores())
+            .build_arc()
+    })
 }
 
 /// Ballista settings of cluster sessions, sent with each query to the scheduler.

@@ -335,7 +335,9 @@ async fn write_model(ctx: &SessionContext, m: &Model, dir: &Path) -> Result<u64,
 
 /// A table held in memory: a MemTable in process; on a cluster, a Parquet file under `dir`
 /// (executors cannot see this process's memory).
-async fn in_memory(ctx: &SessionContext, dir: Option<&Path>, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Arc<dyn TableProvider>, DataFusionError> {
+/// A table of rows held in memory: a memory table, or for a cluster a Parquet file under `dir`
+/// (in the store too, when the warehouse is in one: executors elsewhere read it there).
+async fn in_memory(ctx: &SessionContext, warehouse: &Warehouse, dir: Option<&Path>, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Arc<dyn TableProvider>, DataFusionError> {
     let Some(dir) = dir else {
         return Ok(Arc::new(MemTable::try_new(schema, vec![batches])?));
     };
@@ -347,6 +349,15 @@ async fn in_memory(ctx: &SessionContext, dir: Option<&Path>, name: &str, schema:
         w.write(b)?;
     }
     w.close()?;
+    if let Some(remote) = &warehouse.remote {
+        let local = folder.join("part-0.parquet");
+        let bytes = std::fs::read(&local)?;
+        let rel = local.strip_prefix(&warehouse.root).unwrap_or(&local).display().to_string();
+        let size = bytes.len() as u64;
+        remote.put(&rel, bytes).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let data = TableData::Files(vec![crate::warehouse::DataFile { path: rel, size, sha256: String::new() }]);
+        return Ok(query::table_provider(ctx, warehouse, &data).await?);
+    }
     Ok(query::listing_table(ctx, &folder).await?)
 }
 
@@ -456,12 +467,12 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
         let (provider, fp): (Arc<dyn TableProvider>, String) = match (on_disk.get(t), declared.get(t)) {
             (_, Some(schema)) if assumptions.contains_key(t) => {
                 let a = assumptions[t];
-                (in_memory(&ctx, cluster_inputs.as_deref(), t, schema.clone(), vec![a.batch.clone()]).await.map_err(input_err)?, a.digest.clone())
+                (in_memory(&ctx, warehouse, cluster_inputs.as_deref(), t, schema.clone(), vec![a.batch.clone()]).await.map_err(input_err)?, a.digest.clone())
             }
             (Some(data), _) => {
                 (query::table_provider(&ctx, warehouse, data).await.map_err(input_err)?, data_fingerprint(&warehouse.root, data, &state.files, &mut file_hashes)?)
             }
-            (None, Some(schema)) => (in_memory(&ctx, cluster_inputs.as_deref(), t, schema.clone(), vec![]).await.map_err(input_err)?, "absent".into()),
+            (None, Some(schema)) => (in_memory(&ctx, warehouse, cluster_inputs.as_deref(), t, schema.clone(), vec![]).await.map_err(input_err)?, "absent".into()),
             (None, None) => continue, // a table function
         };
         register(&ctx, t, provider).map_err(input_err)?;
@@ -556,6 +567,11 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
     .await;
     if let Some(dir) = &cluster_inputs {
         let _ = std::fs::remove_dir_all(dir);
+        if let (Some(remote), Ok(rel)) = (&warehouse.remote, dir.strip_prefix(&warehouse.root)) {
+            if let Err(e) = remote.remove_all(&rel.display().to_string()) {
+                tracing::warn!(error = %e, "could not remove the cluster's input files from the store");
+            }
+        }
     }
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&stage);

@@ -26,6 +26,9 @@ pub enum WarehouseError {
     Io { path: String, source: std::io::Error },
     #[error("the warehouse URL {0} is not supported: use a local path, file://, az://, abfss:// or s3://")]
     Unsupported(String),
+    /// An object store's error (its message says what the store answered).
+    #[error("{path}: {message}")]
+    Store { path: String, message: String },
     #[error("{0}")]
     Parquet(#[from] parquet::errors::ParquetError),
 }

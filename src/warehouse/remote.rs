@@ -208,10 +208,21 @@ impl Remote {
         });
         let (m, tag) = match got.map_err(|e| unreachable(&self.url, e.to_string()))? {
             Some((bytes, tag)) => (
-                serde_json::from_slice(&bytes).map_err(|e| WarehouseError::Io { path: format!("{}/{MANIFEST}", self.url), source: std::io::Error::other(e) })?,
+                serde_json::from_slice(&bytes).map_err(|e| WarehouseError::Store { path: format!("{}/{MANIFEST}", self.url), message: format!("not a Lantern manifest: {e}") })?,
                 tag,
             ),
-            None => (Manifest { format: 1, ..Default::default() }, None),
+            None => {
+                // no manifest: a new warehouse, if the bucket (container) is there at all
+                let prefix = self.prefix.clone();
+                self.block(self.store.list_with_delimiter(Some(&prefix))).map_err(|e| {
+                    let why = match &e {
+                        object_store::Error::NotFound { .. } => "the bucket or container does not exist (Lantern does not create it)".to_string(),
+                        _ => e.to_string(),
+                    };
+                    unreachable(&self.url, why)
+                })?;
+                (Manifest { format: 1, ..Default::default() }, None)
+            }
         };
         *self.manifest.write().unwrap_or_else(|e| e.into_inner()) = (m, tag);
         Ok(())
@@ -247,8 +258,21 @@ impl Remote {
         Ok(out)
     }
 
+    /// Removes every object under `rel`.
+    pub fn remove_all(&self, rel: &str) -> Result<(), WarehouseError> {
+        let prefix = self.object(rel);
+        self.block(async {
+            let metas: Vec<ObjectMeta> = self.store.list(Some(&prefix)).try_collect().await?;
+            for m in metas {
+                self.store.delete(&m.location).await?;
+            }
+            Ok::<(), object_store::Error>(())
+        })
+        .map_err(|e| self.err(rel, e))
+    }
+
     fn err(&self, rel: &str, e: object_store::Error) -> WarehouseError {
-        WarehouseError::Io { path: format!("{}/{rel}", self.url), source: std::io::Error::other(e.to_string()) }
+        WarehouseError::Store { path: format!("{}/{rel}", self.url), message: e.to_string() }
     }
 
     /// Commits staged partitions (see the module's documentation): `partitions` are replaced by
@@ -309,9 +333,9 @@ impl Remote {
             Err(e) => return Err(self.err(MANIFEST, e)),
         };
         if now != tag {
-            return Err(WarehouseError::Io {
+            return Err(WarehouseError::Store {
                 path: format!("{}/{MANIFEST}", self.url),
-                source: std::io::Error::other("another process committed to this warehouse while this run was working; nothing was changed, run again"),
+                message: "another process committed to this warehouse while this run was working; nothing was changed, run again".into(),
             });
         }
         next.format = 1;
@@ -354,10 +378,10 @@ impl Remote {
         let mut w = object_store::buffered::BufWriter::new(self.store.clone(), path);
         let copied = tokio::io::copy(&mut file, &mut w).await;
         match copied {
-            Ok(_) => w.shutdown().await.map_err(|e| WarehouseError::Io { path: format!("{}/{rel}", self.url), source: e }),
+            Ok(_) => w.shutdown().await.map_err(|e| WarehouseError::Store { path: format!("{}/{rel}", self.url), message: e.to_string() }),
             Err(e) => {
                 let _ = w.abort().await;
-                Err(WarehouseError::Io { path: format!("{}/{rel}", self.url), source: e })
+                Err(WarehouseError::Store { path: format!("{}/{rel}", self.url), message: e.to_string() })
             }
         }
     }
@@ -397,7 +421,7 @@ impl datafusion::execution::object_store::ObjectStoreRegistry for EnvStoreRegist
 }
 
 fn unreachable(url: &str, why: String) -> WarehouseError {
-    WarehouseError::Io { path: url.to_string(), source: std::io::Error::other(format!("cannot open the warehouse: {why}")) }
+    WarehouseError::Store { path: url.to_string(), message: format!("cannot open the warehouse: {why}") }
 }
 
 fn hash_file(p: &Path) -> std::io::Result<(String, u64)> {

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod stores;
+
 pub const KEY: &str = "test-key-0123456789abcdef-not-for-production";
 
 pub fn fixtures() -> PathBuf {
