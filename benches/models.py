@@ -319,8 +319,9 @@ def duck_worker(plan_path: str) -> None:
                                          pathlib.Path(plan["assumption_schemas"]) / f"{source}.toml"))
         elif any(d.rglob("*.parquet")):
             view(name, f"SELECT * FROM read_parquet('{d}/**/*.parquet', hive_partitioning = false, union_by_name = true)")
-        else:  # declared, not supplied: empty, its columns as text
-            select = ", ".join(f'CAST(NULL AS VARCHAR) AS "{c}"' for c in cols) or "1 AS _none"
+        else:  # declared, not supplied: empty, with its declared columns and types (else as text)
+            typed = cols if cols and isinstance(cols[0], list) else [(c, "VARCHAR") for c in cols]
+            select = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in typed) or "1 AS _none"
             view(name, f"SELECT {select} WHERE false")
     print(json.dumps({"setup": time.perf_counter() - t0}), flush=True)
     for m in plan["models"]:
@@ -363,6 +364,30 @@ def duck_worker(plan_path: str) -> None:
             print(json.dumps(r), flush=True)
         except Exception as e:  # noqa: BLE001 - reported, not fatal
             print(json.dumps({"model": m["name"], "error": str(e).splitlines()[0][:300]}), flush=True)
+
+
+COLUMN_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "decimal": "DECIMAL(18, 2)", "float": "DOUBLE", "date": "DATE",
+                "timestamp": "TIMESTAMPTZ", "boolean": "BOOLEAN"}
+
+
+def declared_table(project: pathlib.Path, name: str):
+    """A clean table's columns and DuckDB types from its schema (schemas/<source>/<table>.toml),
+    with the partition columns Lantern writes into every file (`la` and the partition's column);
+    None when the schema is not found (then `lantern tables` gives the names, as text)."""
+    import tomllib
+
+    zone, source, table = name.split(".", 2)
+    for base in (project, ROOT):
+        f = base / "schemas" / source / f"{table}.toml"
+        if zone == "clean" and f.exists():
+            t = tomllib.loads(f.read_text())
+            cols = [[c["name"], COLUMN_TYPES.get(c.get("type", "string"), "VARCHAR")] for c in t.get("column", [])]
+            names = {c[0] for c in cols}
+            for extra in ("la", t.get("partition", {}).get("column", "year")):
+                if extra not in names:
+                    cols.append([extra, "VARCHAR"])
+            return cols
+    return None
 
 
 def declared_columns(binary, env) -> dict:
@@ -447,7 +472,7 @@ def bench(binary, w, env, project=None, threads=0, check=True, lantern_cmd=None)
     work = pathlib.Path(tempfile.mkdtemp(prefix="lantern-bench-duck-", dir=w.parent))
     try:
         plan = {"warehouse": str(w), "out": str(work), "holidays": str(holidays), "memory_limit": lantern_memory_limit(),
-                "threads": threads, "check": check, "models": plan_models, "tables": {t: cols.get(t, []) for t in sorted(tables)},
+                "threads": threads, "check": check, "models": plan_models, "tables": {t: declared_table(project, t) or cols.get(t, []) for t in sorted(tables)},
                 "assumptions": str(project / "assumptions" if (project / "assumptions").is_dir() else ROOT / "assumptions"),
                 "assumption_schemas": str(project / "schemas" / "assumptions" if (project / "schemas" / "assumptions").is_dir() else ROOT / "schemas" / "assumptions")}
         (work / "plan.json").write_text(json.dumps(plan))
