@@ -17,8 +17,11 @@ each model's SQL is run as `COPY (<sql>) TO '<file>.parquet'`, so both write Par
 functions are DuckDB macros over the same bank holiday list (schemas/reference/data/
 bank_holidays.csv). Dialect differences are rewritten here, mechanically, never in the models:
 `CAST(x AS INT)` of a date (days since 1970) and `CAST(n AS DATE)` of a number, a table function's
-`value` column (generate_series, range) and `to_char` (strftime). A model DuckDB cannot run is
-reported with its error and left out of the ratio.
+`value` column (generate_series, range), `to_char` (strftime), ordered-aggregate
+`first_value(x ORDER BY …)` (DuckDB's `first`), integer `/` (SET integer_division), a result
+column DuckDB types as a timestamp (DATE ± INTERVAL) where Lantern's mart has a date (cast back),
+and assumption tables with their declared columns. A model DuckDB cannot run is reported with its
+error and left out of the ratio.
 
 Models are found by asking Lantern (`lantern models --json`), so new ones are included as they are
 written. Both engines use every core; DuckDB is given the same memory limit as Lantern's
@@ -167,8 +170,38 @@ def rewrite_table_functions(sql: str) -> str:
     return "".join(out)
 
 
+def _top_level_order_by(inner: str) -> bool:
+    depth = 0
+    for m in re.finditer(r"[()]|\bORDER\s+BY\b|'[^']*'", inner, flags=re.I):
+        t = m.group(0)
+        if t == "(":
+            depth += 1
+        elif t == ")":
+            depth -= 1
+        elif t[0] in "oO" and depth == 0:
+            return True
+    return False
+
+
+def rewrite_ordered_aggregates(sql: str) -> str:
+    """`first_value(x ORDER BY …)` / `last_value(…)` used as aggregates (no OVER) → DuckDB's
+    `first(x ORDER BY …)` / `last(…)`; the window functions are left alone."""
+    out, i = [], 0
+    for m in re.finditer(r"\b(first_value|last_value)\s*\(", sql, flags=re.I):
+        if m.start() < i:
+            continue
+        open_at = m.end() - 1
+        close = _match_paren(sql, open_at)
+        if _top_level_order_by(sql[open_at + 1:close]) and not re.match(r"\s*OVER\b", sql[close + 1:], flags=re.I):
+            out.append(sql[i:m.start()])
+            out.append("first" if m.group(1).lower() == "first_value" else "last")
+            i = open_at
+    out.append(sql[i:])
+    return "".join(out)
+
+
 def to_duckdb(sql: str) -> str:
-    return rewrite_table_functions(rewrite_casts(sql))
+    return rewrite_ordered_aggregates(rewrite_table_functions(rewrite_casts(sql)))
 
 
 MACROS = r"""
@@ -206,14 +239,25 @@ CREATE MACRO to_char(_x, _f) AS strftime(_x, _f);
 NUMERIC = ", ".join(f"'{t}'" for t in ("DOUBLE", "FLOAT", "HUGEINT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "DECIMAL"))
 
 
-def assumption_select(path: pathlib.Path, table: str) -> str:
-    """A SELECT giving the rows of [[table]] in an assumptions file (no rows: an empty one)."""
+ASSUMPTION_TYPES = {"date": "DATE", "integer": "BIGINT", "float": "DOUBLE", "decimal": "DECIMAL(18, 2)", "boolean": "BOOLEAN"}
+
+
+def assumption_select(path: pathlib.Path, table: str, declared: pathlib.Path | None = None) -> str:
+    """A SELECT giving the rows of [[table]] in an assumptions file with the columns and types its
+    schema (schemas/assumptions/<group>.toml) declares, as Lantern reads them: a column a row leaves
+    out is NULL; no rows, an empty table."""
     import datetime
     import tomllib
 
     rows = tomllib.loads(path.read_text()).get(table, []) if path.exists() else []
-    names = sorted({k for r in rows for k in r})
-    if not rows:
+    cols = []  # (name, DuckDB type)
+    if declared is not None and declared.exists():
+        for t in tomllib.loads(declared.read_text()).get("table", []):
+            if t.get("name") == table:
+                cols = [(c["name"], ASSUMPTION_TYPES.get(c.get("type", "text"), "VARCHAR")) for c in t.get("column", [])]
+    if not cols:
+        cols = [(n, None) for n in sorted({k for r in rows for k in r})]
+    if not cols:
         return "SELECT NULL AS _none WHERE false"
 
     def lit(v):
@@ -227,8 +271,14 @@ def assumption_select(path: pathlib.Path, table: str) -> str:
             return f"DATE '{v.isoformat()}'"
         return "'" + str(v).replace("'", "''") + "'"
 
-    values = ", ".join("(" + ", ".join(lit(r.get(n)) for n in names) + ")" for r in rows)
-    return f"SELECT * FROM (VALUES {values}) AS t({', '.join(chr(34) + n + chr(34) for n in names)})"
+    def cell(v, typ):
+        return f"CAST({lit(v)} AS {typ})" if typ else lit(v)
+
+    q = ", ".join(chr(34) + n + chr(34) for n, _ in cols)
+    if not rows:
+        return "SELECT " + ", ".join(f"CAST(NULL AS {t or 'VARCHAR'}) AS \"{n}\"" for n, t in cols) + " WHERE false"
+    values = ", ".join("(" + ", ".join(cell(r.get(n), t) for n, t in cols) + ")" for r in rows)
+    return f"SELECT * FROM (VALUES {values}) AS t({q})"
 
 
 def duck_worker(plan_path: str) -> None:
@@ -244,6 +294,7 @@ def duck_worker(plan_path: str) -> None:
     if plan.get("threads"):
         con.execute(f"SET threads = {int(plan['threads'])}")
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET integer_division = true")  # DataFusion's `/` of two integers is integer division
     t0 = time.perf_counter()
     for db in ("clean", "quarantine", "marts", "assumptions"):
         con.execute(f"ATTACH ':memory:' AS {db}")
@@ -264,11 +315,13 @@ def duck_worker(plan_path: str) -> None:
         zone, source, table = name.split(".", 2)
         d = w / zone / source / table
         if zone == "assumptions":  # rows from assumptions/<group>.toml, as Lantern reads them
-            view(name, assumption_select(pathlib.Path(plan["assumptions"]) / f"{source}.toml", table))
+            view(name, assumption_select(pathlib.Path(plan["assumptions"]) / f"{source}.toml", table,
+                                         pathlib.Path(plan["assumption_schemas"]) / f"{source}.toml"))
         elif any(d.rglob("*.parquet")):
             view(name, f"SELECT * FROM read_parquet('{d}/**/*.parquet', hive_partitioning = false, union_by_name = true)")
-        else:  # declared, not supplied: empty, its columns as text
-            select = ", ".join(f'CAST(NULL AS VARCHAR) AS "{c}"' for c in cols) or "1 AS _none"
+        else:  # declared, not supplied: empty, with its declared columns and types (else as text)
+            typed = cols if cols and isinstance(cols[0], list) else [(c, "VARCHAR") for c in cols]
+            select = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in typed) or "1 AS _none"
             view(name, f"SELECT {select} WHERE false")
     print(json.dumps({"setup": time.perf_counter() - t0}), flush=True)
     for m in plan["models"]:
@@ -279,6 +332,17 @@ def duck_worker(plan_path: str) -> None:
         dest = out / area / f"{model}.parquet"
         dest.parent.mkdir(parents=True, exist_ok=True)
         sql = to_duckdb(m["sql"]).strip().rstrip(";")
+        # DATE ± INTERVAL is a timestamp in DuckDB, a date in DataFusion: a result column that is a
+        # timestamp in DuckDB and a date in Lantern's mart is cast back to DATE (binding only, untimed)
+        try:
+            mart_types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{w / 'marts' / area / model}/*.parquet')").fetchall()}
+            duck_types = [(r[0], r[1]) for r in con.execute(f"DESCRIBE {sql}").fetchall()]
+            if any(t.startswith("TIMESTAMP") and mart_types.get(c) == "DATE" for c, t in duck_types):
+                cols_sql = ", ".join(f'CAST("{c}" AS DATE) AS "{c}"' if t.startswith("TIMESTAMP") and mart_types.get(c) == "DATE" else f'"{c}"'
+                                     for c, t in duck_types)
+                sql = f"SELECT {cols_sql} FROM (\n{sql}\n) AS _lt_q"
+        except Exception:  # noqa: BLE001 - the COPY below reports what is wrong
+            pass
         t = time.perf_counter()
         try:
             rows = con.execute(f"COPY ({sql}\n) TO '{dest}' (FORMAT parquet, COMPRESSION snappy)").fetchone()[0]
@@ -300,6 +364,30 @@ def duck_worker(plan_path: str) -> None:
             print(json.dumps(r), flush=True)
         except Exception as e:  # noqa: BLE001 - reported, not fatal
             print(json.dumps({"model": m["name"], "error": str(e).splitlines()[0][:300]}), flush=True)
+
+
+COLUMN_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "decimal": "DECIMAL(18, 2)", "float": "DOUBLE", "date": "DATE",
+                "timestamp": "TIMESTAMPTZ", "boolean": "BOOLEAN"}
+
+
+def declared_table(project: pathlib.Path, name: str):
+    """A clean table's columns and DuckDB types from its schema (schemas/<source>/<table>.toml),
+    with the partition columns Lantern writes into every file (`la` and the partition's column);
+    None when the schema is not found (then `lantern tables` gives the names, as text)."""
+    import tomllib
+
+    zone, source, table = name.split(".", 2)
+    for base in (project, ROOT):
+        f = base / "schemas" / source / f"{table}.toml"
+        if zone == "clean" and f.exists():
+            t = tomllib.loads(f.read_text())
+            cols = [[c["name"], COLUMN_TYPES.get(c.get("type", "string"), "VARCHAR")] for c in t.get("column", [])]
+            names = {c[0] for c in cols}
+            for extra in ("la", t.get("partition", {}).get("column", "year")):
+                if extra not in names:
+                    cols.append([extra, "VARCHAR"])
+            return cols
+    return None
 
 
 def declared_columns(binary, env) -> dict:
@@ -350,30 +438,43 @@ def main():
             print(f"  demo took {secs:.1f}s (peak {peak / 1048576:.2f} GiB)", flush=True)
     else:
         w = pathlib.Path(args.warehouse)
-    w = w.resolve()
+    res = bench(binary, w, env, project=args.project, threads=args.threads, check=not args.no_check)
+    print_table(res, check=not args.no_check)
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(res, indent=2))
+
+
+def bench(binary, w, env, project=None, threads=0, check=True, lantern_cmd=None) -> dict:
+    """Lantern's build of every model, then DuckDB running the same SQL over the same Parquet;
+    returns the results (what --json writes). Used by benches/regional.py too: `lantern_cmd`
+    (a function taking the command and returning (seconds, peak KiB, completed process)) measures
+    Lantern's build in place of `timed`."""
+    w = pathlib.Path(w).resolve()
+    base = [binary] + (["--project", project] if project else [])
     wbase = [*base, "--warehouse", w]
 
     # Lantern: every model, in order, one process
-    secs_l, peak_l, p = timed([*wbase, "models", "--build", "--full", "--json"], env=env)
+    secs_l, peak_l, p = (lantern_cmd or (lambda c: timed(c, env=env)))([*wbase, "models", "--build", "--full", "--json"])
     report = json.loads(p.stdout)
     lantern = {m["model"]: m for m in report["models"]}
     models = json.loads(subprocess.run([*map(str, wbase), "models", "--json"], capture_output=True, text=True, env=env, check=True).stdout)
-    project = pathlib.Path(args.project) if args.project else ROOT
+    project = pathlib.Path(project) if project else ROOT
     names = {m["model"] for m in models}
     plan_models, tables = [], set()
     for m in models:
         sql = (project / m["file"]).read_text()
         plan_models.append({"name": m["model"], "area": m["area"], "sql": sql, "upstream": [i for i in m["inputs"] if i in names]})
         tables.update(i for i in m["inputs"] if i not in names and i.count(".") == 2)
-    cols = declared_columns(base[0] if not args.project else binary, env) if tables else {}
+    cols = declared_columns(binary, env) if tables else {}
     holidays = project / "schemas" / "reference" / "data" / "bank_holidays.csv"
     if not holidays.exists():
         holidays = ROOT / "schemas" / "reference" / "data" / "bank_holidays.csv"
     work = pathlib.Path(tempfile.mkdtemp(prefix="lantern-bench-duck-", dir=w.parent))
     try:
         plan = {"warehouse": str(w), "out": str(work), "holidays": str(holidays), "memory_limit": lantern_memory_limit(),
-                "threads": args.threads, "check": not args.no_check, "models": plan_models, "tables": {t: cols.get(t, []) for t in sorted(tables)},
-                "assumptions": str(project / "assumptions" if (project / "assumptions").is_dir() else ROOT / "assumptions")}
+                "threads": threads, "check": check, "models": plan_models, "tables": {t: declared_table(project, t) or cols.get(t, []) for t in sorted(tables)},
+                "assumptions": str(project / "assumptions" if (project / "assumptions").is_dir() else ROOT / "assumptions"),
+                "assumption_schemas": str(project / "schemas" / "assumptions" if (project / "schemas" / "assumptions").is_dir() else ROOT / "schemas" / "assumptions")}
         (work / "plan.json").write_text(json.dumps(plan))
         secs_d, peak_d, p = timed([sys.executable, __file__, "--duck-worker", work / "plan.json"], env=env)
         duck, setup = {}, 0.0
@@ -386,53 +487,59 @@ def main():
                 secs_d -= r.get("check_seconds", 0.0)  # the check is not DuckDB's work
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-    # the table
     import duckdb
-    print(f"\nwarehouse {w}")
-    print(f"Lantern {subprocess.run([binary, '--version'], capture_output=True, text=True).stdout.strip()}, "
-          f"DuckDB {duckdb.__version__}, {os.cpu_count()} cores, memory limit {lantern_memory_limit() / (1 << 30):.1f} GiB each\n")
-    head = f"{'model':<52} {'rows':>10} {'Lantern s':>10} {'DuckDB s':>10} {'ratio':>7}"
-    print(head)
-    print("-" * len(head))
     both_l = both_d = 0.0
-    failed = []
-    rows_differ = []
+    rows = []
     for m in models:
         name = m["model"]
         l, d = lantern.get(name, {}), duck.get(name, {})
-        ls = l.get("seconds", 0.0)
-        if "error" in d or "seconds" not in d:
-            failed.append((name, d.get("error", "not run")))
-            print(f"{name:<52} {l.get('rows', 0):>10} {ls:>10.2f} {'failed':>10} {'':>7}")
-            continue
-        ds = d["seconds"]
-        both_l += ls
-        both_d += ds
-        if d.get("rows") != l.get("rows") or d.get("only_duckdb") or d.get("only_lantern") or d.get("check_error"):
-            rows_differ.append((name, l.get("rows"), d.get("rows"), d.get("only_lantern"), d.get("only_duckdb"), d.get("check_error")))
-        ratio = f"{ls / ds:.2f}" if ds > 0 else "-"
-        print(f"{name:<52} {l.get('rows', 0):>10} {ls:>10.2f} {ds:>10.2f} {ratio:>7}")
-    print("-" * len(head))
-    print(f"{'models both ran (sum of model times)':<52} {'':>10} {both_l:>10.2f} {both_d:>10.2f} {both_l / both_d if both_d else 0:>7.2f}")
-    print(f"{'whole process (wall; Lantern checks and plans all,':<52}")
-    print(f"{'  DuckDB sets up views and macros in ' + format(setup, '.2f') + 's)':<52} {'':>10} {secs_l:>10.2f} {secs_d:>10.2f} {secs_l / secs_d if secs_d else 0:>7.2f}")
-    print(f"{'peak memory (GiB)':<52} {'':>10} {peak_l / 1048576:>10.2f} {peak_d / 1048576:>10.2f}")
-    for name, e in failed:
-        print(f"DuckDB could not run {name}: {e}")
-    for name, a, b, ol, od, ce in rows_differ:
-        print(f"results differ for {name}: Lantern {a} rows, DuckDB {b}; rows only Lantern has {ol}, only DuckDB has {od}" + (f" ({ce})" if ce else ""))
-    if not args.no_check and not rows_differ:
-        print("every model DuckDB ran gave the same rows as Lantern's mart (floats to 6 decimals)")
-    if args.json:
-        pathlib.Path(args.json).write_text(json.dumps({
-            "warehouse": str(w), "lantern_seconds": secs_l, "duckdb_seconds": secs_d, "lantern_peak_kib": peak_l, "duckdb_peak_kib": peak_d,
-            "models": [{"model": m["model"], "rows": lantern.get(m["model"], {}).get("rows"), "lantern_seconds": lantern.get(m["model"], {}).get("seconds"),
-                        "duckdb_seconds": duck.get(m["model"], {}).get("seconds"), "duckdb_rows": duck.get(m["model"], {}).get("rows"),
-                        "duckdb_error": duck.get(m["model"], {}).get("error"),
-                        "rows_only_lantern": duck.get(m["model"], {}).get("only_lantern"), "rows_only_duckdb": duck.get(m["model"], {}).get("only_duckdb")} for m in models],
-        }, indent=2))
+        ran = "seconds" in d and "error" not in d
+        same = ran and d.get("rows") == l.get("rows") and not d.get("only_duckdb") and not d.get("only_lantern") and not d.get("check_error")
+        if ran:
+            both_l += l.get("seconds", 0.0)
+            both_d += d["seconds"]
+        rows.append({"model": name, "rows": l.get("rows"), "lantern_seconds": l.get("seconds"),
+                     "duckdb_seconds": d.get("seconds"), "duckdb_rows": d.get("rows"), "duckdb_error": d.get("error") if not ran else None,
+                     "rows_only_lantern": d.get("only_lantern"), "rows_only_duckdb": d.get("only_duckdb"), "check_error": d.get("check_error"),
+                     "same_rows": same if (ran and check) else None})
+    return {"warehouse": str(w), "lantern_version": subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip(),
+            "duckdb_version": duckdb.__version__, "cores": os.cpu_count(), "memory_limit": lantern_memory_limit(),
+            "lantern_seconds": secs_l, "duckdb_seconds": secs_d, "duckdb_setup_seconds": setup,
+            "lantern_peak_kib": peak_l, "duckdb_peak_kib": peak_d,
+            "both_ran_lantern_seconds": both_l, "both_ran_duckdb_seconds": both_d, "models": rows}
 
+
+def print_table(res: dict, check: bool = True) -> None:
+    print(f"\nwarehouse {res['warehouse']}")
+    print(f"Lantern {res['lantern_version']}, DuckDB {res['duckdb_version']}, {res['cores']} cores, "
+          f"memory limit {res['memory_limit'] / (1 << 30):.1f} GiB each\n")
+    head = f"{'model':<52} {'rows':>10} {'Lantern s':>10} {'DuckDB s':>10} {'ratio':>7}"
+    print(head)
+    print("-" * len(head))
+    for m in res["models"]:
+        ls = m["lantern_seconds"] or 0.0
+        if m["duckdb_seconds"] is None or m["duckdb_error"]:
+            print(f"{m['model']:<52} {m['rows'] or 0:>10} {ls:>10.2f} {'failed':>10} {'':>7}")
+            continue
+        ds = m["duckdb_seconds"]
+        ratio = f"{ls / ds:.2f}" if ds > 0 else "-"
+        print(f"{m['model']:<52} {m['rows'] or 0:>10} {ls:>10.2f} {ds:>10.2f} {ratio:>7}")
+    print("-" * len(head))
+    bl, bd, sl, sd = res["both_ran_lantern_seconds"], res["both_ran_duckdb_seconds"], res["lantern_seconds"], res["duckdb_seconds"]
+    print(f"{'models both ran (sum of model times)':<52} {'':>10} {bl:>10.2f} {bd:>10.2f} {bl / bd if bd else 0:>7.2f}")
+    print(f"{'whole process (wall; Lantern checks and plans all,':<52}")
+    print(f"{'  DuckDB sets up views and macros in ' + format(res['duckdb_setup_seconds'], '.2f') + 's)':<52} {'':>10} {sl:>10.2f} {sd:>10.2f} {sl / sd if sd else 0:>7.2f}")
+    print(f"{'peak memory (GiB)':<52} {'':>10} {res['lantern_peak_kib'] / 1048576:>10.2f} {res['duckdb_peak_kib'] / 1048576:>10.2f}")
+    differ = False
+    for m in res["models"]:
+        if m["duckdb_error"] or m["duckdb_seconds"] is None:
+            print(f"DuckDB could not run {m['model']}: {m['duckdb_error'] or 'not run'}")
+        elif check and not m["same_rows"]:
+            differ = True
+            print(f"results differ for {m['model']}: Lantern {m['rows']} rows, DuckDB {m['duckdb_rows']}; rows only Lantern has "
+                  f"{m['rows_only_lantern']}, only DuckDB has {m['rows_only_duckdb']}" + (f" ({m['check_error']})" if m["check_error"] else ""))
+    if check and not differ:
+        print("every model DuckDB ran gave the same rows as Lantern's mart (floats to 6 decimals)")
 
 if __name__ == "__main__":
     main()

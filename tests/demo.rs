@@ -90,12 +90,11 @@ fn the_model_benchmark_runs_and_duckdb_gives_the_same_rows() {
     for model in ["marts.education.pupils", "marts.send.ehc_plans", "marts.reference.months"] {
         assert!(stdout.lines().any(|l| l.starts_with(model)), "{model} missing from\n{stdout}");
     }
-    // the script lists the models whose DataFusion SQL it cannot yet put in DuckDB's dialect
-    // (ordered-aggregate first_value, integer division, date + interval …) and the models whose
-    // rows differ because of such dialect gaps (docs/benchmarks.md); these it must run, alike
-    for model in ["marts.education.pupils", "marts.education.indicator_values", "marts.send.ehc_plans", "marts.send.indicator_values", "marts.reference.months"] {
-        assert!(!stdout.contains(&format!("could not run {model}:")), "{stdout}");
-        assert!(!stdout.contains(&format!("results differ for {model}:")), "{stdout}");
-    }
+    // DuckDB runs every model with the script's dialect rewrites (docs/benchmarks.md), and every
+    // one gives Lantern's rows but marts.finance.budget_lines, where a few projections round a
+    // half-penny double to the other penny
+    assert!(!stdout.contains("DuckDB could not run"), "{stdout}");
+    let differ: Vec<&str> = stdout.lines().filter(|l| l.starts_with("results differ for ") && !l.starts_with("results differ for marts.finance.budget_lines:")).collect();
+    assert!(differ.is_empty(), "{stdout}");
     assert!(!warehouse.join("_tmp").exists(), "the spill folder should go with the session");
 }

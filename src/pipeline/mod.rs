@@ -97,6 +97,14 @@ fn sha256_file(p: &Path) -> std::io::Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), n))
 }
 
+/// The council folder a landed file is in (`838/mosaic/episodes.csv` → `838`): a first folder
+/// named by a three-digit DfE LA code.
+fn council_folder(rel: &Path) -> Option<String> {
+    let mut parts = rel.components();
+    let first = parts.next()?.as_os_str().to_str()?;
+    (parts.next().is_some() && first.len() == 3 && first.bytes().all(|b| b.is_ascii_digit())).then(|| first.to_string())
+}
+
 /// Lower ranks first, so that tables other tables refer to (903 header) are read before them.
 /// Reading order: a file whose table refers to or inherits from other tables is read after
 /// theirs (its depth in that chain), so the values it is checked against or copies are there.
@@ -153,7 +161,9 @@ impl Runner<'_> {
             .into_iter()
             .map(|p| (p.strip_prefix(&opts.landing).unwrap_or(&p).to_path_buf(), p))
             .collect();
-        landed.sort_by_cached_key(|(rel, p)| (rank(self.project, &sources, p), rel.clone()));
+        // a landing folder with a folder per council (`landing/838/…`) is read council by council,
+        // so what a council's checks remember can go when its last file is read
+        landed.sort_by_cached_key(|(rel, p)| (council_folder(rel), rank(self.project, &sources, p), rel.clone()));
         files.extend(landed);
         let mut record = RunRecord {
             run_id: run_id.clone(),
@@ -169,9 +179,20 @@ impl Runner<'_> {
         state.warehouse = Some(self.warehouse.clone());
         let mut touched = BTreeSet::new();
         let bar = progress_bar(opts.progress, files.len() as u64);
+        let mut council_las: BTreeSet<String> = BTreeSet::new();
         for (i, (rel, path)) in files.iter().enumerate() {
             bar.set_message(rel.display().to_string());
             let fr = self.ingest_file(i, path, rel, opts, &sources, &stage, &run_id, &mut state, &mut touched)?;
+            if let Some(folder) = council_folder(rel) {
+                council_las.extend(fr.la.iter().filter(|la| la.len() == 3).cloned());
+                council_las.insert(folder.clone());
+                // the council's last file: its keys, references and inherited values are done with
+                if files.get(i + 1).is_none_or(|(next, _)| council_folder(next).as_ref() != Some(&folder)) {
+                    for la in std::mem::take(&mut council_las) {
+                        state.forget_council(&la);
+                    }
+                }
+            }
             tracing::info!(file = %fr.file, status = %fr.status, read = fr.rows_read, clean = fr.rows_clean, quarantined = fr.rows_quarantined, "file");
             record.files.push(fr);
             bar.inc(1);

@@ -141,8 +141,9 @@ pub struct Council {
 }
 
 /// Councils in the order `--councils N` takes them: Dorset, Somerset, BCP, then the rest of
-/// the South West.
-pub const COUNCILS: [Council; 14] = [
+/// the South West, then (for regional runs of up to 50) the South East, East and West Midlands,
+/// their sizes rounded guesses relative to Dorset.
+pub const COUNCILS: [Council; 50] = [
     Council { la_code: "838", name: "Dorset", size: 1.0 },
     Council { la_code: "933", name: "Somerset", size: 1.63 },
     Council { la_code: "839", name: "Bournemouth, Christchurch and Poole", size: 1.12 },
@@ -157,6 +158,42 @@ pub const COUNCILS: [Council; 14] = [
     Council { la_code: "802", name: "North Somerset", size: 0.63 },
     Council { la_code: "800", name: "Bath and North East Somerset", size: 0.53 },
     Council { la_code: "880", name: "Torbay", size: 0.38 },
+    Council { la_code: "886", name: "Kent", size: 5.0 },
+    Council { la_code: "850", name: "Hampshire", size: 4.1 },
+    Council { la_code: "330", name: "Birmingham", size: 4.3 },
+    Council { la_code: "881", name: "Essex", size: 4.6 },
+    Council { la_code: "919", name: "Hertfordshire", size: 3.9 },
+    Council { la_code: "936", name: "Surrey", size: 3.8 },
+    Council { la_code: "926", name: "Norfolk", size: 2.6 },
+    Council { la_code: "935", name: "Suffolk", size: 2.2 },
+    Council { la_code: "931", name: "Oxfordshire", size: 2.1 },
+    Council { la_code: "938", name: "West Sussex", size: 2.4 },
+    Council { la_code: "845", name: "East Sussex", size: 1.5 },
+    Council { la_code: "873", name: "Cambridgeshire", size: 2.1 },
+    Council { la_code: "860", name: "Staffordshire", size: 2.4 },
+    Council { la_code: "937", name: "Warwickshire", size: 1.7 },
+    Council { la_code: "885", name: "Worcestershire", size: 1.6 },
+    Council { la_code: "893", name: "Shropshire", size: 0.8 },
+    Council { la_code: "894", name: "Telford and Wrekin", size: 0.6 },
+    Council { la_code: "884", name: "Herefordshire", size: 0.5 },
+    Council { la_code: "331", name: "Coventry", size: 1.1 },
+    Council { la_code: "332", name: "Dudley", size: 0.9 },
+    Council { la_code: "333", name: "Sandwell", size: 1.1 },
+    Council { la_code: "334", name: "Solihull", size: 0.6 },
+    Council { la_code: "335", name: "Walsall", size: 0.9 },
+    Council { la_code: "336", name: "Wolverhampton", size: 0.8 },
+    Council { la_code: "861", name: "Stoke-on-Trent", size: 0.8 },
+    Council { la_code: "825", name: "Buckinghamshire", size: 1.7 },
+    Council { la_code: "826", name: "Milton Keynes", size: 0.9 },
+    Council { la_code: "846", name: "Brighton and Hove", size: 0.7 },
+    Council { la_code: "851", name: "Portsmouth", size: 0.6 },
+    Council { la_code: "852", name: "Southampton", size: 0.7 },
+    Council { la_code: "921", name: "Isle of Wight", size: 0.3 },
+    Council { la_code: "887", name: "Medway", size: 0.9 },
+    Council { la_code: "822", name: "Bedford", size: 0.6 },
+    Council { la_code: "823", name: "Central Bedfordshire", size: 0.9 },
+    Council { la_code: "821", name: "Luton", size: 0.7 },
+    Council { la_code: "874", name: "Peterborough", size: 0.7 },
 ];
 
 /// One injected defect: where Lantern will report it and with which rule.

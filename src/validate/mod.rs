@@ -114,6 +114,19 @@ pub struct RunState {
     inherited: HashMap<String, foldhash::HashMap<String, Vec<Option<String>>>>,
 }
 
+impl RunState {
+    /// Drops what the checks remember of council `la` (keys seen, referenced values, parent rows):
+    /// every such entry is named `…|<la>|…`. Called when a council's last file has been read, so
+    /// a run's memory does not grow with the number of councils.
+    pub fn forget_council(&mut self, la: &str) {
+        let mark = format!("|{la}|");
+        self.keys.retain(|k, _| !k.contains(&mark));
+        self.ref_values.retain(|k, _| !k.contains(&mark));
+        self.stored_refs.retain(|k, _| !k.contains(&mark));
+        self.inherited.retain(|k, _| !k.contains(&mark));
+    }
+}
+
 
 pub struct ChunkResult {
     pub clean: RecordBatch,
