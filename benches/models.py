@@ -111,18 +111,35 @@ def _match_paren(s: str, open_at: int) -> int:
     raise ValueError("unbalanced parentheses")
 
 
-def _top_level_as(inner: str) -> int:
-    """Position of the last ' AS ' at depth 0 in a CAST's argument."""
-    depth, last = 0, -1
-    for m in re.finditer(r"[()]|\bAS\b|'[^']*'", inner, flags=re.I):
+def duckdb_connection(plan: dict, out: pathlib.Path):
+    """A DuckDB connection with the plan's memory limit and threads, spilling under `out`."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{plan['memory_limit'] // (1 << 20)}MiB'")
+    con.execute(f"SET temp_directory = '{out / '_spill'}'")
+    if plan.get("threads"):
+        con.execute(f"SET threads = {int(plan['threads'])}")
+    return con
+
+
+def _top_level(inner: str, keyword: str) -> list[int]:
+    """Where `keyword` (a regex) stands at parenthesis depth 0 in `inner`, outside quotes."""
+    depth, found = 0, []
+    for m in re.finditer(r"[()]|'[^']*'|" + keyword, inner, flags=re.I):
         t = m.group(0)
         if t == "(":
             depth += 1
         elif t == ")":
             depth -= 1
-        elif t.upper() == "AS" and depth == 0:
-            last = m.start()
-    return last
+        elif not t.startswith("'") and depth == 0:
+            found.append(m.start())
+    return found
+
+
+def _top_level_as(inner: str) -> int:
+    """Position of the last ' AS ' at depth 0 in a CAST's argument."""
+    return (_top_level(inner, r"\bAS\b") or [-1])[-1]
 
 
 def rewrite_casts(sql: str) -> str:
@@ -171,16 +188,7 @@ def rewrite_table_functions(sql: str) -> str:
 
 
 def _top_level_order_by(inner: str) -> bool:
-    depth = 0
-    for m in re.finditer(r"[()]|\bORDER\s+BY\b|'[^']*'", inner, flags=re.I):
-        t = m.group(0)
-        if t == "(":
-            depth += 1
-        elif t == ")":
-            depth -= 1
-        elif t[0] in "oO" and depth == 0:
-            return True
-    return False
+    return bool(_top_level(inner, r"\bORDER\s+BY\b"))
 
 
 def rewrite_ordered_aggregates(sql: str) -> str:
@@ -283,16 +291,10 @@ def assumption_select(path: pathlib.Path, table: str, declared: pathlib.Path | N
 
 def duck_worker(plan_path: str) -> None:
     """Runs in its own process: every model in DuckDB, printing one JSON line per model."""
-    import duckdb
-
     plan = json.loads(pathlib.Path(plan_path).read_text())
     w = pathlib.Path(plan["warehouse"])
     out = pathlib.Path(plan["out"])
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{plan['memory_limit'] // (1 << 20)}MiB'")
-    con.execute(f"SET temp_directory = '{out / '_spill'}'")
-    if plan.get("threads"):
-        con.execute(f"SET threads = {int(plan['threads'])}")
+    con = duckdb_connection(plan, out)
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET integer_division = true")  # DataFusion's `/` of two integers is integer division
     t0 = time.perf_counter()

@@ -112,11 +112,7 @@ def duck_csv_worker(plan_path: str) -> None:
 
     plan = json.loads(pathlib.Path(plan_path).read_text())
     out = pathlib.Path(plan["out"])
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{plan['memory_limit'] // (1 << 20)}MiB'")
-    con.execute(f"SET temp_directory = '{out / '_spill'}'")
-    if plan.get("threads"):
-        con.execute(f"SET threads = {int(plan['threads'])}")
+    con = mb.duckdb_connection(plan, out)
     rows, failed, retried, wasted, t0 = 0, [], [], 0.0, time.perf_counter()
     for rel in plan["files"]:
         src = pathlib.Path(plan["landing"]) / rel

@@ -81,7 +81,8 @@ fn la_for(rel: &Path, context: &BTreeMap<String, String>, default: Option<&Strin
     default.cloned()
 }
 
-fn sha256_file(p: &Path) -> std::io::Result<(String, u64)> {
+/// A file's SHA-256 (hex) and size, read in 1 MiB pieces.
+pub(crate) fn sha256_file(p: &Path) -> std::io::Result<(String, u64)> {
     let mut f = std::fs::File::open(p)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];

@@ -132,10 +132,13 @@ impl Warehouse {
         Ok(())
     }
 
-    /// Saves a run record (see [`runs::save`]), in the store too.
+    /// Saves a run record ([`runs::save`]), in the store too.
     pub fn save_run(&self, record: &runs::RunRecord) -> Result<(), WarehouseError> {
-        let rel = format!("_runs/{}.json", record.run_id);
-        self.write_file(&rel, &serde_json::to_vec_pretty(record).expect("serialisable"))
+        let path = runs::save(&self.root, record).map_err(io_err(&self.root.join("_runs")))?;
+        if let Some(r) = &self.remote {
+            r.put(&format!("_runs/{}.json", record.run_id), std::fs::read(&path).map_err(io_err(&path))?)?;
+        }
+        Ok(())
     }
 
     /// The table's or partition's data at `rel` (`clean/mosaic/episodes`,

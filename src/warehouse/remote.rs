@@ -39,7 +39,6 @@ use object_store::{
     PutOptions, PutPayload, PutResult, RetryConfig,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::WarehouseError;
 
@@ -184,6 +183,11 @@ impl Remote {
         }
     }
 
+    /// The path from the warehouse root of an object (the inverse of [`Remote::object`]).
+    fn rel_of<'a>(&self, location: &'a ObjPath) -> &'a str {
+        location.as_ref()[self.prefix.as_ref().len()..].trim_start_matches('/')
+    }
+
     /// The URL DataFusion reads `rel` at.
     pub fn file_url(&self, rel: &str) -> String {
         format!("{}/{}", self.store_url.as_str().trim_end_matches('/'), self.object(rel))
@@ -250,10 +254,8 @@ impl Remote {
     /// Paths (from the warehouse root) of the objects under `rel`.
     pub fn list(&self, rel: &str) -> Result<Vec<String>, WarehouseError> {
         let prefix = self.object(rel);
-        let strip = self.prefix.as_ref().len();
         let metas: Vec<ObjectMeta> = self.block(self.store.list(Some(&prefix)).try_collect()).map_err(|e| self.err(rel, e))?;
-        let mut out: Vec<String> =
-            metas.into_iter().map(|m| m.location.as_ref()[strip..].trim_start_matches('/').to_string()).collect();
+        let mut out: Vec<String> = metas.iter().map(|m| self.rel_of(&m.location).to_string()).collect();
         out.sort();
         Ok(out)
     }
@@ -308,7 +310,7 @@ impl Remote {
                     Some(d) => format!("{p}/{d}/{run_id}-{name}"),
                     None => format!("{p}/{run_id}-{name}"),
                 };
-                let (sha256, size) = hash_file(&f).map_err(super::io_err(&f))?;
+                let (sha256, size) = crate::pipeline::sha256_file(&f).map_err(super::io_err(&f))?;
                 files.push(DataFile { path: rel.clone(), size, sha256 });
                 uploads.push((f, rel));
             }
@@ -356,9 +358,8 @@ impl Remote {
                     continue;
                 }
             };
-            let strip = self.prefix.as_ref().len();
             for m in listed {
-                let rel = m.location.as_ref()[strip..].trim_start_matches('/');
+                let rel = self.rel_of(&m.location);
                 if !keep.contains(rel) {
                     match self.store.delete(&m.location).await {
                         Ok(()) => gone += 1,
@@ -422,25 +423,6 @@ impl datafusion::execution::object_store::ObjectStoreRegistry for EnvStoreRegist
 
 fn unreachable(url: &str, why: String) -> WarehouseError {
     WarehouseError::Store { path: url.to_string(), message: format!("cannot open the warehouse: {why}") }
-}
-
-fn hash_file(p: &Path) -> std::io::Result<(String, u64)> {
-    let mut h = Sha256::new();
-    let mut f = std::fs::File::open(p)?;
-    let n = std::io::copy(&mut f, &mut HashWriter(&mut h))?;
-    Ok((hex::encode(h.finalize()), n))
-}
-
-struct HashWriter<'a>(&'a mut Sha256);
-
-impl std::io::Write for HashWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// `LANTERN_FAULT=store-commit-request:N`: the Nth request to the store during a commit fails

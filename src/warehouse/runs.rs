@@ -119,14 +119,15 @@ impl RunRecord {
 }
 
 /// Rewrites a committed run record in place (write, then rename), as when models finish after
-/// the commit.
-pub fn save(warehouse: &Path, record: &RunRecord) -> std::io::Result<()> {
+/// the commit; returns its path.
+pub fn save(warehouse: &Path, record: &RunRecord) -> std::io::Result<std::path::PathBuf> {
     let dir = warehouse.join("_runs");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{}.json", record.run_id));
     let tmp = dir.join(format!(".{}.json.tmp", record.run_id));
     std::fs::write(&tmp, serde_json::to_vec_pretty(record).expect("serialisable"))?;
-    std::fs::rename(&tmp, &path)
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
 }
 
 /// All run records, oldest first.
