@@ -187,11 +187,13 @@ impl Runner<'_> {
             if let Some(folder) = council_folder(rel) {
                 council_las.extend(fr.la.iter().filter(|la| la.len() == 3).cloned());
                 council_las.insert(folder.clone());
-                // the council's last file: its keys, references and inherited values are done with
+                // the council's last file: its keys, references, inherited values and cached
+                // pseudonyms are done with
                 if files.get(i + 1).is_none_or(|(next, _)| council_folder(next).as_ref() != Some(&folder)) {
                     for la in std::mem::take(&mut council_las) {
                         state.forget_council(&la);
                     }
+                    self.protector.forget();
                 }
             }
             tracing::info!(file = %fr.file, status = %fr.status, read = fr.rows_read, clean = fr.rows_clean, quarantined = fr.rows_quarantined, "file");
@@ -199,6 +201,7 @@ impl Runner<'_> {
             bar.inc(1);
         }
         bar.finish_and_clear();
+        self.protector.forget();
         for (rule, why) in &state.skipped_refs {
             record.warnings.push(format!("rule {rule} was not checked: {why}"));
         }
@@ -532,4 +535,49 @@ pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, 
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two councils' 903 headers, each in its council's folder.
+    fn landing(dir: &Path, councils: &[&str]) {
+        for (i, la) in councils.iter().enumerate() {
+            let d = dir.join(la);
+            std::fs::create_dir_all(&d).unwrap();
+            let rows: String = (0..5).map(|n| format!("{}{n},1,14/05/2012,WBRI,,,\n", 900 + i)).collect();
+            std::fs::write(d.join("header.csv"), format!("CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n{rows}")).unwrap();
+        }
+    }
+
+    fn run(landing_dir: &Path, warehouse: &Path, protector: &Protector) -> RunRecord {
+        let project = Project::embedded().unwrap();
+        let warehouse = Warehouse::open(warehouse.to_str().unwrap()).unwrap();
+        let as_of = NaiveDate::from_ymd_opt(2025, 3, 31).unwrap();
+        let opts = RunOptions { pipelines: vec!["mosaic".into()], landing: landing_dir.into(), as_of, la_code: Some("838".into()), progress: false };
+        Runner { project: &project, warehouse: &warehouse, protector }.run(&opts).unwrap()
+    }
+
+    #[test]
+    fn a_council_folder_landing_remembers_one_councils_pseudonyms_at_a_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        let key = b"0123456789abcdef-test-key";
+        landing(&tmp.path().join("folders"), &["838", "839"]);
+        let protector = Protector::new(key).unwrap();
+        let record = run(&tmp.path().join("folders"), &tmp.path().join("w1"), &protector);
+        assert_eq!(record.totals(), (10, 10, 0), "{:?}", record.files);
+        // five children's ids per council: never both councils' ten at once, none after the run
+        assert_eq!(protector.cached(), (0, 5));
+
+        // the same files without council folders: one council as far as the run can tell
+        let flat = tmp.path().join("flat");
+        for la in ["838", "839"] {
+            std::fs::create_dir_all(flat.join(format!("la{la}"))).unwrap();
+            std::fs::copy(tmp.path().join(format!("folders/{la}/header.csv")), flat.join(format!("la{la}/header.csv"))).unwrap();
+        }
+        let protector = Protector::new(key).unwrap();
+        run(&flat, &tmp.path().join("w2"), &protector);
+        assert_eq!(protector.cached(), (0, 10));
+    }
 }

@@ -43,11 +43,23 @@ pub enum KeyError {
     Create { path: String, source: std::io::Error },
 }
 
+/// Most pseudonyms remembered per identifier kind before that kind's cache is cleared.
+const CACHE_LIMIT: usize = 500_000;
+
 /// The secret behind the pseudonyms. Never printed, never logged.
 pub struct Protector {
     mac: Hmac<Sha256>,
-    /// (kind, value) → pseudonym: identifiers repeat across rows and tables.
-    cache: std::sync::Mutex<foldhash::HashMap<String, foldhash::HashMap<String, String>>>,
+    /// (kind, value) → pseudonym: identifiers repeat across rows and tables. A run empties it
+    /// after each council (`forget`), and it is cleared when a kind passes `CACHE_LIMIT` entries.
+    cache: std::sync::Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    by_kind: foldhash::HashMap<String, foldhash::HashMap<String, String>>,
+    /// Pseudonyms held now, all kinds together, and the most ever held at once.
+    held: usize,
+    most: usize,
 }
 
 impl Clone for Protector {
@@ -104,19 +116,38 @@ impl Protector {
         }
     }
 
-    /// As `pseudonym`, remembering results (bounded: the cache is cleared past a million entries).
+    /// As `pseudonym`, remembering results (bounded: a kind's cache is cleared past `CACHE_LIMIT`
+    /// entries, about 150 bytes each).
     pub fn pseudonym_cached(&self, kind: &str, value: &str) -> String {
         let mut cache = self.cache.lock().expect("pseudonym cache");
-        if let Some(p) = cache.get(kind).and_then(|m| m.get(value)) {
+        if let Some(p) = cache.by_kind.get(kind).and_then(|m| m.get(value)) {
             return p.clone();
         }
         let p = self.pseudonym(kind, value);
-        let m = cache.entry(kind.to_string()).or_default();
-        if m.len() > 1_000_000 {
+        let c = &mut *cache;
+        let m = c.by_kind.entry(kind.to_string()).or_default();
+        if m.len() >= CACHE_LIMIT {
+            c.held -= m.len();
             m.clear();
         }
         m.insert(value.to_string(), p.clone());
+        c.held += 1;
+        c.most = c.most.max(c.held);
         p
+    }
+
+    /// Empties the cache. A run calls it after each council's last file (councils' identifiers
+    /// rarely repeat, and the cache would otherwise grow with every council) and at its end.
+    pub fn forget(&self) {
+        let mut cache = self.cache.lock().expect("pseudonym cache");
+        cache.by_kind.clear();
+        cache.held = 0;
+    }
+
+    /// How many pseudonyms the cache holds now, and the most it has held at once.
+    pub fn cached(&self) -> (usize, usize) {
+        let cache = self.cache.lock().expect("pseudonym cache");
+        (cache.held, cache.most)
     }
 
     /// Pseudonym of an identifier of a given kind (`upn`, `la_child_id`, …): 32 hex digits.
@@ -173,6 +204,19 @@ mod tests {
         assert_ne!(a.pseudonym("upn", "123"), a.pseudonym("la_child_id", "123"));
         assert_eq!(a.pseudonym("upn", "x").len(), 32);
         assert!(format!("{a:?}").contains("withheld"));
+    }
+
+    #[test]
+    fn the_cache_remembers_until_forgotten_and_gives_the_same_pseudonyms() {
+        let a = Protector::new(b"0123456789abcdef-key-one").unwrap();
+        let first = a.pseudonym_cached("upn", "A123456789012");
+        a.pseudonym_cached("upn", "A123456789012");
+        a.pseudonym_cached("la_child_id", "123");
+        assert_eq!(a.cached(), (2, 2));
+        a.forget();
+        assert_eq!(a.cached(), (0, 2));
+        assert_eq!(a.pseudonym_cached("upn", "A123456789012"), first);
+        assert_eq!(first, a.pseudonym("upn", "A123456789012"));
     }
 
     #[test]
