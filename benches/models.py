@@ -171,41 +171,40 @@ def rewrite_casts(sql: str) -> str:
     return "".join(out)
 
 
-def rewrite_table_functions(sql: str) -> str:
-    """DataFusion names a table function's column `value`; DuckDB names it after the function."""
+def _rewrite_calls(sql: str, pattern: str, edit) -> str:
+    """Rewrites each call matched by `pattern` (which ends at the call's opening parenthesis):
+    `edit(m, open_at, close)` gives the text to put in place of `sql[m.start():resume]` and
+    `resume`, or None to leave the call alone."""
     out, i = [], 0
-    for m in re.finditer(r"\b(FROM|JOIN)\s+(generate_series|range)\s*\(", sql, flags=re.I):
+    for m in re.finditer(pattern, sql, flags=re.I):
         if m.start() < i:
             continue
         open_at = m.end() - 1
-        close = _match_paren(sql, open_at)
-        fn = m.group(2)
-        out.append(sql[i:m.start()])
-        out.append(f"{m.group(1)} (SELECT {fn} AS value FROM {fn}{sql[open_at:close + 1]})")
-        i = close + 1
+        change = edit(m, open_at, _match_paren(sql, open_at))
+        if change:
+            out.append(sql[i:m.start()])
+            out.append(change[0])
+            i = change[1]
     out.append(sql[i:])
     return "".join(out)
 
 
-def _top_level_order_by(inner: str) -> bool:
-    return bool(_top_level(inner, r"\bORDER\s+BY\b"))
+def rewrite_table_functions(sql: str) -> str:
+    """DataFusion names a table function's column `value`; DuckDB names it after the function."""
+    def edit(m, open_at, close):
+        fn = m.group(2)
+        return f"{m.group(1)} (SELECT {fn} AS value FROM {fn}{sql[open_at:close + 1]})", close + 1
+    return _rewrite_calls(sql, r"\b(FROM|JOIN)\s+(generate_series|range)\s*\(", edit)
 
 
 def rewrite_ordered_aggregates(sql: str) -> str:
     """`first_value(x ORDER BY …)` / `last_value(…)` used as aggregates (no OVER) → DuckDB's
     `first(x ORDER BY …)` / `last(…)`; the window functions are left alone."""
-    out, i = [], 0
-    for m in re.finditer(r"\b(first_value|last_value)\s*\(", sql, flags=re.I):
-        if m.start() < i:
-            continue
-        open_at = m.end() - 1
-        close = _match_paren(sql, open_at)
-        if _top_level_order_by(sql[open_at + 1:close]) and not re.match(r"\s*OVER\b", sql[close + 1:], flags=re.I):
-            out.append(sql[i:m.start()])
-            out.append("first" if m.group(1).lower() == "first_value" else "last")
-            i = open_at
-    out.append(sql[i:])
-    return "".join(out)
+    def edit(m, open_at, close):
+        if _top_level(sql[open_at + 1:close], r"\bORDER\s+BY\b") and not re.match(r"\s*OVER\b", sql[close + 1:], flags=re.I):
+            return ("first" if m.group(1).lower() == "first_value" else "last"), open_at
+        return None
+    return _rewrite_calls(sql, r"\b(first_value|last_value)\s*\(", edit)
 
 
 def to_duckdb(sql: str) -> str:

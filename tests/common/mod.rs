@@ -69,19 +69,27 @@ pub fn python_packages(name: &str, packages: &[&str], modules: &[&str]) -> Strin
     if have(&dir) {
         return dir.display().to_string();
     }
-    let fresh = dir.with_file_name(format!("{name}.{}", std::process::id()));
-    let out = Command::new("python3")
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
-        .arg(&fresh)
-        .args(packages)
-        .output()
-        .expect("python3 (with pip) is needed by the tests");
-    assert!(out.status.success(), "pip install {packages:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    if std::fs::rename(&fresh, &dir).is_err() {
-        let _ = std::fs::remove_dir_all(&fresh); // another test process got there first
-    }
+    install_into(&dir, "python3 (with pip) is needed by the tests", &format!("pip install {packages:?}"), |fresh| {
+        let mut c = Command::new("python3");
+        c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"]).arg(fresh).args(packages);
+        c
+    });
     assert!(have(&dir), "{packages:?} installed into {} but cannot be imported", dir.display());
     dir.display().to_string()
+}
+
+/// Runs the command `install(fresh)` gives, which installs into `fresh`, a folder of this
+/// process's beside `dir`, then moves it to `dir` (concurrent test processes each install into
+/// their own folder; the first to finish wins). `needs` says what to install when the command
+/// cannot start; `what` names the install when it fails.
+pub fn install_into(dir: &Path, needs: &str, what: &str, install: impl FnOnce(&Path) -> Command) {
+    let name = dir.file_name().expect("a folder name").to_string_lossy();
+    let fresh = dir.with_file_name(format!("{name}.{}", std::process::id()));
+    let out = install(&fresh).output().expect(needs);
+    assert!(out.status.success(), "{what} failed: {}", String::from_utf8_lossy(&out.stderr));
+    if std::fs::rename(&fresh, dir).is_err() {
+        let _ = std::fs::remove_dir_all(&fresh); // another test process got there first
+    }
 }
 
 pub fn python(args: &[&str]) -> Output {

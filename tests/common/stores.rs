@@ -9,7 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::{python_packages, KEY};
+use super::{install_into, python_packages, KEY};
 
 const AZURITE: &str = "azurite@3.35.0";
 const STORE_PACKAGES: [&str; 2] = ["moto[server]==5.2.5", "azure-storage-blob==12.31.1"];
@@ -27,17 +27,12 @@ pub fn azurite_bin() -> &'static Path {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("node-packages");
         let bin = dir.join("node_modules/.bin/azurite-blob");
         if !bin.exists() {
-            let fresh = dir.with_file_name(format!("node-packages.{}", std::process::id()));
-            let out = Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
-                .arg(&fresh)
-                .arg(AZURITE)
-                .output()
-                .expect("npm (with Node.js) is needed by the object store tests, to install Azurite");
-            assert!(out.status.success(), "npm install {AZURITE} failed: {}", String::from_utf8_lossy(&out.stderr));
-            if std::fs::rename(&fresh, &dir).is_err() {
-                let _ = std::fs::remove_dir_all(&fresh);
-            }
+            let needs = "npm (with Node.js) is needed by the object store tests, to install Azurite";
+            install_into(&dir, needs, &format!("npm install {AZURITE}"), |fresh| {
+                let mut c = Command::new("npm");
+                c.args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"]).arg(fresh).arg(AZURITE);
+                c
+            });
         }
         assert!(bin.exists(), "{} is missing after npm install", bin.display());
         bin
