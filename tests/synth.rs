@@ -130,6 +130,15 @@ fn quarantine_is_exactly_the_manifest() {
     }
     let got = quarantined(&warehouse);
     assert_same(&want, &got);
+    // a duplicate row of a CSV names the row it repeats: the generator writes it just after
+    let q = tables(&warehouse, "quarantine");
+    let sql = q.iter().map(|t| format!("select _file, _row, _message from {t} where _rule like '%.key' and _file like '%.csv'")).collect::<Vec<_>>().join(" union all ");
+    let dups = sql_json(&warehouse, &sql);
+    assert!(dups.len() >= 5, "{} duplicate CSV rows", dups.len());
+    for d in &dups {
+        let (file, row, message) = (d["_file"].as_str().unwrap(), d["_row"].as_i64().unwrap(), d["_message"].as_str().unwrap());
+        assert!(message.ends_with(&format!("the same as row {} of {file}", row - 1)), "{file} row {row}: {message}");
+    }
     // overlapping episodes land in clean, for staging to repair
     let ov = overlaps(&manifest);
     assert!(!ov.is_empty());

@@ -10,15 +10,6 @@
 WITH m AS (
     SELECT * FROM marts.social_care.months
 ),
-dob AS (
-    SELECT la_code, child_id, max(birth_date) AS birth_date FROM (
-        SELECT la AS la_code, "CHILD" AS child_id, "DOB" AS birth_date FROM clean.mosaic.ssda903_header
-        UNION ALL
-        SELECT la, "Child Unique ID", "Date of Birth" FROM clean.mosaic.annex_a_list_8_cla
-    ) d
-    WHERE birth_date IS NOT NULL
-    GROUP BY la_code, child_id
-),
 uasc AS (
     -- UASC on a day: in the 903 UASC table with no date ceased to be UASC, or a later one; or
     -- flagged UASC in an Annex A list 8 row for that period of care
@@ -30,14 +21,7 @@ uasc AS (
     WHERE "Unaccompanied Asylum Seeking Child (UASC) within the Last 12 Months (Y/N)" = 'Y'
 ),
 in_care AS (
-    -- children looked after at each month end, with their period of care and current placement
-    SELECT m.la_code, m.month_start, m.month_end, p.child_id, p.period_start,
-           max(d.birth_date) AS birth_date
-    FROM m
-    JOIN marts.staging.care_periods p ON p.la_code = m.la_code
-        AND p.period_start <= m.month_end AND (p.period_end IS NULL OR p.period_end > m.month_end)
-    LEFT JOIN dob d ON d.la_code = p.la_code AND d.child_id = p.child_id
-    GROUP BY m.la_code, m.month_start, m.month_end, p.child_id, p.period_start
+    SELECT * FROM marts.social_care.cla_month_ends
 ),
 placement_now AS (
     SELECT c.la_code, c.month_end, c.child_id, max(pl.placement_start) AS placement_start,

@@ -220,7 +220,7 @@ impl Runner<'_> {
         let runs_dir = stage.join("_runs");
         std::fs::create_dir_all(&runs_dir).map_err(io_err(&runs_dir))?;
         let rec_path = runs_dir.join(format!("{run_id}.json"));
-        std::fs::write(&rec_path, serde_json::to_vec_pretty(&record).expect("serialisable")).map_err(io_err(&rec_path))?;
+        crate::warehouse::runs::write_json(&rec_path, &record).map_err(io_err(&rec_path))?;
         self.warehouse.commit(&run_id, &touched)?;
         Ok(record)
     }

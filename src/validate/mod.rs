@@ -5,6 +5,7 @@
 pub mod parse;
 
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -88,6 +89,13 @@ pub fn detect<'a>(project: &'a Project, sources: &[String], header: &[String], n
     best.map(|(_, t)| t)
 }
 
+/// A key as the duplicate-key check remembers it: 128 bits, two 64-bit xxHashes of different
+/// seeds (two of a billion different keys sharing one: about 1 in 10^21).
+fn key_hash(key: &str) -> u128 {
+    use twox_hash::XxHash64;
+    (u128::from(XxHash64::oneshot(0, key.as_bytes())) << 64) | u128::from(XxHash64::oneshot(0x9e37_79b9_7f4a_7c15, key.as_bytes()))
+}
+
 /// Where a file's rows go and what year its codes are checked against.
 #[derive(Debug, Clone)]
 pub struct FileContext {
@@ -100,7 +108,11 @@ pub struct FileContext {
 /// Keys and referenced values seen so far in a run, for duplicate and cross-table rules.
 #[derive(Default)]
 pub struct RunState {
-    keys: HashMap<String, foldhash::HashMap<String, (String, u64)>>,
+    /// `source.table|partition` → each key read (its 128-bit hash: a run holds one entry per
+    /// row, tens of millions for a large council) → the file (in `files`) and line of its row.
+    keys: HashMap<String, foldhash::HashMap<u128, (u32, u64)>>,
+    /// The files `keys` points into, in the order read.
+    files: Vec<String>,
     /// referenced `source.table|cols|la|partition` → values
     pub ref_values: HashMap<String, foldhash::HashSet<String>>,
     /// reference rules that could not be checked, with why
@@ -417,20 +429,27 @@ impl<'a> TableValidator<'a> {
         // duplicate keys within the table's partition, across the files of this run
         if !self.schema.key.is_empty() {
             let idx: Vec<usize> = self.schema.key.iter().filter_map(|k| self.schema.columns.iter().position(|c| &c.name == k)).collect();
+            if state.files.last() != Some(&ctx.file) {
+                state.files.push(ctx.file.clone());
+            }
+            let file = u32::try_from(state.files.len() - 1).expect("fewer than 4 billion files in a run");
             let seen = state.keys.entry(format!("{}|{}", self.schema.qualified_name(), part_key)).or_default();
             for r in 0..n {
                 if !problems[r].is_empty() {
                     continue;
                 }
                 if let Some(k) = key_of(&idx, r) {
-                    match seen.get(&k) {
-                        Some((file, line)) => problems[r].push((
-                            format!("{}.key", self.schema.name),
-                            Some(self.schema.key.join(", ")),
-                            format!("duplicate key ({}): the same as row {line} of {file}", self.schema.key.join(", ")),
-                        )),
-                        None => {
-                            seen.insert(k, (ctx.file.clone(), rows[r].line));
+                    match seen.entry(key_hash(&k)) {
+                        Entry::Occupied(first) => {
+                            let (file, line) = *first.get();
+                            problems[r].push((
+                                format!("{}.key", self.schema.name),
+                                Some(self.schema.key.join(", ")),
+                                format!("duplicate key ({}): the same as row {line} of {}", self.schema.key.join(", "), state.files[file as usize]),
+                            ))
+                        }
+                        Entry::Vacant(slot) => {
+                            slot.insert((file, rows[r].line));
                         }
                     }
                 }

@@ -125,9 +125,18 @@ pub fn save(warehouse: &Path, record: &RunRecord) -> std::io::Result<std::path::
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{}.json", record.run_id));
     let tmp = dir.join(format!(".{}.json.tmp", record.run_id));
-    std::fs::write(&tmp, serde_json::to_vec_pretty(record).expect("serialisable"))?;
+    write_json(&tmp, record)?;
     std::fs::rename(&tmp, &path)?;
     Ok(path)
+}
+
+/// Writes a run record as pretty JSON straight into `path` (a record of thousands of files is
+/// megabytes of JSON, never held whole in memory).
+pub fn write_json(path: &Path, record: &RunRecord) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    serde_json::to_writer_pretty(&mut out, record).map_err(std::io::Error::other)?;
+    out.flush()
 }
 
 /// All run records, oldest first.
