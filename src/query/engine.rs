@@ -201,7 +201,6 @@ mod tests {
     /// Runs `sql` in a session of Lantern's settings, `partitions` partitions and a pool of
     /// `limit` bytes; the rows as text and how many times its operators spilled.
     async fn run_limited(sql: &str, partitions: usize, limit: usize) -> Result<(Vec<String>, usize)> {
-        use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
         use datafusion::physical_plan::{collect, ExecutionPlan};
         use datafusion::prelude::SessionContext;
         fn spills(plan: &Arc<dyn ExecutionPlan>) -> usize {
@@ -209,15 +208,12 @@ mod tests {
         }
         let ctx = SessionContext::new_with_config_rt(crate::query::config().with_target_partitions(partitions), runtime_limited(None, limit)?);
         let plan = ctx.sql(sql).await?.create_physical_plan().await?;
-        let batches = collect(plan.clone(), ctx.task_ctx()).await?;
-        let mut rows = Vec::new();
-        for b in &batches {
-            let cols: Vec<_> = b.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &FormatOptions::default())).collect::<std::result::Result<_, _>>()?;
-            for r in 0..b.num_rows() {
-                rows.push(cols.iter().map(|c| c.value(r).to_string()).collect::<Vec<_>>().join(","));
-            }
+        let mut csv = arrow::csv::WriterBuilder::new().with_header(false).build(Vec::new());
+        for b in collect(plan.clone(), ctx.task_ctx()).await? {
+            csv.write(&b)?;
         }
-        Ok((rows, spills(&plan)))
+        let text = String::from_utf8(csv.into_inner()).expect("CSV is UTF-8");
+        Ok((text.lines().map(str::to_string).collect(), spills(&plan)))
     }
 
     // A plan with many operators holding memory at once, as a model with a CTE used several
