@@ -46,6 +46,8 @@ pub(super) fn demo(overrides: &Overrides, dir: &Path, scale: f64, seed: u64) -> 
         as_of: chrono::NaiveDate::from_ymd_opt(gen.end_year, 3, 31).expect("a date"),
         la_code: None,
         progress: std::io::stderr().is_terminal(),
+        limits: settings.limits,
+        stop: None,
     };
     let _lock = warehouse.lock("lantern demo", std::time::Duration::ZERO)?;
     let mut record = Runner { project: &project, warehouse: &warehouse, protector: &protector }.run(&opts)?;

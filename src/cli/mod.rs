@@ -245,7 +245,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let project = Project::load(settings.project.as_deref())?;
             let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
             let mut failed = 0;
-            for (file, result) in crate::pipeline::validate_files(&project, &files, settings.la_code, as_of) {
+            for (file, result) in crate::pipeline::validate_files(&project, &files, settings.la_code, as_of, settings.limits) {
                 match result {
                     Ok(summary) => println!("ok    {file}: {summary}"),
                     Err(e) => {
@@ -278,7 +278,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         crate::query::register_all(&ctx, &warehouse).await?;
                         ctx
                     }
-                    None => crate::query::session(&warehouse).await?,
+                    None => crate::query::read_session(&warehouse).await?,
                 };
                 let text = match (sql, file) {
                     (Some(s), _) => Some(s),
@@ -288,7 +288,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 match text {
                     Some(text) => {
                         for stmt in split_statements(&text) {
-                            let batches = crate::query::run_sql(&ctx, &stmt).await?;
+                            let batches = crate::query::run_read_only(&ctx, &stmt).await?;
                             output::write_batches(&batches, format, output.as_deref())?;
                         }
                         Ok(ExitCode::SUCCESS)

@@ -13,7 +13,7 @@ use crate::warehouse::Warehouse;
 /// Builds the models after a run's commit and adds them to its record (saved again). A model
 /// that fails leaves every mart as it was and marks the run; its error is returned.
 pub(super) fn after_run(project: &Project, warehouse: &Warehouse, record: &mut RunRecord, cluster: Option<&str>) -> Option<anyhow::Error> {
-    crate::model::build_for_run(project, warehouse, record, cluster).err().map(|e| anyhow::anyhow!("{e}"))
+    crate::model::build_for_run(project, warehouse, record, cluster, None).err().map(|e| anyhow::anyhow!("{e}"))
 }
 
 pub(super) fn print(record: &RunRecord) {
@@ -30,7 +30,7 @@ pub(super) fn command(overrides: &Overrides, build: bool, full: bool, json: bool
     let warehouse = Warehouse::open(&settings.warehouse)?;
     if build {
         let _lock = warehouse.lock("lantern models --build", settings.lock_wait)?;
-        let report = crate::model::build_all(&project, &warehouse, &BuildOptions { full, run_id: None, cluster: cluster.or(settings.cluster.clone()), only })?;
+        let report = crate::model::build_all(&project, &warehouse, &BuildOptions { full, run_id: None, cluster: cluster.or(settings.cluster.clone()), only, stop: None })?;
         if json {
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {

@@ -88,7 +88,7 @@ pub async fn repl(ctx: &SessionContext, format: Format) -> Result<()> {
                     continue;
                 }
                 let _ = rl.add_history_entry(buf.trim());
-                match crate::query::run_sql(ctx, buf.trim().trim_end_matches(';')).await {
+                match crate::query::run_read_only(ctx, buf.trim().trim_end_matches(';')).await {
                     Ok(b) => write_batches(&b, format, None)?,
                     Err(e) => eprintln!("error: {e}"),
                 }

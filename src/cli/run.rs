@@ -22,6 +22,10 @@ pub(super) fn run(overrides: Overrides, pipelines: Vec<String>, as_of: Option<Na
     let project = Project::load(settings.project.as_deref())?;
     let warehouse = Warehouse::open(&settings.warehouse)?;
     let protector = super::protector()?;
+    // SIGTERM / SIGINT abandon the run at its next safe point (between files, before the commit,
+    // between models), with a record that says so
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    crate::serve::watch_signals(stop.clone(), "stopping: the run is abandoned at the next file or model; nothing half-written is kept")?;
     let req = Request {
         options: RunOptions {
             pipelines,
@@ -29,6 +33,8 @@ pub(super) fn run(overrides: Overrides, pipelines: Vec<String>, as_of: Option<Na
             as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
             la_code: la.or(settings.la_code.clone()),
             progress: std::io::stderr().is_terminal(),
+            limits: settings.limits,
+            stop: Some(stop.clone()),
         },
         lock_wait: wait.map(Duration::from_secs_f64).unwrap_or(settings.lock_wait),
         trigger: std::env::var("LANTERN_TRIGGER").ok().filter(|t| !t.is_empty()).unwrap_or_else(|| "manual".into()),

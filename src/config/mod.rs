@@ -30,6 +30,10 @@ pub struct FileSettings {
     pub cluster: Option<ClusterSettings>,
     #[serde(default)]
     pub engine: EngineFile,
+    /// `[limits]`: what one landed file may ask of the readers (field length, XML depth,
+    /// workbook size); a file past one is refused on its own.
+    #[serde(default)]
+    pub limits: crate::source::Limits,
 }
 
 /// `[cluster]`: build models (and `lantern sql --cluster`) on a Ballista cluster.
@@ -75,6 +79,7 @@ pub struct Settings {
     pub cluster: Option<String>,
     /// Memory limit and partitions of SQL sessions (already given to the engine by `load`).
     pub engine: crate::query::engine::EngineSettings,
+    pub limits: crate::source::Limits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +185,7 @@ impl Settings {
             },
             alert: file.alert,
             serve: file.serve,
+            limits: file.limits,
         })
     }
 }

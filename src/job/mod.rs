@@ -48,10 +48,14 @@ pub fn run(project: &Project, warehouse: &Warehouse, protector: &Protector, req:
     let mut error = None;
     let mut record = match (Runner { project, warehouse, protector }).run(&req.options) {
         Ok(mut record) => {
-            if let Err(e) = crate::model::build_for_run(project, warehouse, &mut record, req.cluster.as_deref()) {
+            if let Err(e) = crate::model::build_for_run(project, warehouse, &mut record, req.cluster.as_deref(), req.options.stop.clone()) {
                 error = Some(e.to_string());
             }
             record
+        }
+        Err(e @ crate::pipeline::RunError::Stopped) => {
+            error = Some(e.to_string());
+            failed_record(project, warehouse, &req.options, started, &format!("abandoned: {e}"))
         }
         Err(e) => {
             error = Some(e.to_string());
@@ -69,18 +73,31 @@ pub fn run(project: &Project, warehouse: &Warehouse, protector: &Protector, req:
     if record.expectations.iter().any(|e| !e.met && e.on_break == "fail") && record.outcome.starts_with("succeeded") {
         record.outcome = "failed: expectations not met".into();
     }
-    if let Err(e) = warehouse.save_run(&record) {
-        tracing::error!(error = %e, "could not save the run record");
-    }
+    // `succeeded` only when the report and the record are written too: the report first, then
+    // the record, so a run stopped between them is seen as not finished (the committed record
+    // says so) and one whose record cannot be saved fails
     let report = match crate::report::write(warehouse, &record) {
         Ok(p) => Some(p),
         Err(e) => {
             tracing::error!(error = %e, "could not write the run report");
+            fail(&mut record, &mut error, format!("the run report could not be written: {e}"));
             None
         }
     };
+    if let Err(e) = warehouse.save_run(&record) {
+        tracing::error!(error = %e, "could not save the run record");
+        fail(&mut record, &mut error, format!("the run record could not be saved: {e}"));
+    }
     tracing::info!(run = %record.run_id, outcome = %record.outcome, seconds = record.seconds, "run finished");
     Ok(Finished { record, report, error })
+}
+
+/// Marks a run failed at its last stage (a model's failure already said so stays).
+fn fail(record: &mut RunRecord, error: &mut Option<String>, why: String) {
+    if record.outcome.starts_with("succeeded") {
+        record.outcome = format!("failed: {why}");
+    }
+    error.get_or_insert(why);
 }
 
 /// The record of a run that stopped before its commit (or never started): no files, an outcome.
@@ -96,7 +113,7 @@ pub fn failed_record(project: &Project, warehouse: &Warehouse, opts: &RunOptions
         as_of: opts.as_of.to_string(),
         landing: opts.landing.display().to_string(),
         warehouse: warehouse.location(),
-        error: outcome.strip_prefix("failed: ").map(str::to_string),
+        error: outcome.strip_prefix("failed: ").or_else(|| outcome.strip_prefix("abandoned: ")).map(str::to_string),
         ..Default::default()
     }
 }

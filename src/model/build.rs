@@ -46,6 +46,8 @@ pub struct BuildOptions {
     pub cluster: Option<String>,
     /// Build only these models (marts.<area>.<model>) and the models they read; all when empty.
     pub only: Vec<String>,
+    /// Set (by SIGTERM or SIGINT) to stop before the next model; nothing of the build is swapped in.
+    pub stop: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// What a build did, model by model, in build order.
@@ -387,12 +389,23 @@ pub fn list(project: &Project, warehouse: &Warehouse) -> Result<Vec<ModelInfo>, 
 /// Builds the models after a run's commit, as `lantern run` does, and adds them to the run's
 /// record, saved again: each model built or up to date, with rows and seconds. When a model
 /// fails, every mart stays as it was, the record's outcome says so and the error is returned.
-pub fn build_for_run(project: &Project, warehouse: &Warehouse, record: &mut RunRecord, cluster: Option<&str>) -> Result<ModelReport, ModelError> {
+pub fn build_for_run(
+    project: &Project,
+    warehouse: &Warehouse,
+    record: &mut RunRecord,
+    cluster: Option<&str>,
+    stop: Option<Arc<std::sync::atomic::AtomicBool>>,
+) -> Result<ModelReport, ModelError> {
     let t0 = Instant::now();
-    let result = build_all(project, warehouse, &BuildOptions { full: false, run_id: Some(record.run_id.clone()), cluster: cluster.map(str::to_string), only: vec![] });
+    let opts = BuildOptions { full: false, run_id: Some(record.run_id.clone()), cluster: cluster.map(str::to_string), only: vec![], stop };
+    let result = build_all(project, warehouse, &opts);
     record.models_seconds = t0.elapsed().as_secs_f64();
     match &result {
         Ok(report) => record.models = report.models.clone(),
+        Err(ModelError::Stopped) => {
+            record.outcome = "abandoned: stopped by a signal while the models built (marts unchanged)".into();
+            record.error = Some(ModelError::Stopped.to_string());
+        }
         Err(e) => {
             record.outcome = "failed: a SQL model did not build (marts unchanged)".into();
             record.error = Some(e.to_string());
@@ -548,6 +561,9 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
             if !*rebuild {
                 report.models.push(ModelRecord { model: m.name.clone(), file: m.file.clone(), status: "up to date".into(), reason: String::new(), rows: built.rows, seconds: 0.0 });
                 continue;
+            }
+            if opts.stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)) {
+                return Err(ModelError::Stopped);
             }
             let t = Instant::now();
             let dir = stage.join(mart_rel(m));

@@ -55,6 +55,8 @@ pub enum ModelError {
     Output { model: String, file: String, message: String },
     #[error("{table}: {message}")]
     Input { table: String, message: String },
+    #[error("stopped by a signal before the next model; nothing of this build was swapped in")]
+    Stopped,
     #[error("{path}: {message}")]
     Io { path: String, message: String },
     #[error(transparent)]

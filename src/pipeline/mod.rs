@@ -1,5 +1,6 @@
 //! One run: landing → read → validate → protect → write (staged) → commit → run record.
 
+pub mod increment;
 pub mod partition;
 pub use partition::collection_year;
 
@@ -29,6 +30,16 @@ pub struct RunOptions {
     /// The council when neither the file nor its landing folder says.
     pub la_code: Option<String>,
     pub progress: bool,
+    /// What one file may ask of the readers.
+    pub limits: source::Limits,
+    /// Set (by SIGTERM or SIGINT) to abandon the run at the next file, before its commit.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl RunOptions {
+    pub fn stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +50,13 @@ pub enum RunError {
     NoLanding(String),
     #[error(transparent)]
     Warehouse(#[from] crate::warehouse::WarehouseError),
+    #[error("stopped by a signal while reading files; nothing was committed")]
+    Stopped,
 }
+
+/// What the run record committed with a run's data says until the run has finished: a run
+/// killed after its commit (while models build, or before its record is final) is seen as such.
+pub const UNFINISHED: &str = "abandoned: stopped after its data was committed, before the models and the run record were finished";
 
 pub fn new_run_id() -> String {
     // `lantern serve` names the runs it starts, to find their records
@@ -52,33 +69,100 @@ pub fn new_run_id() -> String {
     format!("{}-{r:04x}", Utc::now().format("%Y%m%dT%H%M%S%3fZ"))
 }
 
-/// Files waiting in the landing folder, in a stable order.
-pub fn landing_files(landing: &Path) -> Vec<PathBuf> {
-    crate::warehouse::walk_files(landing)
-        .into_iter()
-        .filter(|p| {
-            let rel = p.strip_prefix(landing).unwrap_or(p);
-            !rel.components().any(|c| {
-                let s = c.as_os_str().to_string_lossy();
-                s.starts_with('.') || s.starts_with("~$")
-            })
-        })
-        .collect()
+/// Files waiting in the landing folder, in a stable order, and the entries that are refused
+/// (with why): only regular files inside the landing folder are read, never what a link outside
+/// it, a named pipe, a device or a socket would give.
+pub fn landing_files(landing: &Path) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+    let root = landing.canonicalize().unwrap_or_else(|_| landing.to_path_buf());
+    let (mut files, mut refused) = (vec![], vec![]);
+    let mut stack = vec![landing.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) => {
+                refused.push((dir, format!("the folder cannot be read: {e}")));
+                continue;
+            }
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let rel = path.strip_prefix(landing).unwrap_or(&path);
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') || name.starts_with("~$") {
+                continue; // hidden files and Office's lock files
+            }
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(_) => match regular_file(&path, Some(&root)) {
+                    Ok(()) => files.push(path),
+                    Err(why) => refused.push((rel.to_path_buf(), why)),
+                },
+                Err(err) => refused.push((rel.to_path_buf(), format!("cannot be read: {err}"))),
+            }
+        }
+    }
+    files.sort();
+    refused.sort();
+    (files, refused)
+}
+
+/// `Ok` when `path` is a regular file, or a link to one (inside `root`, when given); otherwise
+/// why it is not read. Never opens the file, so a named pipe cannot block.
+pub fn regular_file(path: &Path, root: Option<&Path>) -> Result<(), String> {
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let meta = if meta.file_type().is_symlink() {
+        let target = path.canonicalize().map_err(|_| "a link that leads nowhere (its target is missing, or it loops); not read".to_string())?;
+        if root.is_some_and(|r| !target.starts_with(r)) {
+            return Err("a link to a file outside the landing folder; links are not followed out of it".into());
+        }
+        std::fs::metadata(&target).map_err(|e| format!("cannot be read: {e}"))?
+    } else {
+        meta
+    };
+    let t = meta.file_type();
+    if t.is_file() {
+        return Ok(());
+    }
+    use std::os::unix::fs::FileTypeExt;
+    let what = if t.is_dir() {
+        "a link to a folder; folders are read only where they are, not through links"
+    } else if t.is_fifo() {
+        "a named pipe, not a file; not read"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device, not a file; not read"
+    } else if t.is_socket() {
+        "a socket, not a file; not read"
+    } else {
+        "not a regular file; not read"
+    };
+    Err(what.into())
+}
+
+/// A DfE local authority code: three digits.
+fn is_la_code(s: &str) -> bool {
+    s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The council a file belongs to: the file says (an XML header), else its landing folder
-/// (`landing/838/…` or `landing/la=838/…`), else the configured default.
-fn la_for(rel: &Path, context: &BTreeMap<String, String>, default: Option<&String>) -> Option<String> {
+/// (`landing/838/…` or `landing/la=838/…`), else the configured default. What the file or the
+/// settings say must be a DfE LA code: it becomes a folder name.
+fn la_for(rel: &Path, context: &BTreeMap<String, String>, default: Option<&String>) -> Result<Option<String>, String> {
     if let Some(la) = context.get("la").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
-        return Some(la);
+        if !is_la_code(&la) {
+            return Err("the file's own LA code (<LEA> or its header's la) is not a three-digit DfE LA code; correct it and send the file again".into());
+        }
+        return Ok(Some(la));
     }
     let re = Regex::new(r"^(?:la=)?(\d{3})$").unwrap();
     for c in rel.parent().into_iter().flat_map(|p| p.components()) {
         if let Some(m) = re.captures(&c.as_os_str().to_string_lossy()) {
-            return Some(m[1].to_string());
+            return Ok(Some(m[1].to_string()));
         }
     }
-    default.cloned()
+    match default {
+        Some(la) if !is_la_code(la) => Err(format!("the configured la_code {la:?} is not a three-digit DfE LA code")),
+        d => Ok(d.cloned()),
+    }
 }
 
 /// A file's SHA-256 (hex) and size, read in 1 MiB pieces.
@@ -114,7 +198,7 @@ fn rank(project: &Project, sources: &[String], path: &Path) -> u8 {
     if matches!(ext.as_str(), "xml" | "xlsx" | "xlsm" | "xls" | "ods") {
         return 0;
     }
-    let Ok((segs, _)) = source::open(path, project) else { return 0 };
+    let Ok((segs, _)) = source::open(path, project, &source::Limits::default()) else { return 0 };
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     segs.first().and_then(|s| validate::detect(project, sources, &s.header, &name)).map_or(0, |t| depth(project, t, 0))
 }
@@ -158,7 +242,8 @@ impl Runner<'_> {
         // shipped reference data first, then the landing folder; tables others refer to first
         let shipped = tempfile::tempdir().map_err(io_err(Path::new("a temporary folder")))?;
         let mut files = self.project.write_data(&sources, shipped.path()).map_err(io_err(shipped.path()))?;
-        let mut landed: Vec<(PathBuf, PathBuf)> = landing_files(&opts.landing)
+        let (landing_list, refused) = landing_files(&opts.landing);
+        let mut landed: Vec<(PathBuf, PathBuf)> = landing_list
             .into_iter()
             .map(|p| (p.strip_prefix(&opts.landing).unwrap_or(&p).to_path_buf(), p))
             .collect();
@@ -175,15 +260,41 @@ impl Runner<'_> {
             warehouse: self.warehouse.location(),
             ..Default::default()
         };
+        for (rel, why) in refused {
+            tracing::warn!(file = %rel.display(), "{why}");
+            record.files.push(FileRecord { file: rel.display().to_string(), status: "unreadable".into(), error: Some(why), ..Default::default() });
+        }
         let stage = self.warehouse.staging(&run_id);
+        let result = self.ingest_and_commit(opts, &sources, &files, &stage, record, started);
+        if result.is_err() && !stage.join("COMMIT").exists() {
+            // nothing of a run that failed before its commit stays staged (a journalled commit
+            // stays, for the next writer to finish)
+            let _ = std::fs::remove_dir_all(&stage);
+        }
+        result
+    }
+
+    fn ingest_and_commit(
+        &self,
+        opts: &RunOptions,
+        sources: &[String],
+        files: &[(PathBuf, PathBuf)],
+        stage: &Path,
+        mut record: RunRecord,
+        started: Instant,
+    ) -> Result<RunRecord, RunError> {
+        let run_id = record.run_id.clone();
         let mut state = RunState::default();
         state.warehouse = Some(self.warehouse.clone());
         let mut touched = BTreeSet::new();
         let bar = progress_bar(opts.progress, files.len() as u64);
         let mut council_las: BTreeSet<String> = BTreeSet::new();
         for (i, (rel, path)) in files.iter().enumerate() {
+            if opts.stopping() {
+                return Err(RunError::Stopped);
+            }
             bar.set_message(rel.display().to_string());
-            let fr = self.ingest_file(i, path, rel, opts, &sources, &stage, &run_id, &mut state, &mut touched)?;
+            let fr = self.ingest_file(i, path, rel, opts, sources, stage, &run_id, &mut state, &mut touched)?;
             if let Some(folder) = council_folder(rel) {
                 council_las.extend(fr.la.iter().filter(|la| la.len() == 3).cloned());
                 council_las.insert(folder.clone());
@@ -213,6 +324,9 @@ impl Runner<'_> {
             eprintln!("LANTERN_FAULT=before-commit: stopping after staging, before the commit");
             std::process::exit(3);
         }
+        // partitions filled by the rows' own column add up over loads: keep what this load does not replace
+        record.increments = increment::carry_over(self.project, self.warehouse, stage, &touched)
+            .map_err(|e| RunError::Warehouse(crate::warehouse::WarehouseError::Io { path: "the rows kept from earlier loads".into(), source: std::io::Error::other(e) }))?;
         record.partitions_written = touched.iter().cloned().collect();
         record.outcome = if record.files.iter().any(|f| f.status == "unreadable") { "succeeded with rejected files" } else { "succeeded" }.into();
         record.finished = Utc::now().to_rfc3339();
@@ -220,7 +334,11 @@ impl Runner<'_> {
         let runs_dir = stage.join("_runs");
         std::fs::create_dir_all(&runs_dir).map_err(io_err(&runs_dir))?;
         let rec_path = runs_dir.join(format!("{run_id}.json"));
-        crate::warehouse::runs::write_json(&rec_path, &record).map_err(io_err(&rec_path))?;
+        let committed = RunRecord { outcome: UNFINISHED.into(), ..record.clone() };
+        crate::warehouse::runs::write_json(&rec_path, &committed).map_err(io_err(&rec_path))?;
+        if opts.stopping() {
+            return Err(RunError::Stopped);
+        }
         self.warehouse.commit(&run_id, &touched)?;
         Ok(record)
     }
@@ -239,7 +357,13 @@ impl Runner<'_> {
         touched: &mut BTreeSet<String>,
     ) -> Result<FileRecord, RunError> {
         let t0 = Instant::now();
-        let (sha, bytes) = sha256_file(path).map_err(io_err(path))?;
+        let (sha, bytes) = match sha256_file(path) {
+            Ok(x) => x,
+            Err(e) => {
+                let error = Some(format!("the file cannot be read: {e}"));
+                return Ok(FileRecord { file: rel.display().to_string(), status: "unreadable".into(), error, ..Default::default() });
+            }
+        };
         let mut fr = FileRecord { file: rel.display().to_string(), sha256: sha, bytes, ..Default::default() };
         let mut written: Vec<PathBuf> = vec![];
         let mut my_parts = BTreeSet::new();
@@ -299,7 +423,7 @@ impl Runner<'_> {
         written: &mut Vec<PathBuf>,
         parts: &mut BTreeSet<String>,
     ) -> Result<Option<String>, String> {
-        let (segments, facts) = source::open(path, self.project).map_err(|e| e.to_string())?;
+        let (segments, facts) = source::open(path, self.project, &opts.limits).map_err(|e| e.to_string())?;
         fr.format = facts.format.clone();
         fr.encoding = facts.encoding.clone();
         fr.warnings.extend(facts.warnings.clone());
@@ -321,7 +445,10 @@ impl Runner<'_> {
             if !sources.contains(&schema.source) {
                 continue;
             }
-            let file_la = schema.partition.la.clone().or_else(|| la_for(rel, &facts.context, opts.la_code.as_ref()));
+            let file_la = match schema.partition.la.clone() {
+                Some(la) => Some(la),
+                None => la_for(rel, &facts.context, opts.la_code.as_ref())?,
+            };
             if file_la.is_none() && schema.partition.la_column.is_none() {
                 return Err("cannot tell which council this file belongs to: put it under landing/<LA code>/ or set la_code in lantern.toml (LANTERN_LA_CODE)".to_string());
             }
@@ -335,7 +462,7 @@ impl Runner<'_> {
             let route = |row: &RawRow| -> (String, String, Option<i32>) {
                 let cell = |f: Option<usize>| f.and_then(|f| row.fields.get(f)).map(str::trim).filter(|s| !s.is_empty());
                 let la = cell(la_field)
-                    .filter(|s| s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()))
+                    .filter(|s| is_la_code(s))
                     .map(str::to_string)
                     .or_else(|| file_la.clone())
                     .unwrap_or_else(|| "unknown".into());
@@ -392,7 +519,11 @@ impl Runner<'_> {
                         }
                         let w = &mut out.writers[zi];
                         if w.is_none() {
-                            let p = stage.join(part_rel(schema, ZONES_WRITTEN[zi], &la, &pval)).join(format!("part-{index:05}-{si:03}.parquet"));
+                            let rel = part_rel(schema, ZONES_WRITTEN[zi], &la, &pval);
+                            if !crate::warehouse::is_inside(&rel) {
+                                return Err(format!("{where_}the partition this file names is not a folder name Lantern writes; nothing was loaded"));
+                            }
+                            let p = stage.join(rel).join(format!("part-{index:05}-{si:03}.parquet"));
                             *w = Some(PartWriter::create(&p, schema_ref.clone()).map_err(|e| e.to_string())?);
                             written.push(p);
                         }
@@ -477,14 +608,14 @@ fn progress_bar(show: bool, n: u64) -> indicatif::ProgressBar {
 
 /// Check files without writing anything: (file, problems) where problems are file-level errors,
 /// and a summary of row-level rules broken.
-pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, as_of: NaiveDate) -> Vec<(String, Result<String, String>)> {
+pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, as_of: NaiveDate, limits: source::Limits) -> Vec<(String, Result<String, String>)> {
     let protector = Protector::new(b"lantern-validate-only-throwaway-key").expect("key");
     let sources: Vec<String> = {
         let mut s: Vec<String> = project.tables.iter().map(|t| t.source.clone()).collect();
         s.dedup();
         s
     };
-    let opts = RunOptions { pipelines: vec![], landing: PathBuf::new(), as_of, la_code: la.or(Some("000".into())), progress: false };
+    let opts = RunOptions { pipelines: vec![], landing: PathBuf::new(), as_of, la_code: la.or(Some("000".into())), progress: false, limits, stop: None };
     let mut out = vec![];
     let tmp = tempfile::tempdir().expect("temp dir");
     let runner_state = &mut RunState::default();
@@ -495,6 +626,10 @@ pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, 
         let mut written = vec![];
         let mut parts = BTreeSet::new();
         let rel = PathBuf::from(f.file_name().unwrap_or_default());
+        if let Err(why) = regular_file(f, None) {
+            out.push((f.display().to_string(), Err(why)));
+            continue;
+        }
         let r = runner.read_file(i, f, &rel, &opts, &sources, tmp.path(), runner_state, &mut fr, &mut written, &mut parts);
         let summary = |fr: &FileRecord| {
             let mut rules: HashMap<String, u64> = HashMap::new();
@@ -555,7 +690,7 @@ mod tests {
         let project = Project::embedded().unwrap();
         let warehouse = Warehouse::open(warehouse.to_str().unwrap()).unwrap();
         let as_of = NaiveDate::from_ymd_opt(2025, 3, 31).unwrap();
-        let opts = RunOptions { pipelines: vec!["mosaic".into()], landing: landing_dir.into(), as_of, la_code: Some("838".into()), progress: false };
+        let opts = RunOptions { pipelines: vec!["mosaic".into()], landing: landing_dir.into(), as_of, la_code: Some("838".into()), progress: false, limits: Default::default(), stop: None };
         Runner { project: &project, warehouse: &warehouse, protector }.run(&opts).unwrap()
     }
 

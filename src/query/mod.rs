@@ -186,3 +186,27 @@ pub fn nullable(schema: &Schema) -> SchemaRef {
 pub async fn run_sql(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
     ctx.sql(sql).await?.collect().await
 }
+
+/// A session for analysts' SQL over the warehouse: every table registered, spilling into the
+/// system's temporary folder (so a read-only warehouse, or one another user owns, is readable).
+/// Run its statements with [`run_read_only`].
+pub async fn read_session(warehouse: &Warehouse) -> Result<SessionContext> {
+    let ctx = context_spilling_to(None)?;
+    register_store(&ctx, warehouse);
+    register_all(&ctx, warehouse).await?;
+    Ok(ctx)
+}
+
+/// Runs a query that may only read: no CREATE/DROP (so no external tables over other files),
+/// no INSERT/UPDATE/DELETE, no COPY … TO (`lantern sql --output` writes results instead).
+pub async fn run_read_only(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
+    let options = datafusion::execution::context::SQLOptions::new().with_allow_ddl(false).with_allow_dml(false);
+    let df = ctx.sql_with_options(sql, options).await.map_err(|e| match e {
+        datafusion::error::DataFusionError::Plan(m) if m.contains("not supported") => datafusion::error::DataFusionError::Plan(format!(
+            "{m}: `lantern sql` only reads the warehouse (no CREATE, INSERT, UPDATE, DELETE, DROP or COPY); \
+             to save results, use --output FILE with --format csv, json or parquet"
+        )),
+        e => e,
+    })?;
+    df.collect().await
+}

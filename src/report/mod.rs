@@ -20,7 +20,11 @@ pub use indicators::Series;
 
 /// Writes the report of `record` and makes it `latest.html`. Returns the run's report path.
 pub fn write(warehouse: &Warehouse, record: &RunRecord) -> std::io::Result<PathBuf> {
-    let history = runs::list(&warehouse.root);
+    // this run as it ends, not as its committed record said while it was running
+    let mut history = runs::list(&warehouse.root);
+    for h in history.iter_mut().filter(|h| h.run_id == record.run_id) {
+        *h = record.clone();
+    }
     let series = indicators::series(warehouse);
     let html = render(record, &history, &series);
     let rel = format!("_reports/{}.html", record.run_id);

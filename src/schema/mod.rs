@@ -90,11 +90,17 @@ pub struct Partition {
     /// A fixed council value, e.g. `national` for reference data that belongs to no council.
     #[serde(default)]
     pub la: Option<String>,
+    /// A load replaces, in each partition it writes, only the earlier rows whose values of these
+    /// columns it brings again (a ledger's `period`): files that each hold part of a partition
+    /// add up. Empty: the table's key when the partition comes from a column (`from_column`),
+    /// else the load replaces the partition whole (one file is the whole snapshot).
+    #[serde(default)]
+    pub replaces: Vec<String>,
 }
 
 impl Default for Partition {
     fn default() -> Self {
-        Partition { column: default_partition_column(), kind: default_partition_kind(), from_column: None, la_column: None, la: None }
+        Partition { column: default_partition_column(), kind: default_partition_kind(), from_column: None, la_column: None, la: None, replaces: vec![] }
     }
 }
 fn default_partition_column() -> String {

@@ -147,7 +147,7 @@ pub struct Daemon<'a> {
 
 pub fn serve(settings: &Settings, project: &Project, child_args: Vec<String>) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
-    watch_signals(stop.clone())?;
+    watch_signals(stop.clone(), "stopping: no new runs; the current run may finish within the grace period")?;
     let warehouse = Warehouse::open(&settings.warehouse)?;
     let serve_dir = warehouse.root.join("_serve");
     std::fs::create_dir_all(&serve_dir).with_context(|| format!("creating {}", serve_dir.display()))?;
@@ -183,8 +183,8 @@ pub fn serve(settings: &Settings, project: &Project, child_args: Vec<String>) ->
     Ok(())
 }
 
-/// SIGTERM and SIGINT set `stop`; registered before the first run can start.
-fn watch_signals(stop: Arc<AtomicBool>) -> Result<()> {
+/// SIGTERM and SIGINT set `stop` (and log `message`); registered before the first run can start.
+pub fn watch_signals(stop: Arc<AtomicBool>, message: &'static str) -> Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let (mut term, mut int) = {
@@ -198,7 +198,7 @@ fn watch_signals(stop: Arc<AtomicBool>) -> Result<()> {
                     _ = term.recv() => "SIGTERM",
                     _ = int.recv() => "SIGINT",
                 };
-                tracing::info!(signal = which, "stopping: no new runs; the current run may finish within the grace period");
+                tracing::warn!(signal = which, "{message}");
                 stop.store(true, Ordering::SeqCst);
             }
         })

@@ -13,13 +13,57 @@ use super::{FileFacts, RawRow, ReadError, RowStream, Segment};
 struct CsvRows {
     reader: csv::Reader<LfReader>,
     seen: Arc<Seen>,
+    field_bytes: usize,
 }
 
-/// How far the parser's input has got: bytes handed out and the last of them.
+/// How far the parser's input has got: bytes handed out and the last of them; and, for an
+/// unclosed quote, the line its quoted field opened on (0 while every quote is closed).
 #[derive(Default)]
 struct Seen {
     bytes: AtomicU64,
     last: AtomicU8,
+    open_quote_line: AtomicU64,
+}
+
+/// Where the parser stands in the text, as the csv crate's parser moves (quotes double to
+/// escape; a quote that closes early followed by more text goes on as a plain field).
+#[derive(Clone, Copy, PartialEq)]
+enum QuoteState {
+    FieldStart,
+    InField,
+    InQuotes,
+    QuoteInQuotes,
+}
+
+/// Follows the quoting of LF-terminated text, to tell whether the file ends inside quotes.
+struct QuoteTracker {
+    delimiter: u8,
+    state: QuoteState,
+    line: u64,
+    opened: u64,
+}
+
+impl QuoteTracker {
+    fn feed(&mut self, bytes: &[u8]) {
+        use QuoteState::*;
+        for &b in bytes {
+            self.state = match (self.state, b) {
+                (FieldStart, b'"') => {
+                    self.opened = self.line;
+                    InQuotes
+                }
+                (InQuotes, b'"') => QuoteInQuotes,
+                (InQuotes, _) => InQuotes,
+                (QuoteInQuotes, b'"') => InQuotes,
+                (_, b'\n' | b'\r') => FieldStart,
+                (_, d) if d == self.delimiter => FieldStart,
+                _ => InField,
+            };
+            if b == b'\n' {
+                self.line += 1;
+            }
+        }
+    }
 }
 
 /// Turns CRLF into LF so every record's terminator is one `\n` the parser consumes,
@@ -31,11 +75,13 @@ struct LfReader {
     pos: usize,
     held_cr: bool,
     seen: Arc<Seen>,
+    quotes: QuoteTracker,
 }
 
 impl LfReader {
-    fn new(inner: Box<dyn Read + Send>) -> Self {
-        LfReader { inner, raw: vec![0; 128 * 1024], out: Vec::new(), pos: 0, held_cr: false, seen: Arc::default() }
+    fn new(inner: Box<dyn Read + Send>, delimiter: u8) -> Self {
+        let quotes = QuoteTracker { delimiter, state: QuoteState::FieldStart, line: 1, opened: 0 };
+        LfReader { inner, raw: vec![0; 128 * 1024], out: Vec::new(), pos: 0, held_cr: false, seen: Arc::default(), quotes }
     }
 }
 
@@ -50,9 +96,13 @@ impl Read for LfReader {
             let n = self.inner.read(&mut self.raw)?;
             if n == 0 {
                 if !std::mem::take(&mut self.held_cr) {
+                    if self.quotes.state == QuoteState::InQuotes {
+                        self.seen.open_quote_line.store(self.quotes.opened, Ordering::Relaxed);
+                    }
                     return Ok(0);
                 }
                 self.out.push(b'\r'); // a lone CR at the very end
+                self.quotes.feed(b"\r");
                 break;
             }
             for &b in &self.raw[..n] {
@@ -65,6 +115,7 @@ impl Read for LfReader {
                     self.out.push(b);
                 }
             }
+            self.quotes.feed(&self.out);
         }
         let k = dst.len().min(self.out.len() - self.pos);
         dst[..k].copy_from_slice(&self.out[self.pos..self.pos + k]);
@@ -98,10 +149,31 @@ impl RowStream for CsvRows {
                     if rec.iter().all(|f| f.trim().is_empty()) {
                         continue; // blank lines carry no row
                     }
+                    // the input ended inside quotes: this and every later record is the merge
+                    let opened = self.seen.open_quote_line.load(Ordering::Relaxed);
+                    if opened > 0 {
+                        return Err(ReadError::UnclosedQuote { line: opened });
+                    }
                     let line = self.start_line(&rec);
+                    if let Some(i) = rec.iter().position(|f| f.len() > self.field_bytes) {
+                        return Err(ReadError::Limit(format!(
+                            "row {line}: field {} is {} bytes long, over the limit of {} (field_bytes); often a quote left open",
+                            i + 1,
+                            rec[i].len(),
+                            self.field_bytes
+                        )));
+                    }
                     out.push(RawRow { line, fields: rec });
                 }
-                Ok(false) => break,
+                Ok(false) => {
+                    // the last quoted field never closed: its record swallowed every line after
+                    // it, so the file is refused rather than loaded with rows merged
+                    let opened = self.seen.open_quote_line.load(Ordering::Relaxed);
+                    if opened > 0 {
+                        return Err(ReadError::UnclosedQuote { line: opened });
+                    }
+                    break;
+                }
                 Err(e) => {
                     let line = e.position().map_or(0, |p| p.line());
                     return Err(ReadError::Csv { line, message: e.to_string() });
@@ -132,7 +204,7 @@ fn sniff_delimiter(line: &str) -> u8 {
     best.0
 }
 
-pub fn open(path: &Path, name: &str, encoding: &'static Encoding, bom_len: usize) -> Result<(Vec<Segment>, FileFacts), ReadError> {
+pub fn open(path: &Path, name: &str, encoding: &'static Encoding, bom_len: usize, limits: &super::Limits) -> Result<(Vec<Segment>, FileFacts), ReadError> {
     let decoded = || -> Result<Box<dyn Read + Send>, ReadError> {
         let f = std::fs::File::open(path)?;
         Ok(Box::new(DecodeReader::new(BufReader::with_capacity(256 * 1024, f), encoding, bom_len)?))
@@ -148,7 +220,7 @@ pub fn open(path: &Path, name: &str, encoding: &'static Encoding, bom_len: usize
         .flexible(true)
         .has_headers(true)
         .buffer_capacity(256 * 1024)
-        .from_reader(LfReader::new(decoded()?));
+        .from_reader(LfReader::new(decoded()?, delimiter));
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| ReadError::Csv { line: 1, message: e.to_string() })?
@@ -165,7 +237,7 @@ pub fn open(path: &Path, name: &str, encoding: &'static Encoding, bom_len: usize
         ..Default::default()
     };
     let seen = reader.get_ref().seen.clone();
-    Ok((vec![Segment { name: name.to_string(), header, table: None, rows: Box::new(CsvRows { reader, seen }) }], facts))
+    Ok((vec![Segment { name: name.to_string(), header, table: None, rows: Box::new(CsvRows { reader, seen, field_bytes: limits.field_bytes }) }], facts))
 }
 
 #[cfg(test)]
@@ -180,15 +252,50 @@ mod tests {
     }
 
     fn lines_of(data: &str) -> Vec<(u64, Vec<String>)> {
+        read_all(data).unwrap()
+    }
+
+    fn read_all(data: &str) -> Result<Vec<(u64, Vec<String>)>, ReadError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, data).unwrap();
-        let (mut segs, _) = open(&path, "t.csv", encoding_rs::UTF_8, 0).unwrap();
+        let limits = super::super::Limits { field_bytes: 64, ..Default::default() };
+        let (mut segs, _) = open(&path, "t.csv", encoding_rs::UTF_8, 0, &limits).unwrap();
         let mut got = Vec::new();
-        while let Some(rows) = segs[0].rows.next_chunk(2).unwrap() {
+        while let Some(rows) = segs[0].rows.next_chunk(2)? {
             got.extend(rows.into_iter().map(|r| (r.line, r.fields.iter().map(str::to_string).collect())));
         }
-        got
+        Ok(got)
+    }
+
+    #[test]
+    fn a_quote_left_open_to_the_end_refuses_the_file_naming_its_line() {
+        let header = "CHILD,SEX,DOB\n";
+        let rows: String = (1..=9).map(|i| format!("{i},1,01/01/2010\n")).collect();
+        let bad = format!("{header}10,1,01/01/2010\n\"11,1,01/01/2010\n{rows}");
+        match read_all(&bad) {
+            Err(ReadError::UnclosedQuote { line }) => assert_eq!(line, 3),
+            other => panic!("expected an unclosed quote at line 3, got {other:?}"),
+        }
+        // CRLF, and the quote in the last column
+        let bad = "A,B\r\n1,\"x\r\n2,y\r\n";
+        assert!(matches!(read_all(bad), Err(ReadError::UnclosedQuote { line: 2 })), "{:?}", read_all(bad));
+        // closed quotes, escaped quotes, quotes inside a plain field and line breaks in quotes load
+        let good = "A,B\n1,\"say \"\"hi\"\"\"\n2,5'10\"\n3,\"two\nlines\"\n";
+        let got = read_all(good).unwrap();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].1[1], "say \"hi\"");
+        assert_eq!(got[1].1[1], "5'10\"");
+        assert_eq!(got[2].1[1], "two\nlines");
+    }
+
+    #[test]
+    fn a_field_past_the_limit_refuses_the_file() {
+        let long = "x".repeat(65);
+        match read_all(&format!("A,B\n1,2\n3,{long}\n")) {
+            Err(ReadError::Limit(m)) => assert!(m.starts_with("row 3: field 2 is 65 bytes"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -62,25 +62,50 @@ pub enum ReadError {
     UnknownXml(String),
     #[error("row {line}: {message}")]
     Csv { line: u64, message: String },
+    #[error("row {line}: a quoted field opens here and is never closed before the end of the file; close the quote (\") or remove it, then send the file again (no rows were loaded, so none merged)")]
+    UnclosedQuote { line: u64 },
+    #[error("{0}; the file was not loaded (the limit is set under [limits] in lantern.toml)")]
+    Limit(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 
+/// How much one file may ask of the reader; a file past a limit is refused on its own with a
+/// message saying which (`[limits]` in `lantern.toml`).
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// The longest field a delimited file may hold, in bytes.
+    pub field_bytes: usize,
+    /// The deepest an XML document's elements may nest.
+    pub xml_depth: usize,
+    /// The most cells a workbook's sheet may span (rows × columns of its used range).
+    pub sheet_cells: u64,
+    /// The most bytes a workbook's parts may unpack to, all together.
+    pub workbook_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { field_bytes: 1 << 20, xml_depth: 256, sheet_cells: 50_000_000, workbook_bytes: 2 << 30 }
+    }
+}
+
 /// Open a file and list the tables it holds.
-pub fn open(path: &Path, project: &crate::project::Project) -> Result<(Vec<Segment>, FileFacts), ReadError> {
+pub fn open(path: &Path, project: &crate::project::Project, limits: &Limits) -> Result<(Vec<Segment>, FileFacts), ReadError> {
     let sniffed = encoding::sniff_file(path)?;
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     match sniffed {
-        Sniffed::Zip => workbook::open(path),
+        Sniffed::Zip => workbook::open(path, limits),
         Sniffed::Ole => Err(ReadError::Workbook(
             "old binary .xls workbooks are read too, but this one could not be recognised".into(),
         ))
-        .or_else(|_| workbook::open(path)),
+        .or_else(|_| workbook::open(path, limits)),
         Sniffed::Text { encoding, bom_len, is_xml } => {
             if is_xml {
-                xml::open(path, encoding, bom_len, project)
+                xml::open(path, encoding, bom_len, project, limits)
             } else {
-                csvfile::open(path, &name, encoding, bom_len)
+                csvfile::open(path, &name, encoding, bom_len, limits)
             }
         }
     }

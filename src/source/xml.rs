@@ -26,7 +26,9 @@ impl RowStream for MemRows {
 /// Walks a document, calling `on_close(path, start_line, values)` at each element's end.
 /// `values` maps element paths to the text of leaf elements seen so far, forgetting a subtree
 /// whenever an element of that path starts again (so values never leak between siblings).
-fn walk(text: &str, mut on_close: impl FnMut(&str, u64, &HashMap<String, String>) -> bool) -> Result<Option<String>, ReadError> {
+/// Elements nested deeper than `max_depth` refuse the document (each level's path is kept, so
+/// memory would grow with the square of the depth).
+fn walk(text: &str, max_depth: usize, mut on_close: impl FnMut(&str, u64, &HashMap<String, String>) -> bool) -> Result<Option<String>, ReadError> {
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().trim_text(false);
     let mut stack: Vec<(String, u64, bool)> = vec![]; // path, start line, has children
@@ -58,6 +60,12 @@ fn walk(text: &str, mut on_close: impl FnMut(&str, u64, &HashMap<String, String>
                         name
                     }
                 };
+                if stack.len() >= max_depth {
+                    return Err(ReadError::Limit(format!(
+                        "line {}: elements nest more than {max_depth} deep (xml_depth)",
+                        line_at(pos)
+                    )));
+                }
                 let prefix = format!("{path}/");
                 values.retain(|k, _| !k.starts_with(&prefix) && k != &path);
                 stack.push((path, line_at(pos), false));
@@ -130,14 +138,14 @@ fn strip_root(p: &str) -> &str {
 }
 
 /// Which declared document this is: root element and `when` values.
-fn identify<'a>(text: &str, project: &'a Project) -> Result<(&'a XmlDocument, FileFacts), ReadError> {
+fn identify<'a>(text: &str, project: &'a Project, max_depth: usize) -> Result<(&'a XmlDocument, FileFacts), ReadError> {
     let mut wanted: Vec<String> = vec![];
     for d in &project.documents {
         wanted.extend(d.when.keys().map(|k| strip_root(k).to_string()));
         wanted.extend(d.context.values().map(|k| strip_root(k).to_string()));
     }
     let mut found: HashMap<String, String> = HashMap::new();
-    let root = walk(text, |path, _, values| {
+    let root = walk(text, max_depth, |path, _, values| {
         if let Some(v) = values.get(path) {
             if wanted.iter().any(|w| w == path) {
                 found.entry(path.to_string()).or_insert_with(|| v.clone());
@@ -160,10 +168,10 @@ fn identify<'a>(text: &str, project: &'a Project) -> Result<(&'a XmlDocument, Fi
     Ok((doc, facts))
 }
 
-pub fn open(path: &Path, encoding: &'static Encoding, bom_len: usize, project: &Project) -> Result<(Vec<Segment>, FileFacts), ReadError> {
+pub fn open(path: &Path, encoding: &'static Encoding, bom_len: usize, project: &Project, limits: &super::Limits) -> Result<(Vec<Segment>, FileFacts), ReadError> {
     let mut text = String::new();
     DecodeReader::new(std::fs::File::open(path)?, encoding, bom_len)?.read_to_string(&mut text)?;
-    let (doc, mut facts) = identify(&text, project)?;
+    let (doc, mut facts) = identify(&text, project, limits.xml_depth)?;
     facts.encoding = encoding.name().to_string();
     let tables: Vec<&TableSchema> =
         project.tables.iter().filter(|t| t.source == doc.source && t.xml.as_ref().is_some_and(|x| x.document == doc.name)).collect();
@@ -189,7 +197,7 @@ pub fn open(path: &Path, encoding: &'static Encoding, bom_len: usize, project: &
         by_record.entry(rec).or_default().push((i, cols));
     }
     let mut rows: Vec<Vec<RawRow>> = vec![vec![]; tables.len()];
-    walk(&text, |path, line, values| {
+    walk(&text, limits.xml_depth, |path, line, values| {
         if let Some(targets) = by_record.get(path) {
             for (i, cols) in targets {
                 let fields: Vec<&str> =
@@ -221,7 +229,7 @@ mod tests {
     fn walk_keeps_parent_values_and_forgets_siblings() {
         let doc = "<M>\n<C><Id>1</Id><D><Ref>2020-01-01</Ref><Close>2020-02-01</Close></D><D><Ref>2021-01-01</Ref></D></C>\n<C><Id>2&amp;3</Id><D><Ref>2022-01-01</Ref></D></C></M>";
         let mut rows = vec![];
-        walk(doc, |path, line, v| {
+        walk(doc, 16, |path, line, v| {
             if path == "M/C/D" {
                 rows.push((line, v.get("M/C/Id").cloned(), v.get("M/C/D/Ref").cloned(), v.get("M/C/D/Close").cloned()));
             }
@@ -237,7 +245,16 @@ mod tests {
 
     #[test]
     fn truncated_documents_are_errors_that_say_so() {
-        let e = walk("<M>\n<C><Id>1</Id>\n<D>", |_, _, _| true).unwrap_err().to_string();
+        let e = walk("<M>\n<C><Id>1</Id>\n<D>", 16, |_, _, _| true).unwrap_err().to_string();
         assert!(e.contains("truncated") && e.contains("<D>"), "{e}");
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_before_it_costs_memory() {
+        let deep = format!("<M>{}{}</M>", "<a>\n".repeat(100_000), "</a>".repeat(100_000));
+        let e = walk(&deep, 256, |_, _, _| true).unwrap_err();
+        assert!(matches!(&e, ReadError::Limit(m) if m.starts_with("line 256: elements nest more than 256 deep")), "{e}");
+        let ok = format!("<M>{}{}</M>", "<a>".repeat(200), "</a>".repeat(200));
+        assert!(walk(&ok, 256, |_, _, _| true).is_ok());
     }
 }

@@ -28,6 +28,11 @@ use parse::*;
 
 pub const DECIMAL_PRECISION: u8 = 18;
 pub const DECIMAL_SCALE: i8 = 2;
+/// The most digits an amount may have before its decimal point (under £1 trillion): decimal(18,2)
+/// holds 16, and the other 4 leave room for the marts' sums of up to 10,000 such amounts.
+pub const AMOUNT_DIGITS: u32 = 12;
+/// The pseudonym kind for the cells of a quarantined row whose width differs from its header.
+const SHIFTED_CELL: &str = "shifted-cell";
 const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
 
 #[derive(Debug, thiserror::Error)]
@@ -355,8 +360,11 @@ impl<'a> TableValidator<'a> {
         let mut flags: Vec<Vec<(String, String)>> = vec![vec![]; n]; // warning rules: the row stays clean
         let mut texts: Vec<Vec<Option<Cow<'r, str>>>> = Vec::with_capacity(self.cols.len()); // normalised cell text per column
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.cols.len());
+        // a row whose width differs from its header has its values under the wrong columns: any
+        // cell may be an identifier, so it is quarantined whole and no message quotes it
+        let shifted: Vec<bool> = rows.iter().map(|row| self.strict_width && row.fields.len() != self.header_len).collect();
         for (r, row) in rows.iter().enumerate() {
-            if self.strict_width && row.fields.len() != self.header_len {
+            if shifted[r] {
                 problems[r].push((
                     format!("{}.shape", self.schema.name),
                     None,
@@ -373,13 +381,13 @@ impl<'a> TableValidator<'a> {
                 let raw = c.field.and_then(|f| row.fields.get(f)).unwrap_or("");
                 let v = match fill.and_then(|f| f[r].as_deref()) {
                     Some(from_parent) if raw.trim().is_empty() => {
-                        self.clean_cell(c, from_parent, ctx.year, &mut problems[r], &mut flags[r]).map(|v| Cow::Owned(v.into_owned()))
+                        self.clean_cell(c, from_parent, ctx.year, !shifted[r], &mut problems[r], &mut flags[r]).map(|v| Cow::Owned(v.into_owned()))
                     }
-                    _ => self.clean_cell(c, raw, ctx.year, &mut problems[r], &mut flags[r]),
+                    _ => self.clean_cell(c, raw, ctx.year, !shifted[r], &mut problems[r], &mut flags[r]),
                 };
                 vals.push(v);
             }
-            arrays.push(self.to_array(c, &vals, &mut problems, &mut flags));
+            arrays.push(self.to_array(c, &vals, &shifted, &mut problems, &mut flags));
             texts.push(vals);
         }
         let mut typed = RecordBatch::try_new(self.typed.clone(), arrays)?;
@@ -514,7 +522,7 @@ impl<'a> TableValidator<'a> {
         }
         let flag_messages = flags.into_iter().flatten().collect();
         let clean = self.protect(&typed, &good, ctx, protector)?;
-        let quarantine = self.quarantine(rows, &texts, &problems, ctx, protector)?;
+        let quarantine = self.quarantine(rows, &texts, &problems, &shifted, ctx, protector)?;
         Ok(ChunkResult { clean, quarantine, broken, flagged, examples, flag_messages })
     }
 
@@ -555,6 +563,7 @@ impl<'a> TableValidator<'a> {
         c: &'r Col,
         raw: &'r str,
         year: Option<i32>,
+        quote: bool,
         problems: &mut Vec<(String, Option<String>, String)>,
         flags: &mut Vec<(String, String)>,
     ) -> Option<Cow<'r, str>> {
@@ -567,7 +576,7 @@ impl<'a> TableValidator<'a> {
             }
         });
         let v: &str = changed.as_deref().unwrap_or_else(|| raw.trim());
-        let shown = |v: &str| if c.treatment.is_some() { "the value".to_string() } else { format!("'{v}'") };
+        let shown = |v: &str| if c.treatment.is_some() || !quote { "the value".to_string() } else { format!("'{v}'") };
         if v.is_empty() {
             if c.spec.required {
                 problems.push((format!("{}.required", c.rule_prefix), Some(c.spec.name.clone()), format!("{} is required but blank", c.spec.name)));
@@ -623,13 +632,14 @@ impl<'a> TableValidator<'a> {
         &self,
         c: &Col,
         vals: &[Option<Cow<'_, str>>],
+        shifted: &[bool],
         problems: &mut [Vec<(String, Option<String>, String)>],
         flags: &mut [Vec<(String, String)>],
     ) -> ArrayRef {
         let name = &c.spec.name;
-        let shown = |v: &str| if c.treatment.is_some() { "the value".to_string() } else { format!("'{v}'") };
+        let shown = |r: usize, v: &str| if c.treatment.is_some() || shifted[r] { "the value".to_string() } else { format!("'{v}'") };
         let mut bad = |r: usize, v: &str, expected: String| {
-            problems[r].push((format!("{}.type", c.rule_prefix), Some(name.clone()), format!("{name}: {} is not {expected}", shown(v))));
+            problems[r].push((format!("{}.type", c.rule_prefix), Some(name.clone()), format!("{name}: {} is not {expected}", shown(r, v))));
         };
         let range = |r: usize, x: f64, problems: &mut [Vec<(String, Option<String>, String)>], flags: &mut [Vec<(String, String)>]| {
             let lo = c.spec.min.is_some_and(|m| x < m);
@@ -682,10 +692,20 @@ impl<'a> TableValidator<'a> {
             ColumnType::Decimal => {
                 let mut out = Vec::with_capacity(vals.len());
                 for (r, v) in vals.iter().enumerate() {
-                    out.push(v.as_deref().and_then(|s| parse_decimal(s, DECIMAL_SCALE as u32).or_else(|| {
-                        bad(r, s, "an amount (digits, optional thousands commas, up to 2 decimal places)".into());
-                        None
-                    })));
+                    // an amount past decimal(18,2) would wrap when stored, and one near it would
+                    // overflow the marts' sums: quarantined, never wrapped
+                    let limit = 10i128.pow(AMOUNT_DIGITS + DECIMAL_SCALE as u32);
+                    out.push(v.as_deref().and_then(|s| match parse_decimal(s, DECIMAL_SCALE as u32) {
+                        Some(x) if x.abs() < limit => Some(x),
+                        Some(_) => {
+                            bad(r, s, format!("an amount that fits (at most {AMOUNT_DIGITS} digits before the decimal point)"));
+                            None
+                        }
+                        None => {
+                            bad(r, s, "an amount (digits, optional thousands commas, up to 2 decimal places)".into());
+                            None
+                        }
+                    }));
                 }
                 Arc::new(Decimal128Array::from(out).with_precision_and_scale(DECIMAL_PRECISION, DECIMAL_SCALE).expect("valid decimal type"))
             }
@@ -777,6 +797,7 @@ impl<'a> TableValidator<'a> {
         rows: &[RawRow],
         texts: &[Vec<Option<Cow<'_, str>>>],
         problems: &[Vec<(String, Option<String>, String)>],
+        shifted: &[bool],
         ctx: &FileContext,
         protector: &Protector,
     ) -> Result<RecordBatch, ValidateError> {
@@ -801,6 +822,10 @@ impl<'a> TableValidator<'a> {
             }
             let values = bad.iter().map(|&r| {
                 let raw = c.field.and_then(|f| rows[r].fields.get(f)).map(str::trim).filter(|s| !s.is_empty());
+                if shifted[r] {
+                    // under the wrong column: protected as if it were an identifier
+                    return raw.map(|v| protector.pseudonym(SHIFTED_CELL, v));
+                }
                 match &c.treatment {
                     None => raw.map(str::to_string),
                     Some(Treatment::Pseudonym(kind)) => raw.map(|v| protector.pseudonym(kind, v)),

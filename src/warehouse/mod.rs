@@ -70,10 +70,18 @@ impl Warehouse {
         let w = Warehouse { root, remote: None };
         // tidy up only when no other process is writing (its staging is not debris), and only
         // when there is something to tidy, so that readers of a read-only warehouse never write
+        // best effort: a reader that may not write (a read-only warehouse, another user's) reads
+        // what is there; every writer finishes the journal anyway when it takes the lock
         let staged = std::fs::read_dir(w.root.join("_staging")).is_ok_and(|mut d| d.next().is_some());
         if staged {
-            if let Some(_lock) = WriterLock::try_acquire(&w.root, "recovery").map_err(lock_io)? {
-                w.recover()?;
+            match WriterLock::try_acquire(&w.root, "recovery") {
+                Ok(Some(_lock)) => {
+                    if let Err(e) = w.recover() {
+                        tracing::warn!(error = %e, "could not finish or discard what an interrupted run left in _staging");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot tidy the warehouse (no write access); reading it as it is"),
             }
         }
         Ok(w)
@@ -171,6 +179,12 @@ impl Warehouse {
     /// Finish commits that a killed process left journalled; discard staging that never reached
     /// its commit.
     pub fn recover(&self) -> Result<(), WarehouseError> {
+        // a run record a killed writer was rewriting (the committed copy stays)
+        for p in walk_files(&self.root.join("_runs")) {
+            if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.') && n.to_string_lossy().ends_with(".tmp")) {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
         let dir = self.root.join("_staging");
         let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(()) };
         for e in entries.flatten() {
@@ -194,6 +208,12 @@ impl Warehouse {
     /// `raw/` is moved in as a whole.
     pub fn commit(&self, run_id: &str, partitions: &BTreeSet<String>) -> Result<(), WarehouseError> {
         let stage = self.staging(run_id);
+        if let Some(bad) = partitions.iter().find(|p| !is_inside(p)) {
+            return Err(WarehouseError::Io {
+                path: bad.clone(),
+                source: std::io::Error::other("a partition path that would leave the warehouse; nothing was committed"),
+            });
+        }
         if let Some(r) = &self.remote {
             let extras: Vec<&str> = ["raw", "_runs"].into_iter().filter(|e| stage.join(e).exists()).collect();
             r.commit(&stage, run_id, partitions, &extras)?;
@@ -344,6 +364,16 @@ fn name_of(p: &Path) -> String {
 
 pub fn has_parquet(p: &Path) -> bool {
     walk_files(p).iter().any(|f| f.extension().is_some_and(|e| e == "parquet"))
+}
+
+/// Whether a relative warehouse path stays inside the warehouse: plain names only, no `..`,
+/// no root, no drive, no empty or hidden part.
+pub fn is_inside(rel: &str) -> bool {
+    !rel.is_empty()
+        && Path::new(rel).components().all(|c| match c {
+            std::path::Component::Normal(n) => n.to_str().is_some_and(|n| !n.starts_with('.') && !n.contains('\\')),
+            _ => false,
+        })
 }
 
 pub fn walk_files(p: &Path) -> Vec<PathBuf> {

@@ -38,6 +38,21 @@ pub struct RunRecord {
     /// Newest input file per source: its modification time (RFC 3339).
     #[serde(default)]
     pub newest_input: BTreeMap<String, String>,
+    /// Partitions this run added to rather than replaced (see `[partition] replaces`): what it
+    /// kept of earlier loads and what it replaced.
+    #[serde(default)]
+    pub increments: Vec<IncrementRecord>,
+}
+
+/// One partition a load added to: earlier rows kept, and earlier rows replaced by the load's.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct IncrementRecord {
+    pub partition: String,
+    pub zone: String,
+    /// The columns whose values decide which earlier rows are replaced.
+    pub by: Vec<String>,
+    pub kept: u64,
+    pub replaced: u64,
 }
 
 /// One expectation of a pipeline, checked after its run.
@@ -125,8 +140,11 @@ pub fn save(warehouse: &Path, record: &RunRecord) -> std::io::Result<std::path::
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{}.json", record.run_id));
     let tmp = dir.join(format!(".{}.json.tmp", record.run_id));
-    write_json(&tmp, record)?;
-    std::fs::rename(&tmp, &path)?;
+    // a record that cannot be written whole (a full disk) leaves no partial copy behind
+    if let Err(e) = write_json(&tmp, record).and_then(|()| std::fs::rename(&tmp, &path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     Ok(path)
 }
 

@@ -104,7 +104,12 @@ pub fn sql_json(warehouse: &Path, sql: &str) -> Vec<serde_json::Value> {
 }
 
 pub fn run_records(warehouse: &Path) -> Vec<serde_json::Value> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(warehouse.join("_runs")).unwrap().map(|e| e.unwrap().path()).collect();
+    // records only: not a `.<run>.json.tmp` a killed writer left
+    let mut v: Vec<PathBuf> = std::fs::read_dir(warehouse.join("_runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
     v.sort();
     v.iter().map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()).collect()
 }
@@ -127,4 +132,23 @@ pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// Rewrites one part of a zip (a workbook) through `edit`: for files no writer would make.
+pub fn patch_zip(path: &Path, part: &str, edit: impl Fn(&str) -> String) {
+    use std::io::{Read, Write};
+    let mut zin = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let name = f.name().to_string();
+        let mut bytes = vec![];
+        f.read_to_end(&mut bytes).unwrap();
+        if name == part {
+            bytes = edit(&String::from_utf8(bytes).unwrap()).into_bytes();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    std::fs::write(path, out.finish().unwrap().into_inner()).unwrap();
 }
