@@ -109,7 +109,7 @@ SELECT
     CAST(r.actual_in_period AS DECIMAL(18, 2)) AS actual_in_period,
     CAST(r.actual_to_date AS DECIMAL(18, 2)) AS actual_to_date,
     r.period = 12 AS year_complete,
-    CASE WHEN r.method = 'last_year_profile' AND NOT (r.ly_to_date > 0 AND r.ly_full_year > 0) THEN 'straight_line' ELSE r.method END AS method,
+    CASE WHEN r.method = 'last_year_profile' AND NOT coalesce(r.ly_to_date > 0 AND r.ly_full_year > 0, false) THEN 'straight_line' ELSE r.method END AS method,
     CAST(CASE
         WHEN r.period = 12 THEN r.actual_to_date
         WHEN r.method = 'budget' THEN r.budget
