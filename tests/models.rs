@@ -8,147 +8,46 @@ use common::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use arrow::array::Array;
-use arrow::datatypes::DataType;
-use arrow::record_batch::RecordBatch;
-use lantern::model::Scratch;
 use lantern::project::Project;
-use sqllogictest::{DBOutput, DefaultColumnType};
 
 // ---------------------------------------------------------------------------------------------
-// sqllogictest: a DataFusion session with Lantern's functions, every declared table empty and
-// writable, and `BUILD MODEL marts.<area>.<model>` / `BUILD MODELS` to build shipped models
-// from the rows the file inserted.
+// sqllogictest: the .slt files themselves run in the driver, tests/sqllogictests.rs (`cargo test
+// --test sqllogictests`), on the adapter in tests/slt/. Here: the adapter and the driver's record
+// loop catch what they must, so passing files prove something.
 
-#[derive(Debug)]
-struct SltError(String);
+mod slt;
 
-impl std::fmt::Display for SltError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for SltError {}
-
-struct Lantern {
-    rt: tokio::runtime::Runtime,
-    scratch: Scratch,
-}
-
-impl Lantern {
-    fn new() -> Result<Self, SltError> {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| SltError(e.to_string()))?;
-        let project = Project::embedded().map_err(|e| SltError(e.to_string()))?;
-        let scratch = rt.block_on(Scratch::new(&project)).map_err(|e| SltError(e.to_string()))?;
-        Ok(Lantern { rt, scratch })
-    }
-}
-
-fn column_type(t: &DataType) -> DefaultColumnType {
-    use DataType::*;
-    match t {
-        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => DefaultColumnType::Integer,
-        Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => DefaultColumnType::FloatingPoint,
-        _ => DefaultColumnType::Text,
-    }
-}
-
-/// A cell as the .slt files write it: NULL, (empty), floats to six decimals without trailing
-/// zeros, everything else as Arrow displays it (dates ISO, booleans true/false).
-fn cell(col: &dyn Array, row: usize) -> String {
-    if col.is_null(row) {
-        return "NULL".into();
-    }
-    let text = arrow::util::display::ArrayFormatter::try_new(col, &Default::default()).and_then(|f| Ok(f.value(row).to_string())).unwrap_or_default();
-    match col.data_type() {
-        DataType::Float16 | DataType::Float32 | DataType::Float64 => {
-            let v: f64 = text.parse().unwrap_or(f64::NAN);
-            let s = format!("{v:.6}");
-            let s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-            if s == "-0" { "0".into() } else { s }
-        }
-        _ if text.is_empty() => "(empty)".into(),
-        _ => text,
-    }
-}
-
-fn rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
-    let mut out = vec![];
-    for b in batches {
-        for r in 0..b.num_rows() {
-            out.push(b.columns().iter().map(|c| cell(c.as_ref(), r)).collect());
-        }
-    }
-    out
-}
-
-impl sqllogictest::DB for Lantern {
-    type Error = SltError;
-    type ColumnType = DefaultColumnType;
-
-    fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
-        let words: Vec<String> = sql.split_whitespace().map(|w| w.trim_end_matches(';').to_string()).collect();
-        let first = words.first().map(|w| w.to_ascii_uppercase()).unwrap_or_default();
-        if first == "BUILD" {
-            let what = words.get(1).map(|w| w.to_ascii_uppercase()).unwrap_or_default();
-            let names: Vec<&str> = words.iter().skip(2).map(|w| w.trim_end_matches(',')).filter(|w| !w.is_empty()).collect();
-            if !(what == "MODELS" && names.is_empty() || what == "MODEL" && !names.is_empty()) {
-                return Err(SltError("write `BUILD MODEL marts.<area>.<model> [, …]` or `BUILD MODELS`".into()));
-            }
-            let built = self.rt.block_on(self.scratch.build(&names)).map_err(|e| SltError(e.to_string()))?;
-            return Ok(DBOutput::StatementComplete(built.iter().map(|(_, n)| *n as u64).sum()));
-        }
-        let ctx = &self.scratch.ctx;
-        let batches = self.rt.block_on(async { ctx.sql(sql).await?.collect().await }).map_err(|e| SltError(e.strip_backtrace()))?;
-        if matches!(first.as_str(), "CREATE" | "INSERT" | "DROP" | "SET" | "DELETE" | "UPDATE" | "COPY") {
-            let n = batches
-                .first()
-                .filter(|b| b.num_rows() == 1 && b.num_columns() == 1)
-                .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::UInt64Array>().map(|a| a.value(0)))
-                .unwrap_or(0);
-            return Ok(DBOutput::StatementComplete(n));
-        }
-        let schema = match batches.first() {
-            Some(b) => b.schema(),
-            None => self.rt.block_on(async { ctx.sql(sql).await.map(|df| df.schema().as_arrow().clone().into()) }).map_err(|e| SltError(e.strip_backtrace()))?,
-        };
-        Ok(DBOutput::Rows { types: schema.fields().iter().map(|f| column_type(f.data_type())).collect(), rows: rows(&batches) })
-    }
-}
-
-fn slt_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "slt")).collect();
-    v.sort();
-    v
-}
-
+/// A wrong expected value fails, and every failing record of a file is reported with its line,
+/// not just the first.
 #[test]
-fn sqllogictest_files_pass() {
-    let files = slt_files();
-    assert!(files.len() >= 3, "tests/sql holds only {} .slt files", files.len());
-    let mut failures = vec![];
-    for f in &files {
-        let mut runner = sqllogictest::Runner::new(|| async { Lantern::new() });
-        runner.with_column_validator(sqllogictest::strict_column_validator);
-        if let Err(e) = runner.run_file(f) {
-            failures.push(format!("{}", e.display(false)));
-        }
-    }
-    assert!(failures.is_empty(), "{} of {} .slt files failed:\n\n{}", failures.len(), files.len(), failures.join("\n\n"));
-}
-
-/// The harness itself: a wrong expected value fails, so passing files prove something.
-#[test]
-fn sqllogictest_catches_a_wrong_value() {
-    let mut runner = sqllogictest::Runner::new(|| async { Lantern::new() });
-    runner.with_column_validator(sqllogictest::strict_column_validator);
-    let wrong = "query I\nSELECT working_days(DATE '2024-03-28', DATE '2024-04-02')\n----\n3\n";
-    let e = runner.run_script(wrong).unwrap_err().display(false).to_string();
-    assert!(e.contains("3") && e.contains("1"), "{e}");
+fn sqllogictest_catches_a_wrong_value_and_reports_every_failing_record() {
+    let wrong = "query I\nSELECT working_days(DATE '2024-03-28', DATE '2024-04-02')\n----\n3\n\n\
+                 query I\nSELECT 1 + 1\n----\n2\n\n\
+                 query T\nSELECT add_working_days(DATE '2024-12-02', 45)\n----\n2025-02-03\n";
+    let (records, failures) = slt::run_script("wrong.slt", wrong);
+    assert_eq!(records, 3);
+    assert_eq!(failures.len(), 2, "{failures:#?}");
+    assert!(failures[0].contains("wrong.slt:1") && failures[0].contains('3') && failures[0].contains('1'), "{}", failures[0]);
+    assert!(failures[1].contains("wrong.slt:11") && failures[1].contains("2025-02-06"), "{}", failures[1]);
     let right = "query I\nSELECT working_days(DATE '2024-03-28', DATE '2024-04-02')\n----\n1\n";
-    runner.run_script(right).unwrap();
+    assert_eq!(slt::run_script("right.slt", right), (1, vec![]));
+    // a column type that does not match fails too (I for a text column)
+    let (_, failures) = slt::run_script("types.slt", "query I\nSELECT 'a'\n----\na\n");
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+}
+
+/// `--complete` rewrites a wrong expected result with the session's and keeps the comments.
+#[test]
+fn complete_rewrites_expected_results_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("case.slt");
+    std::fs::write(&f, "# Good Friday and Easter Monday\nquery I\nSELECT working_days(DATE '2024-03-28', DATE '2024-04-02')\n----\n3\n\nstatement ok\nCREATE TABLE t AS VALUES (1)\n").unwrap();
+    assert_eq!(slt::run_file(&f).1.len(), 1);
+    slt::complete_file(&f).unwrap();
+    let text = std::fs::read_to_string(&f).unwrap();
+    assert!(text.starts_with("# Good Friday and Easter Monday\nquery I\n"), "{text}");
+    assert!(text.contains("----\n1\n"), "{text}");
+    assert_eq!(slt::run_file(&f), (2, vec![]));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@
 --   actuals to date + the service line's commitments known at the period
 --   (assumptions.budget_monitoring.commitment, put on the line's largest-budget row); budget =
 --   the budget. Budgets and actuals are mapped to lines by the coding map as in
---   marts.finance.ledger_lines.
+--   marts.finance.ledger_lines (a cost centre and account row wins over the cost centre's row as a
+--   whole).
 WITH map AS (
     SELECT * FROM (
         SELECT *, row_number() OVER (PARTITION BY la, cost_centre, coalesce(account, '') ORDER BY version DESC) AS rn
@@ -19,11 +20,11 @@ WITH map AS (
 ),
 budgets AS (
     SELECT b.la AS la_code, b.financial_year,
-           coalesce(ma.directorate, mc.directorate, 'Unmapped') AS directorate,
-           coalesce(ma.service_area, mc.service_area, 'Unmapped') AS service_area,
-           coalesce(ma.service_line, mc.service_line, 'Unmapped') AS service_line,
-           coalesce(ma.dsg_block, mc.dsg_block) AS dsg_block,
-           coalesce(ma.s251_line, mc.s251_line) AS s251_line,
+           coalesce(CASE WHEN ma.cost_centre IS NOT NULL THEN ma.directorate ELSE mc.directorate END, 'Unmapped') AS directorate,
+           coalesce(CASE WHEN ma.cost_centre IS NOT NULL THEN ma.service_area ELSE mc.service_area END, 'Unmapped') AS service_area,
+           coalesce(CASE WHEN ma.cost_centre IS NOT NULL THEN ma.service_line ELSE mc.service_line END, 'Unmapped') AS service_line,
+           CASE WHEN ma.cost_centre IS NOT NULL THEN ma.dsg_block ELSE mc.dsg_block END AS dsg_block,
+           CASE WHEN ma.cost_centre IS NOT NULL THEN ma.s251_line ELSE mc.s251_line END AS s251_line,
            sum(coalesce(b.revised_budget, b.original_budget)) AS budget
     FROM clean.finance.budgets b
     LEFT JOIN map ma ON ma.la = b.la AND ma.cost_centre = b.cost_centre AND ma.account = b.account
@@ -108,7 +109,7 @@ SELECT
     CAST(r.actual_in_period AS DECIMAL(18, 2)) AS actual_in_period,
     CAST(r.actual_to_date AS DECIMAL(18, 2)) AS actual_to_date,
     r.period = 12 AS year_complete,
-    CASE WHEN r.method = 'last_year_profile' AND NOT (r.ly_to_date > 0 AND r.ly_full_year > 0) THEN 'straight_line' ELSE r.method END AS method,
+    CASE WHEN r.method = 'last_year_profile' AND NOT coalesce(r.ly_to_date > 0 AND r.ly_full_year > 0, false) THEN 'straight_line' ELSE r.method END AS method,
     CAST(CASE
         WHEN r.period = 12 THEN r.actual_to_date
         WHEN r.method = 'budget' THEN r.budget

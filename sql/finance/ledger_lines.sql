@@ -4,7 +4,9 @@
 --   debit-positive: spend positive, income negative) with what the council's coding map says
 --   about their cost centre and account: service line, service area, directorate, section 251
 --   line, DSG block, locality, placement type and provider type. A map row for the cost centre
---   and account wins over one for the cost centre alone (account left blank); of several
+--   and account wins over one for the cost centre alone (account left blank), as a whole: what
+--   it leaves blank stays blank (an income account mapped with no placement type is not placement
+--   spend, whatever the cost centre's own row says); of several
 --   versions of the map, the latest (highest version) is used. Transactions the map does not
 --   cover keep service_line 'Unmapped' so they still count in totals. `month_start` is the first
 --   day of the financial period (period 1 = April).
@@ -24,15 +26,15 @@ SELECT
     l.cost_centre,
     l.account,
     l.amount,
-    coalesce(ma.cost_centre_name, mc.cost_centre_name) AS cost_centre_name,
-    coalesce(ma.service_line, mc.service_line, 'Unmapped') AS service_line,
-    coalesce(ma.service_area, mc.service_area, 'Unmapped') AS service_area,
-    coalesce(ma.directorate, mc.directorate, 'Unmapped') AS directorate,
-    coalesce(ma.s251_line, mc.s251_line) AS s251_line,
-    coalesce(ma.dsg_block, mc.dsg_block) AS dsg_block,
-    coalesce(ma.locality, mc.locality) AS locality,
-    coalesce(ma.placement_type, mc.placement_type) AS placement_type,
-    coalesce(ma.provider_type, mc.provider_type) AS provider_type,
+    CASE WHEN ma.cost_centre IS NOT NULL THEN ma.cost_centre_name ELSE mc.cost_centre_name END AS cost_centre_name,
+    coalesce(CASE WHEN ma.cost_centre IS NOT NULL THEN ma.service_line ELSE mc.service_line END, 'Unmapped') AS service_line,
+    coalesce(CASE WHEN ma.cost_centre IS NOT NULL THEN ma.service_area ELSE mc.service_area END, 'Unmapped') AS service_area,
+    coalesce(CASE WHEN ma.cost_centre IS NOT NULL THEN ma.directorate ELSE mc.directorate END, 'Unmapped') AS directorate,
+    CASE WHEN ma.cost_centre IS NOT NULL THEN ma.s251_line ELSE mc.s251_line END AS s251_line,
+    CASE WHEN ma.cost_centre IS NOT NULL THEN ma.dsg_block ELSE mc.dsg_block END AS dsg_block,
+    CASE WHEN ma.cost_centre IS NOT NULL THEN ma.locality ELSE mc.locality END AS locality,
+    CASE WHEN ma.cost_centre IS NOT NULL THEN ma.placement_type ELSE mc.placement_type END AS placement_type,
+    CASE WHEN ma.cost_centre IS NOT NULL THEN ma.provider_type ELSE mc.provider_type END AS provider_type,
     l.supplier,
     l.child_ref,
     l.placement_ref,

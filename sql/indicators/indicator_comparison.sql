@@ -3,7 +3,7 @@
 -- description: Each council's value beside the published England, region and statistical
 --   neighbour values (clean.reference.benchmarks). DfE reporting years end on 31 March, so a
 --   benchmark for time_period 2025 sits beside the council's value for the period ending
---   31 March 2025. Publishers' ids are mapped to Lantern's in `ids` below (a council adds rows
+--   31 March 2025, and so does one for 2024-25, 202425 (Explore Education Statistics) or 2024/25. Publishers' ids are mapped to Lantern's in `ids` below (a council adds rows
 --   there for benchmarks it loads under other names). The neighbour value is the benchmark file's
 --   own statistical-neighbour row for the council where it has one, else the mean of the
 --   council's neighbours' (clean.reference.statistical_neighbours) local authority rows.
@@ -20,7 +20,10 @@ WITH ids (benchmark_id, indicator_id) AS (
         ('ehcp_pct_pupils', 'ehcp_pupils_pct')
 ),
 b AS (
-    SELECT coalesce(i.indicator_id, x.indicator_id) AS indicator_id, CAST(x.time_period AS INT) AS year,
+    SELECT coalesce(i.indicator_id, x.indicator_id) AS indicator_id,
+           -- the year the period ends in: 2024, 2023-24, 202324 and 2023/24 are all 2024
+           TRY_CAST(substr(regexp_replace(x.time_period, '[^0-9]', '', 'g'), 1, 4) AS INT)
+             + CASE WHEN length(regexp_replace(x.time_period, '[^0-9]', '', 'g')) >= 6 THEN 1 ELSE 0 END AS year,
            x.area_level, x.area_code, x.region_code, x.la_code, x.value
     FROM clean.reference.benchmarks x
     LEFT JOIN ids i ON i.benchmark_id = x.indicator_id
