@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 use common::{fixtures, KEY};
 
 fn start_run(landing: &Path, warehouse: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_lantern"))
-        .args(["run", "--landing", landing.to_str().unwrap(), "--warehouse", warehouse.to_str().unwrap(), "--la", "201", "--as-of", "2025-03-31"])
-        .env("LANTERN_PSEUDONYM_KEY", KEY)
+    common::run_command(landing, warehouse, "2025-03-31")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -12,6 +12,14 @@ use common::{fixtures, lantern, run_records, sql_json};
 
 const HEADER: &str = "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n";
 
+/// A landing folder under `dir` holding one 903 header of ten good rows.
+fn header_landing(dir: &Path) -> PathBuf {
+    let landing = dir.join("landing");
+    std::fs::create_dir_all(&landing).unwrap();
+    std::fs::write(landing.join("header.csv"), format!("{HEADER}{}", header_rows())).unwrap();
+    landing
+}
+
 /// Ten good 903 header rows (children 100001…100010).
 fn header_rows() -> String {
     (1..=10).map(|i| format!("1000{i:02},1,14/05/2012,WBRI,A1234567890{i:02},,\n")).collect()
@@ -163,9 +171,8 @@ fn a_row_with_a_missing_field_is_quarantined_whole_and_protected() {
 #[test]
 fn only_regular_files_inside_the_landing_folder_are_read() {
     let tmp = tempfile::tempdir().unwrap();
-    let landing = tmp.path().join("landing");
+    let landing = header_landing(tmp.path());
     std::fs::create_dir_all(landing.join("sub")).unwrap();
-    std::fs::write(landing.join("header.csv"), format!("{HEADER}{}", header_rows())).unwrap();
     let outside = tmp.path().join("outside.csv");
     std::fs::write(&outside, format!("{HEADER}999999,1,14/05/2012,WBRI,Z123456789012,,\n")).unwrap();
     let link = |target: &Path, name: &str| std::os::unix::fs::symlink(target, landing.join(name)).unwrap();
@@ -181,9 +188,8 @@ fn only_regular_files_inside_the_landing_folder_are_read() {
     let warehouse = tmp.path().join("w");
 
     // a named pipe would block whoever opens it: the run must finish by itself
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lantern"))
-        .args(["run", "--landing", landing.to_str().unwrap(), "--warehouse", warehouse.to_str().unwrap(), "--la", "201", "--as-of", "2024-03-31", "mosaic"])
-        .env("LANTERN_PSEUDONYM_KEY", common::KEY)
+    let mut child = common::run_command(&landing, &warehouse, "2024-03-31")
+        .arg("mosaic")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -278,9 +284,7 @@ fn readers_have_limits_and_one_file_past_them_stops_nothing_else() {
 #[test]
 fn lantern_sql_only_reads_the_warehouse() {
     let tmp = tempfile::tempdir().unwrap();
-    let landing = tmp.path().join("landing");
-    std::fs::create_dir_all(&landing).unwrap();
-    std::fs::write(landing.join("header.csv"), format!("{HEADER}{}", header_rows())).unwrap();
+    let landing = header_landing(tmp.path());
     let warehouse = tmp.path().join("w");
     let w = warehouse.to_str().unwrap();
     assert!(run(&landing, &warehouse, &["mosaic"]).status.success());
@@ -324,9 +328,7 @@ fn lantern_sql_only_reads_the_warehouse() {
 #[test]
 fn a_run_whose_report_cannot_be_written_does_not_say_succeeded() {
     let tmp = tempfile::tempdir().unwrap();
-    let landing = tmp.path().join("landing");
-    std::fs::create_dir_all(&landing).unwrap();
-    std::fs::write(landing.join("header.csv"), format!("{HEADER}{}", header_rows())).unwrap();
+    let landing = header_landing(tmp.path());
     let warehouse = tmp.path().join("w");
     std::fs::create_dir_all(&warehouse).unwrap();
     std::fs::write(warehouse.join("_reports"), "a file where the reports folder should be").unwrap();
@@ -386,9 +388,7 @@ fn ledger_extracts_by_period_add_up_and_a_resent_period_replaces_only_itself() {
 /// Starts `lantern run` on the shared fixtures, waits until `ready` holds, sends SIGTERM and
 /// returns how the process ended.
 fn terminate_when(landing: &Path, warehouse: &Path, ready: impl Fn() -> bool) -> (Option<i32>, String) {
-    let child = Command::new(env!("CARGO_BIN_EXE_lantern"))
-        .args(["run", "--landing", landing.to_str().unwrap(), "--warehouse", warehouse.to_str().unwrap(), "--la", "201", "--as-of", "2025-03-31"])
-        .env("LANTERN_PSEUDONYM_KEY", common::KEY)
+    let child = common::run_command(landing, warehouse, "2025-03-31")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -187,7 +187,7 @@ pub(crate) fn sha256_file(p: &Path) -> std::io::Result<(String, u64)> {
 fn council_folder(rel: &Path) -> Option<String> {
     let mut parts = rel.components();
     let first = parts.next()?.as_os_str().to_str()?;
-    (parts.next().is_some() && first.len() == 3 && first.bytes().all(|b| b.is_ascii_digit())).then(|| first.to_string())
+    (parts.next().is_some() && is_la_code(first)).then(|| first.to_string())
 }
 
 /// Lower ranks first, so that tables other tables refer to (903 header) are read before them.
@@ -296,7 +296,7 @@ impl Runner<'_> {
             bar.set_message(rel.display().to_string());
             let fr = self.ingest_file(i, path, rel, opts, sources, stage, &run_id, &mut state, &mut touched)?;
             if let Some(folder) = council_folder(rel) {
-                council_las.extend(fr.la.iter().filter(|la| la.len() == 3).cloned());
+                council_las.extend(fr.la.iter().filter(|la| is_la_code(la)).cloned());
                 council_las.insert(folder.clone());
                 // the council's last file: its keys, references, inherited values and cached
                 // pseudonyms are done with

@@ -26,6 +26,15 @@ pub fn lantern(args: &[&str]) -> Output {
         .expect("run lantern")
 }
 
+/// `lantern run` of a landing folder into a warehouse (council 201, as of `as_of`), to spawn
+/// when a test must watch or stop the process while it runs.
+pub fn run_command(landing: &Path, warehouse: &Path, as_of: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lantern"));
+    c.args(["run", "--landing", landing.to_str().unwrap(), "--warehouse", warehouse.to_str().unwrap(), "--la", "201", "--as-of", as_of])
+        .env("LANTERN_PSEUDONYM_KEY", KEY);
+    c
+}
+
 pub fn ok(args: &[&str]) -> String {
     let out = lantern(args);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
