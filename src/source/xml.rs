@@ -26,7 +26,7 @@ impl RowStream for MemRows {
 /// Walks a document, calling `on_close(path, start_line, values)` at each element's end.
 /// `values` maps element paths to the text of leaf elements seen so far, forgetting a subtree
 /// whenever an element of that path starts again (so values never leak between siblings).
-fn walk(text: &str, mut on_close: impl FnMut(&str, u64, &HashMap<String, String>) -> bool) -> Result<Option<String>, ReadError> {
+pub(crate) fn walk(text: &str, mut on_close: impl FnMut(&str, u64, &HashMap<String, String>) -> bool) -> Result<Option<String>, ReadError> {
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().trim_text(false);
     let mut stack: Vec<(String, u64, bool)> = vec![]; // path, start line, has children
