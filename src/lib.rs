@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod dfe;
 pub mod job;
 pub mod model;
 pub mod pipeline;

@@ -13,6 +13,7 @@ use crate::project::Project;
 use crate::warehouse::Warehouse;
 
 mod demo;
+mod dfe;
 mod models;
 mod output;
 mod run;
@@ -82,6 +83,15 @@ enum Command {
         files: Vec<PathBuf>,
         #[arg(long)]
         as_of: Option<NaiveDate>,
+        /// Also check each file (a CIN census XML return) by the DfE's validation rules
+        #[arg(long)]
+        dfe: bool,
+        /// The DfE rule set of the collection ending in this year (2025 = 2024/25); default: the file's own year
+        #[arg(long, requires = "dfe")]
+        year: Option<String>,
+        /// Write every DfE flag here: .csv, or .xlsx for a workbook (holds children's ids as the files have them)
+        #[arg(long, requires = "dfe")]
+        report: Option<PathBuf>,
     },
     /// Query the warehouse with SQL (tables are zone.source.table)
     Sql {
@@ -240,7 +250,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run { pipelines, landing, as_of, la, wait } => run::run(Overrides { landing, ..overrides }, pipelines, as_of, la, wait),
         Command::Serve { landing } => run::serve(overrides, landing),
-        Command::Validate { files, as_of } => {
+        Command::Validate { files, as_of, dfe, year, report } => {
             let settings = Settings::load(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;
             let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
@@ -253,6 +263,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         println!("error {file}: {e}");
                     }
                 }
+            }
+            if dfe {
+                failed += crate::cli::dfe::validate(&files, year.as_deref(), report.as_deref())?;
             }
             Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }

@@ -28,7 +28,7 @@ impl RowStream for MemRows {
 /// whenever an element of that path starts again (so values never leak between siblings).
 /// Elements nested deeper than `max_depth` refuse the document (each level's path is kept, so
 /// memory would grow with the square of the depth).
-fn walk(text: &str, max_depth: usize, mut on_close: impl FnMut(&str, u64, &HashMap<String, String>) -> bool) -> Result<Option<String>, ReadError> {
+pub(crate) fn walk(text: &str, max_depth: usize, mut on_close: impl FnMut(&str, u64, &HashMap<String, String>) -> bool) -> Result<Option<String>, ReadError> {
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().trim_text(false);
     let mut stack: Vec<(String, u64, bool)> = vec![]; // path, start line, has children

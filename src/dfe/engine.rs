@@ -1,0 +1,233 @@
+//! Runs a rule set's SQL over a return's tables in one DataFusion session.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Date32Builder, Int64Array, Int64Builder, ListBuilder, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+use chrono::NaiveDate;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+
+use super::{Catalog, ColumnDecl, DfeError, Kind, Rule, RuleType, TableDecl};
+
+/// A cell as read: text, a date, or a list of texts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Text(String),
+    Date(NaiveDate),
+    List(Vec<String>),
+}
+
+/// One record: its index in its table (as the DfE's tables number them), the row a person finds
+/// it at (XML: the line of its opening tag), and its values in the table's declared order.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub index: i64,
+    pub line: Option<u64>,
+    pub values: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TableData {
+    pub rows: Vec<Row>,
+}
+
+/// One return (one file) as the DfE's tables.
+#[derive(Debug, Clone, Default)]
+pub struct Return {
+    /// The file, as the report names it.
+    pub file: String,
+    /// The collection year's end as the file says it (`2025`).
+    pub year: Option<String>,
+    pub tables: BTreeMap<String, TableData>,
+}
+
+/// One flagged record (or, for an LA-level rule, the whole return).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Flag {
+    pub rule: String,
+    pub kind: RuleType,
+    /// The DfE table; empty for an LA-level rule.
+    pub table: String,
+    pub file: String,
+    /// Index of the record in its table.
+    pub index: Option<i64>,
+    /// The row a person finds it at.
+    pub row: Option<u64>,
+    /// The child's id as the file has it.
+    pub child: Option<String>,
+    pub message: String,
+}
+
+/// Text to a date the way the DfE's readers and tests write them: ISO, dd/mm/yyyy, yyyy/mm/dd,
+/// dd-mm-yyyy, and dd.mm.yyyy (day first, as English returns write it). Anything else is no date.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    let s = s.split(['T', ' ']).next().unwrap_or(s);
+    ["%Y-%m-%d", "%d/%m/%Y", "%Y/%m/%d", "%d-%m-%Y", "%d.%m.%Y"].iter().find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+}
+
+fn data_type(c: &ColumnDecl) -> DataType {
+    match c.kind {
+        Kind::Text => DataType::Utf8,
+        Kind::Date => DataType::Date32,
+        Kind::List => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+    }
+}
+
+fn column(c: &ColumnDecl, rows: &[Row], i: usize) -> ArrayRef {
+    let cell = |r: &Row| r.values.get(i).cloned().unwrap_or(Value::Null);
+    match c.kind {
+        Kind::Text => {
+            let mut b = StringBuilder::new();
+            for r in rows {
+                match cell(r) {
+                    Value::Text(s) => b.append_value(s),
+                    Value::Date(d) => b.append_value(d.format("%Y-%m-%d").to_string()),
+                    Value::List(v) => b.append_value(v.join(",")),
+                    Value::Null => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Kind::Date => {
+            let mut b = Date32Builder::new();
+            for r in rows {
+                match cell(r) {
+                    Value::Date(d) => b.append_value(crate::model::calendar::from_date(d)),
+                    Value::Text(s) => b.append_option(parse_date(&s).map(crate::model::calendar::from_date)),
+                    _ => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Kind::List => {
+            let mut b = ListBuilder::new(StringBuilder::new());
+            for r in rows {
+                match cell(r) {
+                    Value::List(v) if !v.is_empty() => {
+                        for s in v {
+                            b.values().append_value(s);
+                        }
+                        b.append(true);
+                    }
+                    Value::Text(s) => {
+                        b.values().append_value(s);
+                        b.append(true);
+                    }
+                    _ => b.append(false),
+                }
+            }
+            Arc::new(b.finish())
+        }
+    }
+}
+
+/// A table's batch: its declared columns (lower-cased names) and `_row`.
+fn batch(decl: &TableDecl, data: Option<&TableData>) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let rows: &[Row] = data.map_or(&[], |d| &d.rows);
+    let mut fields: Vec<Field> = decl.columns.iter().map(|c| Field::new(c.name.to_lowercase(), data_type(c), true)).collect();
+    fields.push(Field::new("_row", DataType::Int64, false));
+    let mut cols: Vec<ArrayRef> = decl.columns.iter().enumerate().map(|(i, c)| column(c, rows, i)).collect();
+    let mut idx = Int64Builder::new();
+    for r in rows {
+        idx.append_value(r.index);
+    }
+    cols.push(Arc::new(idx.finish()));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+}
+
+fn texts(col: &ArrayRef) -> Result<Vec<Option<String>>, arrow::error::ArrowError> {
+    let c = arrow::compute::cast(col, &DataType::Utf8)?;
+    let s = c.as_any().downcast_ref::<arrow::array::StringArray>().expect("cast to Utf8");
+    Ok((0..s.len()).map(|i| (!s.is_null(i)).then(|| s.value(i).to_string())).collect())
+}
+
+/// Runs `rules` over `ret` and gives every flag, in rule order then table and row.
+pub async fn check(catalog: &Catalog, ret: &Return, rules: &[&Rule]) -> Result<Vec<Flag>, DfeError> {
+    let read_err = |message: String| DfeError::Read { file: ret.file.clone(), message };
+    let ctx = SessionContext::new_with_config(crate::query::config());
+    crate::model::udf::register(&ctx);
+    for decl in &catalog.tables {
+        let b = batch(decl, ret.tables.get(&decl.name)).map_err(|e| read_err(format!("table {}: {e}", decl.name)))?;
+        let t = MemTable::try_new(b.schema(), vec![vec![b]]).map_err(|e| read_err(e.to_string()))?;
+        ctx.register_table(decl.name.to_lowercase(), Arc::new(t)).map_err(|e| read_err(e.to_string()))?;
+    }
+    for v in &catalog.views {
+        let sql = format!("create view {} as {}", v.name, v.sql);
+        ctx.sql(&sql).await.map_err(|e| DfeError::Rules { file: format!("{}/tables.toml", catalog.name), message: format!("view {}: {e}", v.name) })?;
+    }
+    // (table, index) → (line, child)
+    let mut lookup: BTreeMap<(String, i64), (Option<u64>, Option<String>)> = BTreeMap::new();
+    for decl in &catalog.tables {
+        let child_col = decl.columns.iter().position(|c| c.name.eq_ignore_ascii_case("LAchildID"));
+        if let Some(d) = ret.tables.get(&decl.name) {
+            for r in &d.rows {
+                let child = child_col.and_then(|i| match r.values.get(i) {
+                    Some(Value::Text(s)) => Some(s.clone()),
+                    _ => None,
+                });
+                lookup.insert((decl.name.clone(), r.index), (r.line, child));
+            }
+        }
+    }
+    let mut flags = vec![];
+    for rule in rules {
+        let sql_err = |message: String| DfeError::Sql { code: rule.code.clone(), file: rule.file.clone(), message };
+        let df = ctx.sql(&rule.sql).await.map_err(|e| sql_err(e.strip_backtrace()))?;
+        let batches = df.collect().await.map_err(|e| sql_err(e.strip_backtrace()))?;
+        let mut found: Vec<Flag> = vec![];
+        for b in &batches {
+            if b.num_rows() == 0 {
+                continue;
+            }
+            if rule.la_level {
+                found.push(Flag {
+                    rule: rule.code.clone(),
+                    kind: rule.kind,
+                    table: String::new(),
+                    file: ret.file.clone(),
+                    index: None,
+                    row: None,
+                    child: None,
+                    message: rule.message.clone(),
+                });
+                break;
+            }
+            let (Some(t), Some(r)) = (b.column_by_name("table_name"), b.column_by_name("_row")) else {
+                return Err(sql_err("must return the columns table_name and _row".into()));
+            };
+            let tables = texts(t).map_err(|e| sql_err(e.to_string()))?;
+            let r = arrow::compute::cast(r, &DataType::Int64).map_err(|e| sql_err(e.to_string()))?;
+            let r = r.as_any().downcast_ref::<Int64Array>().expect("cast to Int64");
+            for (i, table) in tables.into_iter().enumerate() {
+                let table = table.unwrap_or_default();
+                let index = (!r.is_null(i)).then(|| r.value(i));
+                let (row, child) = index.and_then(|x| lookup.get(&(table.clone(), x)).cloned()).unwrap_or_default();
+                found.push(Flag { rule: rule.code.clone(), kind: rule.kind, table, file: ret.file.clone(), index, row, child, message: rule.message.clone() });
+            }
+        }
+        found.sort();
+        found.dedup();
+        flags.extend(found);
+    }
+    Ok(flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_as_the_dfe_reads_them() {
+        assert_eq!(parse_date("2024-03-31"), NaiveDate::from_ymd_opt(2024, 3, 31));
+        assert_eq!(parse_date("31/03/2024"), NaiveDate::from_ymd_opt(2024, 3, 31));
+        assert_eq!(parse_date("2024-03-31T00:00:00"), NaiveDate::from_ymd_opt(2024, 3, 31));
+        assert_eq!(parse_date("03.10.2023"), NaiveDate::from_ymd_opt(2023, 10, 3));
+        assert_eq!(parse_date("31-31-2024"), None);
+        assert_eq!(parse_date("2021-13-05"), None);
+    }
+}
