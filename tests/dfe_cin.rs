@@ -361,3 +361,84 @@ fn on_the_dfe_validators_own_fake_data() {
     compare(&py, &files, &work);
     let _ = std::fs::remove_dir_all(&work);
 }
+
+/// The `<Child>` block (first and last line) holding each line of a CIN census file.
+fn child_blocks(file: &Path) -> Vec<(u64, u64)> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let (mut out, mut start) = (vec![], 0u64);
+    for (i, line) in text.lines().enumerate() {
+        if line.contains("<Child>") {
+            start = i as u64 + 1;
+        }
+        if line.contains("</Child>") {
+            out.push((start, i as u64 + 1));
+        }
+    }
+    out
+}
+
+/// The DfE's flags on `file` by its rule set of `year`, as (rule, row).
+fn dfe_flags(py: &str, file: &Path, year: &str, out: &Path) -> Vec<(String, String)> {
+    let o = Command::new("python3")
+        .arg(common::fixtures().join("../tools/dfe/dfe_validate.py"))
+        .args(["--year", year, "--cin"])
+        .arg(file)
+        .arg("--out")
+        .arg(out)
+        .env("PYTHONPATH", py)
+        .output()
+        .expect("python3 runs the DfE's validator");
+    assert!(o.status.success(), "the DfE's validator on {}: {}", file.display(), String::from_utf8_lossy(&o.stderr));
+    flag_set(&out.with_extension("csv"), "rule_code", "table", "row_number_in_file").into_iter().map(|(r, _, row)| (r, row)).collect()
+}
+
+#[test]
+fn a_generated_cin_census_raises_no_dfe_flag_but_at_its_injected_defects() {
+    let py = dfe_python();
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-generated.{}", std::process::id()));
+    // five clean years: nothing for the DfE's tool or Lantern to flag, in any year's rule set
+    let clean = work.join("clean");
+    common::ok(&["generate", "--out", clean.to_str().unwrap(), "--scale", "0.05", "--seed", "11", "--years", "5", "--end-year", "2025", "--defect-rate", "0", "--social-care", "returns"]);
+    let mut files: Vec<PathBuf> = common::all_files(&clean).into_iter().filter(|p| p.to_string_lossy().contains("/cin_census/")).collect();
+    files.sort();
+    assert_eq!(files.len(), 5, "five CIN censuses: {files:?}");
+    for (i, f) in files.iter().enumerate() {
+        // the years before 2022/23 have no rule set: both tools take 2022/23's
+        let year = (2021 + i as i32).max(2023).to_string();
+        let dfe = dfe_flags(&py, f, &year, &work.join(format!("dfe-{i}")));
+        assert!(dfe.is_empty(), "{}: the DfE's tool flags {dfe:?}", f.display());
+        let report = work.join(format!("lantern-{i}.csv"));
+        let out = common::lantern(&["validate", "--dfe", "--year", &year, "--report", report.to_str().unwrap(), f.to_str().unwrap()]);
+        assert!(out.status.success(), "{}: {}", f.display(), String::from_utf8_lossy(&out.stdout));
+        let ours = flag_set(&report, "rule", "table", "row");
+        assert!(ours.is_empty(), "{}: Lantern flags {ours:?}", f.display());
+    }
+    // with 1 % defects: every flag of either tool lies in a child whose record the manifest says
+    // was given a defect
+    let messy = work.join("messy");
+    common::ok(&["generate", "--out", messy.to_str().unwrap(), "--scale", "0.05", "--seed", "6", "--years", "1", "--end-year", "2025", "--defect-rate", "0.01", "--social-care", "returns"]);
+    let file = common::all_files(&messy).into_iter().find(|p| p.to_string_lossy().contains("CIN_Census_2025.xml")).unwrap();
+    let manifest: J = serde_json::from_slice(&std::fs::read(messy.join("manifest.json")).unwrap()).unwrap();
+    let blocks = child_blocks(&file);
+    let block = |row: u64| blocks.iter().copied().find(|(a, b)| (*a..=*b).contains(&row));
+    let defective: BTreeSet<(u64, u64)> = manifest["defects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["file"].as_str().unwrap().ends_with("cin_census/CIN_Census_2025.xml"))
+        .filter_map(|d| block(d["row"].as_u64().unwrap()))
+        .collect();
+    assert!(!defective.is_empty(), "the manifest lists no defect in the CIN census");
+    let report = work.join("messy.csv");
+    common::lantern(&["validate", "--dfe", "--year", "2025", "--report", report.to_str().unwrap(), file.to_str().unwrap()]);
+    let ours: Vec<(String, String)> = flag_set(&report, "rule", "table", "row").into_iter().map(|(r, _, row)| (r, row)).collect();
+    let dfe = dfe_flags(&py, &file, "2025", &work.join("dfe-messy"));
+    assert!(!ours.is_empty() && !dfe.is_empty(), "the injected defects raise DfE flags (Lantern {}, the DfE's tool {})", ours.len(), dfe.len());
+    for (tool, flags) in [("Lantern", &ours), ("the DfE's tool", &dfe)] {
+        let stray: Vec<&(String, String)> =
+            flags.iter().filter(|(_, row)| row.parse::<u64>().ok().and_then(block).is_none_or(|b| !defective.contains(&b))).collect();
+        assert!(stray.is_empty(), "{tool} flags records with no injected defect: {stray:?}");
+    }
+    println!("defects in {} children; Lantern {} flags, the DfE's tool {}", defective.len(), ours.len(), dfe.len());
+    let _ = std::fs::remove_dir_all(&work);
+}

@@ -661,24 +661,28 @@ struct CinPlans {
     review: Plan,
 }
 
-/// One episode of need of the CIN census (`CINdetails`) with everything below it.
-fn write_cin_details(x: &mut XmlDoc, plans: &CinPlans, rf: &Referral, ye: NaiveDate) {
+/// One episode of need of the CIN census (`CINdetails`) with everything below it. As the DfE
+/// asks, a module that ended before the collection year (`ys`..`ye`) is left out (an assessment
+/// authorised, a conference held, a plan ended before `ys`: the DfE's 8696, 8715, 4013, 8930);
+/// the census of its own year has it. The initial conference is written once, in its Section47
+/// (2884); the CINdetails-level date is for a conference with no enquiry, which never happens here.
+fn write_cin_details(x: &mut XmlDoc, plans: &CinPlans, rf: &Referral, ys: NaiveDate, ye: NaiveDate) {
     let on = |d: Option<NaiveDate>| d.filter(|d| *d <= ye).map(iso).unwrap_or_default();
-    let s47 = rf.s47.as_ref().filter(|s| s.start <= ye);
+    let s47 = rf.s47.as_ref().filter(|s| s.start <= ye && s.icpc.unwrap_or(s.icpc_target).max(s.start) >= ys);
     let closed = rf.closure <= ye;
     let mut details = vec![
         rf.source.to_string(),
         rf.need.to_string(),
         if closed { iso(rf.closure) } else { String::new() },
         if closed { rf.closure_reason.to_string() } else { String::new() },
-        on(s47.and_then(|s| s.icpc)),
+        String::new(),
         if rf.nfa { "1" } else { "0" }.to_string(),
     ];
     let applied = x.defect(&plans.details, &mut details);
     x.node(6, "CINdetails", applied, |x| {
         x.leaf(8, "CINreferralDate", &iso(rf.date));
         x.leaves(8, &CIN_DETAILS, &details, false);
-        if let Some(a) = rf.assessment.as_ref().filter(|a| a.start <= ye) {
+        if let Some(a) = rf.assessment.as_ref().filter(|a| a.start <= ye && a.authorised >= ys) {
             let mut authorised = vec![on(Some(a.authorised))];
             let applied = x.defect(&plans.assessment, &mut authorised);
             x.node(8, "Assessments", applied, |x| {
@@ -693,16 +697,17 @@ fn write_cin_details(x: &mut XmlDoc, plans: &CinPlans, rf: &Referral, ye: NaiveD
                 }
             });
         }
-        if let Some((s, e)) = rf.cin_plan.filter(|(s, _)| *s <= ye) {
+        if let Some((s, e)) = rf.cin_plan.filter(|(s, e)| *s <= ye && *e >= ys) {
             x.record(8, "CINPlanDates", &plans.plan, &["CINPlanStartDate", "CINPlanEndDate"], vec![iso(s), on(Some(e))], false);
         }
         if let Some(s) = s47 {
-            // the enquiry concluded without a conference once the target has passed
-            let not_required = s.icpc.is_none() && s.icpc_target <= ye;
+            // the enquiry concluded without a conference once the target has passed or the
+            // episode closed (the DfE's 8868)
+            let not_required = s.icpc.is_none() && (s.icpc_target <= ye || closed);
             let values = vec![iso(s.start), iso(s.icpc_target), on(s.icpc), if not_required { "1".into() } else { String::new() }];
             x.record(8, "Section47", &plans.s47, &CIN_S47, values, false);
         }
-        if let Some(cp) = rf.cpp.as_ref().filter(|c| c.start <= ye) {
+        if let Some(cp) = rf.cpp.as_ref().filter(|c| c.start <= ye && c.end >= ys) {
             let mut values = vec![on(Some(cp.end)), cp.initial_category.into(), cp.latest_category.into(), cp.previous.to_string()];
             let applied = x.defect(&plans.cpp, &mut values);
             x.node(8, "ChildProtectionPlans", applied, |x| {
@@ -748,6 +753,18 @@ impl CinPlans {
     }
 }
 
+/// A second disability code for one disabled child in four (by id), or for any when `needed`,
+/// different from the first.
+fn second_disability(first: &str, id: u32, needed: bool) -> Option<&'static str> {
+    const CODES: [&str; 8] = ["AUT", "LD", "COMM", "BEH", "MOB", "PC", "HEAR", "VIS"];
+    let h = id.wrapping_mul(2_654_435_761) >> 9;
+    if h % 4 != 0 && !needed {
+        return None;
+    }
+    let others: Vec<&'static str> = CODES.iter().copied().filter(|c| *c != first).collect();
+    Some(others[(h / 8) as usize % others.len()])
+}
+
 const CIN_DETAILS: [&str; 6] = ["ReferralSource", "PrimaryNeedCode", "CINclosureDate", "ReasonForClosure", "DateOfInitialCPC", "ReferralNFA"];
 const CIN_S47: [&str; 4] = ["S47ActualStartDate", "InitialCPCtarget", "DateOfInitialCPC", "ICPCnotRequired"];
 const CIN_CPP: [&str; 4] = ["CPPendDate", "InitialCategoryOfAbuse", "LatestCategoryOfAbuse", "NumberOfPreviousCPP"];
@@ -767,28 +784,51 @@ fn write_cin(w: &World, out: &mut Output, y: i32) -> Result<()> {
         iso(ye),
         iso(add_days(ye, 40))
     ));
-    let sex_tag = if y >= 2023 { "Sex" } else { "GenderCurrent" };
+    // the DfE's rules read GenderCurrent (1/2) up to the 2023/24 collection and Sex (M/F) from 2024/25
+    let sex_tag = if y >= 2025 { "Sex" } else { "GenderCurrent" };
     let plans = CinPlans::new(sex_tag);
+    let mut listed_two = false;
     for (&c, refs) in &by_child {
         let p = w.person(c);
-        let sex = if y >= 2023 { p.sex.to_string() } else { if p.sex == 'M' { "1" } else { "2" }.to_string() };
+        let sex = if y >= 2025 { p.sex.to_string() } else { if p.sex == 'M' { "1" } else { "2" }.to_string() };
         let mut child = vec![iso(p.dob), sex, p.ethnicity.to_string()];
+        // the simulation gives a child one disability; the census lists a second for one disabled
+        // child in four (by id) and for the first in the file, as councils record more than one
+        // where they can (the DfE's 2888Q queries a return where no child has two)
+        let second = p.disability.and_then(|d| second_disability(d, p.id, !listed_two));
+        listed_two |= second.is_some();
         let applied = x.defect(&plans.child, &mut child);
         x.node(4, "Child", applied, |x| {
             x.element(6, "ChildIdentifiers", |x| {
                 x.leaf(8, "LAchildID", &p.mosaic_id());
                 match p.upn_on(ye) {
                     Some(u) => x.leaf(8, "UPN", u),
-                    None => x.leaf(8, "UPNunknown", p.upn_unknown_on(ye)),
+                    // UN1 ("over compulsory school age") is queried for a child of school age
+                    // (the DfE's 8770Q): a child without a UPN who left a state school says
+                    // its sources are incomplete (UN5), one educated otherwise UN3
+                    None => x.leaf(
+                        8,
+                        "UPNunknown",
+                        match p.upn_unknown_on(ye) {
+                            "UN1" if p.state_school => "UN5",
+                            "UN1" => "UN3",
+                            code => code,
+                        },
+                    ),
                 }
                 x.leaves(8, &["PersonBirthDate", sex_tag], &child[..2], false);
             });
             x.element(6, "ChildCharacteristics", |x| {
                 x.leaf(8, "Ethnicity", &child[2]);
-                x.element(8, "Disabilities", |x| x.value_record(10, "Disability", &plans.disability, p.disability.unwrap_or("NONE").to_string()));
+                x.element(8, "Disabilities", |x| {
+                    x.value_record(10, "Disability", &plans.disability, p.disability.unwrap_or("NONE").to_string());
+                    if let Some(second) = second {
+                        x.value_record(10, "Disability", &plans.disability, second.to_string());
+                    }
+                });
             });
             for rf in refs {
-                write_cin_details(x, &plans, rf, ye);
+                write_cin_details(x, &plans, rf, ys, ye);
             }
         });
     }

@@ -396,7 +396,7 @@ const DISABILITIES: [(&str, f64); 8] = [("AUT", 0.30), ("LD", 0.20), ("COMM", 0.
 
 const FACTORS: [(&str, f64); 22] = [
     ("3A", 0.20), ("4A", 0.17), ("2A", 0.08), ("1A", 0.06), ("12A", 0.07), ("13A", 0.08), ("14A", 0.03), ("15A", 0.02), ("3B", 0.04), ("4B", 0.05), ("11A", 0.03),
-    ("8D", 0.02), ("8E", 0.01), ("18A", 0.01), ("18C", 0.01), ("5A", 0.02), ("6A", 0.02), ("7A", 0.01), ("10A", 0.01), ("19A", 0.01), ("20", 0.03), ("21", 0.02),
+    ("8D", 0.02), ("8E", 0.01), ("18B", 0.01), ("18C", 0.01), ("5A", 0.02), ("6A", 0.02), ("7A", 0.01), ("10A", 0.01), ("23A", 0.01), ("20", 0.03), ("21", 0.02),
 ];
 
 const NEEDS: [(&str, f64); 9] = [("N1", 0.58), ("N2", 0.06), ("N3", 0.04), ("N4", 0.08), ("N5", 0.14), ("N6", 0.02), ("N7", 0.005), ("N8", 0.035), ("N0", 0.02)];
@@ -756,7 +756,9 @@ impl Sim<'_> {
             cpp: None,
             cin_plan: None,
             closure: d,
-            closure_reason: "RC8",
+            // a referral with no further action has no assessment: closed RC7, as RC8 and RC9 are
+            // "closed after assessment" (the DfE's 8825Q queries RC8/RC9 with no assessment)
+            closure_reason: "RC7",
             team,
             worker,
             care: None,
@@ -774,6 +776,10 @@ impl Sim<'_> {
                 if !factors.contains(&f) {
                     factors.push(f);
                 }
+            }
+            // 21 is "no factors identified": never beside another factor (the DfE's 8869)
+            if factors.len() > 1 {
+                factors.retain(|f| *f != "21");
             }
             let mut end = authorised;
             let mut support = false;
@@ -824,14 +830,36 @@ impl Sim<'_> {
                 rf.cin_plan = Some((authorised, plan_end));
                 end = plan_end;
             }
-            rf.assessment = Some(Assessment { start, authorised, seen: chance(r, p.assessment_child_seen), factors, needs_support: support || rf.cin_plan.is_some() });
-            rf.closure = if rf.cin_plan.is_some() || rf.cpp.is_some() { end } else { add_days(end, int(r, 0, 5)) };
-            rf.closure_reason = if rf.cin_plan.is_some() || rf.cpp.is_some() {
-                "RC7"
-            } else if chance(r, 0.45) {
-                "RC9"
+            // the episode stays open until its conference has been held (the DfE's 8565)
+            if let Some(ic) = rf.s47.as_ref().and_then(|s| s.icpc) {
+                end = end.max(ic);
+            }
+            let seen = chance(r, p.assessment_child_seen);
+            let further = rf.cin_plan.is_some() || rf.cpp.is_some() || rf.s47.is_some();
+            // an episode that went on to an enquiry or a plan did find factors (the DfE's 8873Q:
+            // a lone "21" goes with closure RC8 or RC9); one picked by the child, not a new draw
+            if further && factors == ["21"] {
+                factors = vec![FACTORS[c as usize % (FACTORS.len() - 1)].0];
+            }
+            // an assessment still open at a year end has not run past 45 working days of that
+            // year (the DfE's 8670Q queries one with no end date by then)
+            let mut authorised = authorised;
+            let fy_end = year_end(if start.month() >= 4 { start.year() + 1 } else { start.year() });
+            if authorised > fy_end && start < rng::add_working_days(fy_end, -44) {
+                authorised = rng::add_working_days(fy_end, -1);
+                end = end.max(authorised);
+            }
+            rf.assessment = Some(Assessment { start, authorised, seen, factors, needs_support: support || rf.cin_plan.is_some() });
+            let closure = if rf.cin_plan.is_some() || rf.cpp.is_some() { end } else { add_days(end, int(r, 0, 5)) };
+            let rc9 = !(rf.cin_plan.is_some() || rf.cpp.is_some()) && chance(r, 0.45);
+            // activity after an assessment (an enquiry, a plan) is never closed RC8/RC9 (the DfE's
+            // 2990); one closed after assessment closes in the year the assessment ends, so the
+            // census that has the closure has the assessment (8825Q, 8696)
+            let auth_fy_end = year_end(if authorised.month() >= 4 { authorised.year() + 1 } else { authorised.year() });
+            (rf.closure, rf.closure_reason) = if further {
+                (closure, "RC7")
             } else {
-                "RC8"
+                (closure.min(auth_fy_end), if rc9 { "RC9" } else { "RC8" })
             };
         }
         let s = &mut self.st[c as usize];
@@ -946,7 +974,8 @@ impl Sim<'_> {
                 rf.cin_plan = Some((s, d));
             }
         }
-        rf.closure = rf.closure.max(end);
+        // never closed before its assessment is authorised (the DfE's 8565)
+        rf.closure = rf.closure.max(end).max(rf.assessment.as_ref().map_or(end, |a| a.authorised));
         rf.closure_reason = match reason {
             "E11" | "E12" => "RC1",
             "E45" | "E46" | "E47" | "E48" => "RC4",
@@ -972,6 +1001,8 @@ impl Sim<'_> {
         let days = int(&mut self.r, 5, 35);
         let need = if self.persons[c as usize].uasc { "N8" } else { weighted(&mut self.r, &NEEDS) };
         let factors = if self.persons[c as usize].uasc { vec!["8C"] } else { vec![weighted(&mut self.r, &FACTORS)] };
+        // an assessment that leads to care found factors: never a lone "21" (the DfE's 8873Q)
+        let factors = if factors == ["21"] { vec![FACTORS[c as usize % (FACTORS.len() - 1)].0] } else { factors };
         let rf = Referral {
             child: c,
             date: d,

@@ -100,12 +100,12 @@ pub fn is_working_day(d: NaiveDate) -> bool {
     !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
-/// `n` working days (Monday to Friday) after `d`.
+/// `n` working days (Monday to Friday) after `d` (before it when `n` is negative).
 pub fn add_working_days(d: NaiveDate, n: i64) -> NaiveDate {
     let mut x = d;
-    let mut left = n;
+    let mut left = n.abs();
     while left > 0 {
-        x += Duration::days(1);
+        x += Duration::days(n.signum());
         if is_working_day(x) {
             left -= 1;
         }
