@@ -442,3 +442,55 @@ fn a_generated_cin_census_raises_no_dfe_flag_but_at_its_injected_defects() {
     println!("defects in {} children; Lantern {} flags, the DfE's tool {}", defective.len(), ours.len(), dfe.len());
     let _ = std::fs::remove_dir_all(&work);
 }
+
+#[test]
+fn lantern_run_keeps_every_dfe_flag_in_the_warehouse_pseudonymised() {
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-run.{}", std::process::id()));
+    let gen = work.join("generated");
+    common::ok(&["generate", "--out", gen.to_str().unwrap(), "--scale", "0.05", "--seed", "6", "--years", "1", "--end-year", "2025", "--defect-rate", "0.01", "--social-care", "returns"]);
+    let file = common::all_files(&gen).into_iter().find(|p| p.to_string_lossy().contains("CIN_Census_2025.xml")).unwrap();
+    // what the pre-submission check says of the same file, with the children's own ids
+    let report = work.join("report.csv");
+    common::lantern(&["validate", "--dfe", "--report", report.to_str().unwrap(), file.to_str().unwrap()]);
+    let mut r = csv::Reader::from_path(&report).unwrap();
+    let checked: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert!(checked.len() > 3, "the defects raise DfE flags: {}", checked.len());
+    let want: BTreeSet<(String, String, String)> = checked.iter().map(|x| (x[1].to_string(), x[3].to_string(), x[5].to_string())).collect();
+    let ids: BTreeSet<String> = checked.iter().map(|x| x[6].to_string()).filter(|c| !c.is_empty()).collect();
+
+    let warehouse = work.join("warehouse");
+    common::ok(&["run", "--landing", gen.join("landing").to_str().unwrap(), "--warehouse", warehouse.to_str().unwrap()]);
+    let rows = common::sql_json(&warehouse, "SELECT rule, type, table_name, \"row\", child, collection_year, \"return\", run_id FROM clean.dfe.cin_flags");
+    let got: BTreeSet<(String, String, String)> = rows
+        .iter()
+        .map(|x| (x["rule"].as_str().unwrap().to_string(), x["table_name"].as_str().unwrap().to_string(), x["row"].as_i64().map(|r| r.to_string()).unwrap_or_default()))
+        .collect();
+    assert_eq!(got, want, "the warehouse holds the flags the pre-submission check reports");
+    assert!(rows.iter().all(|x| x["collection_year"] == "2024/25" && x["return"] == "cin"));
+    // no child's own id: each is the pseudonym the census tables carry
+    for x in &rows {
+        let c = x["child"].as_str().unwrap_or("");
+        assert!(!ids.contains(c), "a child's own id is in clean.dfe.cin_flags");
+    }
+    let joined = common::sql_json(
+        &warehouse,
+        "SELECT count(*) AS n, count(c.\"LAchildID\") AS matched FROM clean.dfe.cin_flags f \
+         LEFT JOIN (SELECT DISTINCT \"LAchildID\" FROM (SELECT \"LAchildID\" FROM clean.mosaic.cin_children \
+         UNION ALL SELECT \"LAchildID\" FROM quarantine.mosaic.cin_children)) c ON c.\"LAchildID\" = f.child WHERE f.child IS NOT NULL",
+    );
+    assert!(joined[0]["n"].as_i64().unwrap() > 0);
+    // (a child whose own record was given a defect is in quarantine, pseudonymised the same way)
+    assert_eq!(joined[0]["n"], joined[0]["matched"], "every flag's child is a child of the census tables");
+    // the run record and `lantern runs` count them per rule
+    let runs: J = serde_json::from_str(&common::ok(&["runs", "--warehouse", warehouse.to_str().unwrap(), "--json"])).unwrap();
+    let f = runs[0]["files"].as_array().unwrap().iter().find(|f| f["file"].as_str().unwrap().ends_with("CIN_Census_2025.xml")).unwrap();
+    let total: u64 = f["dfe"]["rules"].as_object().unwrap().values().map(|r| r["flags"].as_u64().unwrap()).sum();
+    assert_eq!(total as usize, checked.len());
+    assert_eq!(f["dfe"]["errors"].as_u64().unwrap() + f["dfe"]["queries"].as_u64().unwrap(), total);
+    let text = common::ok(&["runs", "--warehouse", warehouse.to_str().unwrap()]);
+    assert!(text.contains("DfE cin rules 2024/25"), "{text}");
+    // the flagged rows still land in clean: the census tables hold every record the file has
+    let children = common::sql_json(&warehouse, "SELECT count(*) AS n FROM clean.mosaic.cin_children");
+    assert!(children[0]["n"].as_i64().unwrap() > 0);
+    let _ = std::fs::remove_dir_all(&work);
+}

@@ -35,17 +35,10 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>) ->
                 continue;
             }
         };
-        let cy = match (&forced, ret.year.as_deref().and_then(dfe::collection_year)) {
-            (Some(y), _) => y.clone(),
-            (None, Some(y)) if catalog.ruleset(&y).is_some() => y,
-            (None, found) => {
-                // outside the published years: the nearest rule set, said out loud
-                let near = if found.as_deref() < years.first().map(String::as_str) { years.first() } else { years.last() };
-                let near = near.cloned().expect("at least one rule set");
-                println!("dfe   {name}: collection year {} has no DfE rule set; checking by {near}'s (use --year to choose)", found.as_deref().unwrap_or("unknown"));
-                near
-            }
-        };
+        let (cy, note) = dfe::ruleset_year(&catalog, forced.as_deref(), ret.year.as_deref());
+        if let Some(note) = note {
+            println!("dfe   {name}: {note} (use --year to choose)");
+        }
         let rules = catalog.ruleset(&cy).expect("checked above");
         let flags = rt.block_on(dfe::check(&catalog, &ret, &rules))?;
         let errors = flags.iter().filter(|f| f.kind == RuleType::Error).count();

@@ -331,6 +331,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     for e in r.expectations.iter().filter(|e| !e.met) {
                         println!("    expectation not met ({}): {} expected {}; got {}", e.on_break, e.pipeline, e.expected, e.actual);
                     }
+                    for f in &r.files {
+                        if let Some(d) = &f.dfe {
+                            let rules: Vec<String> = d.rules.iter().map(|(code, c)| format!("{code} ×{}", c.flags)).collect();
+                            println!(
+                                "    DfE {} rules {} ({}): {} errors, {} queries{}{}",
+                                d.ret,
+                                d.collection_year,
+                                f.file,
+                                d.errors,
+                                d.queries,
+                                if rules.is_empty() { "" } else { ": " },
+                                rules.join(", ")
+                            );
+                        }
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -15,6 +15,7 @@
 
 mod engine;
 pub mod report;
+pub mod store;
 mod xml;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -301,6 +302,27 @@ impl Catalog {
 
     pub fn table(&self, name: &str) -> Option<&TableDecl> {
         self.tables.iter().find(|t| t.name == name)
+    }
+}
+
+/// The collection year whose rule set checks a return: `forced` (already a collection year such as
+/// `2024/25`), else the file's own (`file_year`, the year it ends, as its header says), else the
+/// nearest published one (the earliest for an older return, the latest for a newer), with a note
+/// saying so.
+pub fn ruleset_year(catalog: &Catalog, forced: Option<&str>, file_year: Option<&str>) -> (String, Option<String>) {
+    if let Some(y) = forced {
+        return (y.to_string(), None);
+    }
+    let years = catalog.years();
+    let found = file_year.and_then(collection_year);
+    match found {
+        Some(y) if catalog.ruleset(&y).is_some() => (y, None),
+        _ => {
+            let near = if found.as_deref() < years.first().map(String::as_str) { years.first() } else { years.last() };
+            let near = near.cloned().expect("at least one rule set");
+            let note = format!("collection year {} has no DfE rule set; checked by {near}'s", found.as_deref().unwrap_or("unknown"));
+            (near, Some(note))
+        }
     }
 }
 

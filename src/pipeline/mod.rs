@@ -375,6 +375,15 @@ impl Runner<'_> {
         match result {
             Ok(Some(_)) => {
                 fr.status = "received".into();
+                if is_cin_census(&fr) {
+                    match self.dfe_check(index, path, &fr, stage, run_id) {
+                        Ok((summary, part)) => {
+                            fr.dfe = Some(summary);
+                            my_parts.insert(part);
+                        }
+                        Err(e) => fr.warnings.push(format!("the DfE's rules could not be checked: {e}")),
+                    }
+                }
                 touched.extend(my_parts);
             }
             Ok(None) => {
@@ -405,6 +414,33 @@ impl Runner<'_> {
         fr.archived_as = archived.display().to_string();
         fr.seconds = t0.elapsed().as_secs_f64();
         Ok(fr)
+    }
+
+    /// Checks a CIN census by the DfE's rules of its collection year and stages every flag in
+    /// `clean/dfe/cin_flags/la=<la>/year=<year>` (the child pseudonymised): a re-sent return
+    /// replaces its flags. Flags are facts about the return: its rows land in `clean` all the same.
+    fn dfe_check(&self, index: usize, path: &Path, fr: &FileRecord, stage: &Path, run_id: &str) -> Result<(crate::dfe::store::Summary, String), String> {
+        use crate::dfe;
+        let catalog = dfe::Catalog::shipped("cin").map_err(|e| e.to_string())?;
+        let ret = dfe::read(path, &fr.file, &catalog).map_err(|e| e.to_string())?;
+        let (cy, note) = dfe::ruleset_year(&catalog, None, ret.year.as_deref());
+        let rules = catalog.ruleset(&cy).ok_or_else(|| format!("no rule set for {cy}"))?;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let flags = rt.block_on(dfe::check(&catalog, &ret, &rules)).map_err(|e| e.to_string())?;
+        let la = fr.la.clone().filter(|la| is_la_code(la)).ok_or("the return's council is not known")?;
+        let year = ret.year.clone().filter(|y| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit())).ok_or("the return's header has no collection year")?;
+        let part = format!("clean/dfe/cin_flags/la={la}/year={year}");
+        if !crate::warehouse::is_inside(&part) {
+            return Err("the return names a partition outside the warehouse".into());
+        }
+        let batch = dfe::store::batch("cin", &cy, run_id, &flags, |id| self.protector.pseudonym_cached("la_child_id", id)).map_err(|e| e.to_string())?;
+        let p = stage.join(&part).join(format!("part-{index:05}.parquet"));
+        let mut w = PartWriter::create(&p, dfe::store::schema()).map_err(|e| e.to_string())?;
+        w.write(&batch).map_err(|e| e.to_string())?;
+        w.finish().map_err(|e| e.to_string())?;
+        let mut summary = dfe::store::summary("cin", &cy, rules.len(), &flags);
+        summary.note = note;
+        Ok((summary, part))
     }
 
     /// Reads, validates and stages one file. `Ok(Some(source))` when it landed, `Ok(None)` when
@@ -587,6 +623,11 @@ const ZONES_WRITTEN: [&str; 2] = ["clean", "quarantine"];
 
 fn part_rel(schema: &TableSchema, zone: &str, la: &str, pval: &str) -> String {
     format!("{zone}/{}/{}/la={la}/{}={pval}", schema.source, schema.name, schema.partition.column)
+}
+
+/// A file that landed as the CIN census (an XML return read into `mosaic.cin_*`).
+fn is_cin_census(fr: &FileRecord) -> bool {
+    fr.format.starts_with("xml") && fr.tables.iter().any(|t| t.table.starts_with("mosaic.cin_"))
 }
 
 fn is_workbook(format: &str) -> bool {

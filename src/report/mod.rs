@@ -90,6 +90,7 @@ pub fn render(r: &RunRecord, history: &[RunRecord], series: &[Series]) -> String
     freshness(&mut h, r);
     sources(&mut h, r);
     rules(&mut h, r);
+    dfe_rules(&mut h, r);
     schema_changes(&mut h, r, history);
     trends(&mut h, r, history, series);
     if !r.warnings.is_empty() {
@@ -181,6 +182,41 @@ fn tally(r: &RunRecord, flagged: bool) -> Tally {
     let mut v: Vec<_> = by.into_iter().collect();
     v.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(&b.0)));
     v
+}
+
+/// The statutory returns checked by the DfE's rules: per return, each rule broken with its count,
+/// the DfE's message and the first rows (every flag is in `clean.dfe.<return>_flags`).
+fn dfe_rules(h: &mut String, r: &RunRecord) {
+    let checked: Vec<_> = r.files.iter().filter_map(|f| f.dfe.as_ref().map(|d| (f, d))).collect();
+    if checked.is_empty() {
+        return;
+    }
+    let catalog = crate::dfe::Catalog::shipped("cin").ok();
+    let message = |code: &str| catalog.as_ref().and_then(|c| c.rules.iter().find(|x| x.code == code)).map(|x| x.message.clone()).unwrap_or_default();
+    let _ = write!(
+        h,
+        "<h2>DfE validation rules</h2><p class=\"muted\">Each return checked by the DfE's rules of its collection year; flagged records still land in clean. Every flag: <code>clean.dfe.cin_flags</code>.</p><table id=\"dfe-rules\"><tr><th>file</th><th>year</th><th>rule</th><th>type</th><th class=\"n\">flags</th><th>the DfE's message</th><th>first rows</th></tr>"
+    );
+    for (f, d) in checked {
+        if d.rules.is_empty() {
+            let _ = write!(h, "<tr><td>{}</td><td>{}</td><td colspan=\"5\">{} rules, no flag</td></tr>", esc(&f.file), esc(&d.collection_year), d.rules_checked);
+        }
+        for (code, c) in &d.rules {
+            let rows: Vec<String> = c.rows.iter().map(u64::to_string).collect();
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"ex\">{}</td></tr>",
+                esc(&f.file),
+                esc(&d.collection_year),
+                esc(code),
+                esc(&c.kind),
+                c.flags,
+                esc(&message(code)),
+                rows.join(", ")
+            );
+        }
+    }
+    h.push_str("</table>");
 }
 
 fn rules(h: &mut String, r: &RunRecord) {

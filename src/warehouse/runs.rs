@@ -104,6 +104,9 @@ pub struct FileRecord {
     pub error: Option<String>,
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// A statutory return checked by the DfE's rules: the rules it broke (flags in `clean.dfe`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dfe: Option<crate::dfe::store::Summary>,
     pub seconds: f64,
 }
 
