@@ -2,8 +2,9 @@
 -- grain: one row per placement (council, child, placement start), as marts.staging.placements
 -- description: Children's placements from the repaired SSDA903 episodes put into the placement
 --   types and provider types a council's coding map uses for placement spend, by PLACE and
---   PLACE_PROVIDER: K2 children's homes and R1 care homes are Residential, In-house when the
---   provider is the council (PR1), else Private; K1 secure units Secure (Other LA); S1
+--   PLACE_PROVIDER: K2 children's homes, R1 care homes and Z1 other placements (in practice
+--   mostly unregistered homes, which councils pay from the external residential budget) are
+--   Residential, In-house when the provider is the council (PR1), else Private; K1 secure units Secure (Other LA); S1
 --   residential schools Residential school (Independent); H5 and K3 Supported accommodation
 --   (Private); U1-U3 Connected carers (In-house); U4-U6 Fostering (In-house) or Fostering (IFA)
 --   (Private) with a private or voluntary agency (PR4, PR5); A3-A6 Adoption (Voluntary). Other
@@ -13,6 +14,7 @@ WITH types (place, provider, placement_type, provider_type) AS (
     VALUES
         ('K2', 'PR1', 'Residential', 'In-house'), ('K2', NULL, 'Residential', 'Private'),
         ('R1', 'PR1', 'Residential', 'In-house'), ('R1', NULL, 'Residential', 'Private'),
+        ('Z1', 'PR1', 'Residential', 'In-house'), ('Z1', NULL, 'Residential', 'Private'),
         ('K1', NULL, 'Secure', 'Other LA'),
         ('S1', NULL, 'Residential school', 'Independent'),
         ('H5', NULL, 'Supported accommodation', 'Private'), ('K3', NULL, 'Supported accommodation', 'Private'),

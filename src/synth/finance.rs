@@ -24,6 +24,8 @@ use super::Result;
 pub struct YearMoney {
     /// Collection year the financial year ends in.
     pub year: i32,
+    /// Average weekly cost of external residential placements (cost centre C3101: K2, R1 and Z1
+    /// with a private or voluntary provider), spend over nights in the financial year.
     pub residential_avg_weekly_cost: f64,
     pub hnb_allocation: f64,
     pub hnb_spend: f64,
@@ -243,7 +245,7 @@ pub fn write(w: &World, out: &mut Output) -> Result<Vec<YearMoney>> {
                     let Some(cc) = placement_cc(e) else { continue };
                     let days = (t - s).num_days() + 1;
                     let amount = e.weekly_cost * pf * days as f64 / 7.0;
-                    if cc == "C3101" && matches!(e.place, "K2" | "R1") {
+                    if cc == "C3101" {
                         res_cost += amount;
                         res_days += days;
                     }
