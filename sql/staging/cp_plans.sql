@@ -3,9 +3,11 @@
 -- description: Child protection plans from the CIN census (ChildProtectionPlans, with Reviews) and
 --   Ofsted Annex A list 7, taken together: a plan in several returns or snapshots is one row, each
 --   field from the latest that carries it (returns as at 31 March of their year, snapshots as at
---   the end of their month; the census wins a tie). `end_date`: the plan's end date; a plan left
---   open by the last return or snapshot that listed it, and missing from the council's later
---   ones, ends on that return's 31 March or that snapshot's month end (`end_inferred`); NULL
+--   the end of their month; the census wins a tie). A copy of a plan quarantined in a later return
+--   erases nothing: the plan keeps what the clean copies say. `end_date`: the plan's end date; a
+--   plan left open by the last return or snapshot that listed it, and missing from the council's
+--   later ones, ends the day after that return's 31 March or that snapshot's month end (so it is
+--   open on every date an export showed it open, and not known after; `end_inferred`); NULL
 --   while open. `previous_plans`: earlier plans the child had (CIN NumberOfPreviousCPP, Annex A
 --   "Number of Previous Child Protection Plans"). `reviews`: review conference dates known for
 --   the plan (CIN CPPreviewDate in any return, Annex A "Date of latest review conference" in any
@@ -60,7 +62,7 @@ SELECT
     p.la_code,
     p.child_id,
     p.start_date,
-    coalesce(p.end_date, CASE WHEN p.last_seen < l.council_last_seen THEN p.last_seen END) AS end_date,
+    coalesce(p.end_date, CASE WHEN p.last_seen < l.council_last_seen THEN CAST(p.last_seen + INTERVAL '1 day' AS DATE) END) AS end_date,
     p.end_date IS NULL AND p.last_seen < l.council_last_seen AS end_inferred,
     p.initial_category,
     p.latest_category,
