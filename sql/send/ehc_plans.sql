@@ -144,7 +144,7 @@ rows_ AS (
     JOIN plan_latest lp ON lp.la = np.la AND lp.UPN = np.UPN AND lp.ReceivedDate = np.ReceivedDate
     JOIN la_last ll ON ll.la = np.la
     JOIN listed li ON li.la = np.la AND li.UPN = np.UPN AND li.ReceivedDate = np.ReceivedDate
-    JOIN ret lr ON lr.la = np.la AND lr.year = li.last_listed_year
+    LEFT JOIN ret lr ON lr.la = np.la AND lr.year = li.last_listed_year
     LEFT JOIN person ON person.la = np.la AND person.UPN = np.UPN
     LEFT JOIN pl ON pl.la = np.la AND pl.year = np.year AND pl.UPN = np.UPN AND pl.ReceivedDate = np.ReceivedDate
     LEFT JOIN cost_type ct ON ct.la = np.la AND ct.placement_urn = pl.URN

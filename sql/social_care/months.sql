@@ -4,7 +4,8 @@
 --   ending in each, what the sources loaded cover of it, and the population aged 0-17 that rates
 --   use. A CIN census or SSDA903 return for collection year Y covers April Y-1 to March Y; an
 --   Annex A snapshot at the end of month M lists the six months M-5 to M. Months run from the
---   first month any CIN census, 903 return or Annex A list 3 or 8 snapshot covers to the last.
+--   first month any CIN census, 903 return or Annex A snapshot (lists 1 and 3 to 8) covers to the
+--   last, gaps included (their coverage says so).
 --   `window_start` is the first day of the 12 months to the month end (11 months before the
 --   month's first day). Coverage, per family of sources: `cin_*` (CIN census; Annex A lists 3 to
 --   7), `cla_*` (SSDA903; Annex A list 8) and `contacts_*` (Annex A list 1): `*_month` is 'full'
@@ -16,29 +17,27 @@
 --   estimate is not loaded, the latest loaded before it (as the DfE fell back to mid-2020 for
 --   2022), else the earliest loaded.
 WITH covered AS (
-    SELECT la AS la_code, 'cin' AS family, make_date(CAST(year AS INT) - 1, 4, 1) AS first_day, make_date(CAST(year AS INT), 3, 31) AS last_day,
-           true AS spans
+    SELECT la AS la_code, 'cin' AS family, make_date(CAST(year AS INT) - 1, 4, 1) AS first_day, make_date(CAST(year AS INT), 3, 31) AS last_day
     FROM (SELECT DISTINCT la, year FROM clean.mosaic.cin_details) c
     UNION ALL
-    SELECT la, 'cla', make_date(CAST(year AS INT) - 1, 4, 1), make_date(CAST(year AS INT), 3, 31), true
+    SELECT la, 'cla', make_date(CAST(year AS INT) - 1, 4, 1), make_date(CAST(year AS INT), 3, 31)
     FROM (SELECT DISTINCT la, year FROM clean.mosaic.ssda903_episodes) e
     UNION ALL
     SELECT la, family, CAST(CAST(snapshot || '-01' AS DATE) - INTERVAL '5 months' AS DATE),
-           month_end(CAST(snapshot || '-01' AS DATE)), spans
+           month_end(CAST(snapshot || '-01' AS DATE))
     FROM (
-        SELECT DISTINCT la, snapshot, 'cin' AS family, true AS spans FROM clean.mosaic.annex_a_list_3_referrals
-        UNION SELECT DISTINCT la, snapshot, 'cin', false FROM clean.mosaic.annex_a_list_4_assessments
-        UNION SELECT DISTINCT la, snapshot, 'cin', false FROM clean.mosaic.annex_a_list_5_s47
-        UNION SELECT DISTINCT la, snapshot, 'cin', false FROM clean.mosaic.annex_a_list_6_cin
-        UNION SELECT DISTINCT la, snapshot, 'cin', false FROM clean.mosaic.annex_a_list_7_cp
-        UNION SELECT DISTINCT la, snapshot, 'cla', true FROM clean.mosaic.annex_a_list_8_cla
-        UNION SELECT DISTINCT la, snapshot, 'contacts', false FROM clean.mosaic.annex_a_list_1_contacts
+        SELECT DISTINCT la, snapshot, 'cin' AS family FROM clean.mosaic.annex_a_list_3_referrals
+        UNION SELECT DISTINCT la, snapshot, 'cin' FROM clean.mosaic.annex_a_list_4_assessments
+        UNION SELECT DISTINCT la, snapshot, 'cin' FROM clean.mosaic.annex_a_list_5_s47
+        UNION SELECT DISTINCT la, snapshot, 'cin' FROM clean.mosaic.annex_a_list_6_cin
+        UNION SELECT DISTINCT la, snapshot, 'cin' FROM clean.mosaic.annex_a_list_7_cp
+        UNION SELECT DISTINCT la, snapshot, 'cla' FROM clean.mosaic.annex_a_list_8_cla
+        UNION SELECT DISTINCT la, snapshot, 'contacts' FROM clean.mosaic.annex_a_list_1_contacts
     ) a
 ),
 span AS (
     SELECT la_code, min(first_day) AS first_day, max(last_day) AS last_day
     FROM covered
-    WHERE spans
     GROUP BY la_code
 ),
 covered_months AS (
