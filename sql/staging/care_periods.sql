@@ -10,7 +10,8 @@
 --   be Looked After" (`placements` null). A period in both, or in several returns or snapshots,
 --   is one row, each field from the latest (returns as at 31 March, snapshots as at their month
 --   end, the 903 winning a tie). An Annex A period left open by the last snapshot that listed it
---   and missing from the council's later snapshots ends the day after that snapshot's month end,
+--   and missing from the council's later snapshots (a snapshot with a quarantined list 8 row of
+--   the child's still lists it) ends the day after that snapshot's month end,
 --   so it is looked after on every date a snapshot showed it open and not known after
 --   (`end_inferred`, as is a 903 period whose last episode was closed by repair rule 2 of
 --   marts.staging.care_episodes). `period_end` is NULL while the child is looked after.
@@ -98,23 +99,41 @@ periods AS (
     FROM seen
     GROUP BY la_code, child_id, period_start
 ),
+aa_quarantined AS (
+    -- snapshots in which a copy of one of the child's list 8 rows was quarantined
+    SELECT la AS la_code, "Child Unique ID" AS child_id,
+           CAST(CAST(snapshot || '-01' AS DATE) + INTERVAL '1 month' - INTERVAL '1 day' AS DATE) AS as_at
+    FROM quarantine.mosaic.annex_a_list_8_cla
+    WHERE "Child Unique ID" IS NOT NULL
+),
+q_last AS (
+    SELECT la_code, child_id, max(as_at) AS q_last_seen FROM aa_quarantined GROUP BY la_code, child_id
+),
 latest AS (
     SELECT la_code, max(as_at) AS council_last_snapshot
-    FROM from_annex_a
+    FROM (SELECT la_code, as_at FROM from_annex_a UNION ALL SELECT la_code, as_at FROM aa_quarantined) x
     GROUP BY la_code
+),
+listed AS (
+    -- an open Annex A period is listed up to its last clean sighting, or a later snapshot with a
+    -- quarantined list 8 row of the child's (the quarantined copy may be this period's)
+    SELECT p.*,
+           CASE WHEN p.period_end IS NULL AND q.q_last_seen > p.last_seen THEN q.q_last_seen ELSE p.last_seen END AS listed_until
+    FROM periods p
+    LEFT JOIN q_last q ON q.la_code = p.la_code AND q.child_id = p.child_id
 )
 SELECT
     p.la_code,
     p.child_id,
     p.period_start,
-    coalesce(p.period_end, CASE WHEN NOT p.in_903 AND p.last_seen < l.council_last_snapshot
-        THEN CAST(p.last_seen + INTERVAL '1 day' AS DATE) END) AS period_end,
-    coalesce(p.end_repaired, false) OR (p.period_end IS NULL AND NOT p.in_903 AND p.last_seen < l.council_last_snapshot) AS end_inferred,
+    coalesce(p.period_end, CASE WHEN NOT p.in_903 AND p.listed_until < l.council_last_snapshot
+        THEN CAST(p.listed_until + INTERVAL '1 day' AS DATE) END) AS period_end,
+    coalesce(p.end_repaired, false) OR (p.period_end IS NULL AND NOT p.in_903 AND p.listed_until < l.council_last_snapshot) AS end_inferred,
     p.reason_ceased,
     p.legal_status_at_start,
     p.category_of_need,
     p.placements,
     p.source,
     p.last_seen
-FROM periods p
+FROM listed p
 LEFT JOIN latest l ON l.la_code = p.la_code
