@@ -8,8 +8,9 @@
 --   record was there). Then, in order of start date per child:
 --   rule 3A, an episode from an older return that should have been in the child's latest return
 --   (it was open on 1 April of that return's year) but is not, was superseded: dropped, unless
---   an episode of the child's in that latest return was quarantined (the missing copy may be
---   the quarantined one, so the older return's copy stands);
+--   an episode of the child's was quarantined in a return after the one the copy comes from
+--   (the missing later copy may be the quarantined one, so the older copy stands, and rules 1
+--   and 4 end it where the next episode begins);
 --   rule 1, an open episode followed by another ends when the next starts (REC X1);
 --   rule 2, an open episode with no later episode, in a return older than the council's latest
 --   903 return in which the child has no row, clean or quarantined (the return that would have
@@ -18,7 +19,11 @@
 --   the 31 March itself, which would drop it from that day's count);
 --   rule 4, an episode that overlaps the next ends when the next starts;
 --   rule 5, an episode that ends with X1 (a change within the period of care) and leaves a gap
---   ends when the next starts. `repair` names the rule applied, if any; `dec_as_returned` and
+--   ends when the next starts;
+--   rule 6 (Lantern's), an episode that ends with X1 and has no next episode, where one of the
+--   child's episodes was quarantined in that return or a later one, is followed by the
+--   quarantined episode: the child stays looked after, as an open episode (then as rule 2: on
+--   1 April after the return, E99, when the council's later return has no row of the child's). `repair` names the rule applied, if any; `dec_as_returned` and
 --   `rec_as_returned` keep what the return said.
 WITH seen AS (
     SELECT la AS la_code, "CHILD" AS child_id, "DECOM" AS decom, "DEC" AS dec, "RNE" AS rne,
@@ -52,13 +57,13 @@ kept AS (
     SELECT l.*,
            l.return_year < l.child_latest_year
              AND (l.dec IS NULL OR l.dec >= make_date(l.child_latest_year - 1, 4, 1))
-             AND q.child_id IS NULL AS superseded,
+             AND NOT coalesce(ql.last_quarantined_year > l.return_year, false) AS superseded,
            -- the child is in a later return than this one, clean or quarantined
            l.return_year < l.child_latest_year OR coalesce(ql.last_quarantined_year > l.return_year, false) AS child_in_later_return,
-           c.council_latest_year
+           c.council_latest_year,
+           ql.last_quarantined_year
     FROM latest l
     JOIN council_latest c ON c.la_code = l.la_code
-    LEFT JOIN quarantined q ON q.la_code = l.la_code AND q.child_id = l.child_id AND q.return_year = l.child_latest_year
     LEFT JOIN q_last ql ON ql.la_code = l.la_code AND ql.child_id = l.child_id
     WHERE l.nth = 1
 ),
@@ -74,6 +79,7 @@ repaired AS (
                WHEN dec IS NULL AND return_year < council_latest_year AND NOT child_in_later_return THEN 'rule_2'
                WHEN dec IS NOT NULL AND next_decom IS NOT NULL AND dec > next_decom THEN 'rule_4'
                WHEN dec IS NOT NULL AND next_decom IS NOT NULL AND rec = 'X1' AND dec < next_decom THEN 'rule_5'
+               WHEN dec IS NOT NULL AND next_decom IS NULL AND rec = 'X1' AND coalesce(last_quarantined_year >= return_year, false) THEN 'rule_6'
            END AS repair
     FROM chain
 )
@@ -84,6 +90,8 @@ SELECT
     CASE
         WHEN repair IN ('rule_1', 'rule_4', 'rule_5') THEN next_decom
         WHEN repair = 'rule_2' THEN make_date(return_year, 4, 1)
+        WHEN repair = 'rule_6' AND return_year < council_latest_year AND NOT child_in_later_return THEN make_date(return_year, 4, 1)
+        WHEN repair = 'rule_6' THEN NULL
         ELSE dec
     END AS dec,
     rne,
@@ -91,7 +99,11 @@ SELECT
     cin,
     place,
     place_provider,
-    CASE repair WHEN 'rule_1' THEN 'X1' WHEN 'rule_2' THEN 'E99' ELSE rec END AS rec,
+    CASE WHEN repair = 'rule_1' THEN 'X1'
+         WHEN repair = 'rule_2' THEN 'E99'
+         WHEN repair = 'rule_6' AND return_year < council_latest_year AND NOT child_in_later_return THEN 'E99'
+         WHEN repair = 'rule_6' THEN NULL
+         ELSE rec END AS rec,
     reason_place_change,
     urn,
     pl_post,

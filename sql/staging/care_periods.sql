@@ -13,8 +13,8 @@
 --   and missing from the council's later snapshots (a snapshot with a quarantined list 8 row of
 --   the child's still lists it) ends the day after that snapshot's month end,
 --   so it is looked after on every date a snapshot showed it open and not known after
---   (`end_inferred`, as is a 903 period whose last episode was closed by repair rule 2 of
---   marts.staging.care_episodes). `period_end` is NULL while the child is looked after.
+--   (`end_inferred`, as is a 903 period whose last episode was closed by repair rule 2 or 6 of
+--   marts.staging.care_episodes, REC E99). `period_end` is NULL while the child is looked after.
 WITH e AS (
     SELECT *,
            lag(dec) OVER (PARTITION BY la_code, child_id ORDER BY decom) AS prev_dec,
@@ -44,7 +44,7 @@ from_903 AS (
         'ssda903' AS source,
         make_date(max(return_year), 3, 31) AS as_at,
         1 AS priority,
-        first_value(repair ORDER BY decom DESC) = 'rule_2' AS end_repaired
+        first_value(rec ORDER BY decom DESC) = 'E99' AS end_repaired
     FROM numbered
     GROUP BY la_code, child_id, period_no
 ),
