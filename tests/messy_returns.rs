@@ -110,3 +110,110 @@ fn a_copy_quarantined_in_a_later_903_return_keeps_the_history_the_earlier_return
     // since January 2022) has been placed since August 2024
     assert_eq!(value(w, "cla_long_term_stability_pct", "2025-03-31"), (Some(1.0), Some(2.0), Some(50.0), "full".into()));
 }
+
+/// One SEN2 XML return: `plans` are (UPN, ReceivedDate, StartDate as written) of two children.
+fn sen2_xml(year: u32, reference_date: &str, plans: &[(&str, &str, &str)]) -> String {
+    let mut persons = String::new();
+    for (i, (upn, received, start)) in plans.iter().enumerate() {
+        persons.push_str(&format!(
+            r#"
+    <Person>
+      <Surname>Made-up</Surname>
+      <Forename>Child{i}</Forename>
+      <PersonBirthDate>2012-05-14</PersonBirthDate>
+      <Sex>M</Sex>
+      <Ethnicity>WBRI</Ethnicity>
+      <PostCode>DT1 2QX</PostCode>
+      <UPN>{upn}</UPN>
+      <Requests>
+        <ReceivedDate>{received}</ReceivedDate>
+        <RequestSource>1</RequestSource>
+        <RYA>0</RYA>
+        <RequestOutcomeDate>{received}</RequestOutcomeDate>
+        <RequestOutcome>A</RequestOutcome>
+        <RequestMediation>0</RequestMediation>
+        <RequestTribunal>0</RequestTribunal>
+        <Exported>0</Exported>
+        <Assessment>
+          <AssessmentOutcome>Y</AssessmentOutcome>
+          <AssessmentOutcomeDate>{received}</AssessmentOutcomeDate>
+          <AssessmentMediation>0</AssessmentMediation>
+          <AssessmentTribunal>0</AssessmentTribunal>
+          <OtherMediation>0</OtherMediation>
+          <OtherTribunal>0</OtherTribunal>
+          <Week20>0</Week20>
+          <NamedPlan>
+            <StartDate>{start}</StartDate>
+            <PB>0</PB>
+            <OA>0</OA>
+            <DP>0</DP>
+          </NamedPlan>
+        </Assessment>
+        <ActivePlans>
+          <ReviewMeeting>2022-12-01</ReviewMeeting>
+          <ReviewOutcome>1</ReviewOutcome>
+        </ActivePlans>
+      </Requests>
+    </Person>"#
+        ));
+    }
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Message>
+  <Header>
+    <CollectionDetails>
+      <Collection>SEN2</Collection>
+      <Year>{year}</Year>
+      <ReferenceDate>{reference_date}</ReferenceDate>
+    </CollectionDetails>
+    <Source>
+      <SourceLevel>L</SourceLevel>
+      <LEA>838</LEA>
+      <SoftwareCode>Synergy</SoftwareCode>
+      <Release>2023.4.1</Release>
+      <SerialNo>1</SerialNo>
+      <DateTime>{reference_date}T10:15:42</DateTime>
+    </Source>
+  </Header>
+  <Persons>{persons}
+  </Persons>
+</Message>
+"#
+    )
+}
+
+fn send_value(warehouse: &Path, id: &str, period_end: &str) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let rows = sql_json(
+        warehouse,
+        &format!("SELECT numerator, denominator, value FROM marts.send.indicator_values WHERE la_code = '838' AND indicator_id = '{id}' AND period_end = DATE '{period_end}'"),
+    );
+    assert_eq!(rows.len(), 1, "{id} at {period_end}: {} rows", rows.len());
+    (rows[0]["numerator"].as_f64(), rows[0]["denominator"].as_f64(), rows[0]["value"].as_f64())
+}
+
+#[test]
+fn a_named_plan_quarantined_in_the_latest_sen2_return_keeps_the_issue_date_earlier_returns_give() {
+    let tmp = tempfile::tempdir().unwrap();
+    let landing = tmp.path().join("landing/838");
+    std::fs::create_dir_all(&landing).unwrap();
+    // X: requested 2022-03-01, plan issued 2022-06-15 (106 days: within 20 weeks); Y: requested
+    // 2022-04-01, issued 2022-10-01 (183 days: late). Both in the 2023 and 2024 returns; in 2024
+    // X's named plan has StartDate 2022-06-31, no such day, and is quarantined.
+    let (x, y) = ("J838201512031", "Y838201612044");
+    std::fs::write(landing.join("sen2_2023.xml"), sen2_xml(2023, "2023-01-19", &[(x, "2022-03-01", "2022-06-15"), (y, "2022-04-01", "2022-10-01")])).unwrap();
+    std::fs::write(landing.join("sen2_2024.xml"), sen2_xml(2024, "2024-01-18", &[(x, "2022-03-01", "2022-06-31"), (y, "2022-04-01", "2022-10-01")])).unwrap();
+    let warehouse = tmp.path().join("warehouse");
+    ok(&["run", "--landing", tmp.path().join("landing").to_str().unwrap(), "--warehouse", warehouse.to_str().unwrap(), "synergy", "reference"]);
+    let w = warehouse.as_path();
+
+    let q = sql_json(w, "SELECT year, _column FROM quarantine.synergy.sen2_named_plan");
+    assert_eq!(q.len(), 1, "one named plan quarantined: {} rows", q.len());
+    assert_eq!((q[0]["year"].as_str(), q[0]["_column"].as_str()), (Some("2024"), Some("StartDate")));
+
+    // 12 months to 31 December 2022: X in time, Y late: 1 of 2 (X's plan was lost before: 0 of 1)
+    assert_eq!(send_value(w, "ehcp_issued_within_20wks_pct", "2022-12-31"), (Some(1.0), Some(2.0), Some(50.0)));
+    // both plans are still active at the end of 2023: the 2024 return lists X (its active plan
+    // and its quarantined named plan), so no end is inferred
+    assert_eq!(send_value(w, "ehcp_at_period_end", "2023-12-31"), (Some(2.0), None, Some(2.0)));
+    assert_eq!(send_value(w, "ehcna_requests", "2022-12-31"), (Some(2.0), None, Some(2.0)));
+}
