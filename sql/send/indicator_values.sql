@@ -4,8 +4,9 @@
 --   marts.send.indicator_catalogue. SEN2 is a January snapshot, so months are derived: a council
 --   with SEN2 returns for collection years Y1..Yn gets every month from January Y1-1 to December
 --   Yn-1 (each return lists the plans active on its census day and those ceased in the calendar
---   year before, and the requests of that year), read from the latest return that lists each plan
---   or request (marts.send.ehc_plans, marts.send.ehcna_requests). Month-end counts
+--   year before, and the requests of that year), each plan or request merged over the returns
+--   that list it, the latest clean copy winning (marts.send.ehc_plans, marts.send.ehcna_requests;
+--   a copy quarantined in a later return erases nothing). Month-end counts
 --   (ehcp_at_period_end, ehcp_rate_per_10k) and rolling 12 months to the month end
 --   (ehcna_requests, ehcp_issued_within_20wks_pct); the placement and review indicators are only
 --   in the returns, so they are per return, period_start = period_end = the census day.
