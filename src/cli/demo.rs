@@ -60,6 +60,10 @@ pub(super) fn demo(overrides: &Overrides, dir: &Path, scale: f64, seed: u64) -> 
         Ok(p) => println!("\nthe run report (open it in a browser): {}", p.with_file_name("latest.html").display()),
         Err(e) => tracing::warn!(error = %e, "could not write the run report"),
     }
+    // the record, final once the report is written (until then it says the run is unfinished)
+    if let Err(e) = warehouse.save_run(&record) {
+        tracing::warn!(error = %e, "could not save the run record");
+    }
     println!("\ndone in {:.1}s", t0.elapsed().as_secs_f64());
     if let Some(e) = models_failed {
         return Err(e);
