@@ -48,6 +48,7 @@ pub(super) fn demo(overrides: &Overrides, dir: &Path, scale: f64, seed: u64) -> 
         progress: std::io::stderr().is_terminal(),
         limits: settings.limits,
         stop: None,
+        threads: settings.read_threads,
     };
     let _lock = warehouse.lock("lantern demo", std::time::Duration::ZERO)?;
     let mut record = Runner { project: &project, warehouse: &warehouse, protector: &protector }.run(&opts)?;
