@@ -307,7 +307,7 @@ impl Runner<'_> {
         let ahead = ReadAhead::new(files.len());
         std::thread::scope(|scope| -> Result<(), RunError> {
             for _ in 0..opts.reading_threads() {
-                scope.spawn(|| ahead.work(|i, tx| read_ahead(self.project, sources, opts, &files[i].1, &files[i].0, tx), opts));
+                scope.spawn(|| ahead.work(|i, tx| read_ahead(self.project, self.protector, sources, opts, &files[i].1, &files[i].0, tx), opts));
             }
             let _stop_readers = ahead.stop_on_drop();
         for (i, (rel, _)) in files.iter().enumerate() {
@@ -479,7 +479,7 @@ impl Runner<'_> {
         parts: &mut BTreeSet<String>,
     ) -> Result<Option<String>, String> {
         let mut landed_source = None;
-        let mut current: Option<(Box<SegmentStart>, BTreeMap<(String, String), PartOut>)> = None;
+        let mut current: Option<(Box<SegmentStart>, PartOuts)> = None;
         loop {
             let item = items.recv().map_err(|_| "the file's reading stopped before its end".to_string())?;
             match item {
@@ -611,6 +611,9 @@ pub(crate) enum Item<'a> {
     End,
 }
 
+/// What one segment of a file writes, by (council, partition value).
+type PartOuts = BTreeMap<(String, String), PartOut>;
+
 /// (council, partition value, collection year) a group of rows goes to.
 type Route = (String, String, Option<i32>);
 
@@ -693,7 +696,7 @@ impl Drop for StopReading<'_, '_> {
 /// The reading stage of one file: hashes it, opens it, recognises each table it holds, and
 /// reads, routes and prepares its rows in chunks, sending everything to `tx` in order. Stops
 /// quietly when the receiving end is gone.
-fn read_ahead<'a>(project: &'a Project, sources: &[String], opts: &RunOptions, path: &Path, rel: &Path, tx: &SyncSender<Item<'a>>) {
+fn read_ahead<'a>(project: &'a Project, protector: &Protector, sources: &[String], opts: &RunOptions, path: &Path, rel: &Path, tx: &SyncSender<Item<'a>>) {
     match sha256_file(path) {
         Ok((sha256, bytes)) => {
             if tx.send(Item::Hashed { sha256, bytes }).is_err() {
@@ -705,7 +708,7 @@ fn read_ahead<'a>(project: &'a Project, sources: &[String], opts: &RunOptions, p
             return;
         }
     }
-    let last = match read_segments(project, sources, opts, path, rel, tx) {
+    let last = match read_segments(project, protector, sources, opts, path, rel, tx) {
         Ok(()) => Item::End,
         Err(e) => Item::Failed(e),
     };
@@ -713,7 +716,7 @@ fn read_ahead<'a>(project: &'a Project, sources: &[String], opts: &RunOptions, p
 }
 
 /// The part of `read_ahead` after hashing; `Err` for a file-level error.
-fn read_segments<'a>(project: &'a Project, sources: &[String], opts: &RunOptions, path: &Path, rel: &Path, tx: &SyncSender<Item<'a>>) -> Result<(), String> {
+fn read_segments<'a>(project: &'a Project, protector: &Protector, sources: &[String], opts: &RunOptions, path: &Path, rel: &Path, tx: &SyncSender<Item<'a>>) -> Result<(), String> {
     // the receiving end is gone (the run stopped or failed): nothing more to do
     let gone = || String::from("the run stopped reading");
     let (segments, facts) = source::open(path, project, &opts.limits).map_err(|e| e.to_string())?;
@@ -784,7 +787,7 @@ fn read_segments<'a>(project: &'a Project, sources: &[String], opts: &RunOptions
                     Work::Raw(rows)
                 } else {
                     let ctx = FileContext { file: file_name.clone(), la: la.clone(), partition_value: pval.clone(), year };
-                    Work::Prepared(v.prepare(rows, &ctx, &no_fills).map_err(|e| format!("{where_}{e}"))?)
+                    Work::Prepared(v.prepare(rows, &ctx, &no_fills, protector).map_err(|e| format!("{where_}{e}"))?)
                 };
                 works.push(((la, pval, year), work));
             }
@@ -861,8 +864,8 @@ pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, 
         }
         let r = std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
-            let (sources, opts, rel) = (&sources, &opts, &rel);
-            scope.spawn(move || read_ahead(project, sources, opts, f, rel, &tx));
+            let (sources, opts, rel, protector) = (&sources, &opts, &rel, &protector);
+            scope.spawn(move || read_ahead(project, protector, sources, opts, f, rel, &tx));
             match rx.recv() {
                 Ok(Item::Hashed { .. }) => runner.settle_file(i, &rx, tmp.path(), runner_state, &mut fr, &mut written, &mut parts),
                 Ok(Item::NotOpened(why)) => Err(why),
@@ -933,24 +936,29 @@ mod tests {
     }
 
     #[test]
-    fn a_council_folder_landing_remembers_one_councils_pseudonyms_at_a_time() {
+    fn clean_rows_are_pseudonymised_chunk_by_chunk_with_no_run_wide_memory_of_identifiers() {
         let tmp = tempfile::tempdir().unwrap();
         let key = b"0123456789abcdef-test-key";
         landing(&tmp.path().join("folders"), &["838", "839"]);
         let protector = Protector::new(key).unwrap();
         let record = run(&tmp.path().join("folders"), &tmp.path().join("w1"), &protector);
         assert_eq!(record.totals(), (10, 10, 0), "{:?}", record.files);
-        // five children's ids per council: never both councils' ten at once, none after the run
-        assert_eq!(protector.cached(), (0, 5));
-
-        // the same files without council folders: one council as far as the run can tell
-        let flat = tmp.path().join("flat");
-        for la in ["838", "839"] {
-            std::fs::create_dir_all(flat.join(format!("la{la}"))).unwrap();
-            std::fs::copy(tmp.path().join(format!("folders/{la}/header.csv")), flat.join(format!("la{la}/header.csv"))).unwrap();
+        // the reading threads pseudonymise each chunk's distinct values on their own: the shared
+        // cache (used by the DfE flags of a CIN census) never holds these children's ids
+        assert_eq!(protector.cached(), (0, 0));
+        // and the pseudonyms are the key's, as `pseudonym` gives them
+        let mut ids: Vec<String> = vec![];
+        for f in crate::warehouse::walk_files(&tmp.path().join("w1/clean/mosaic/ssda903_header")) {
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(std::fs::File::open(&f).unwrap(), 1024).unwrap();
+            for batch in reader {
+                let batch = batch.unwrap();
+                let col = batch.column_by_name("CHILD").unwrap();
+                ids.extend(arrow::array::AsArray::as_string::<i32>(col).iter().flatten().map(str::to_string));
+            }
         }
-        let protector = Protector::new(key).unwrap();
-        run(&flat, &tmp.path().join("w2"), &protector);
-        assert_eq!(protector.cached(), (0, 10));
+        ids.sort();
+        let mut want: Vec<String> = (0..2).flat_map(|i| (0..5).map(move |n| format!("{}{n}", 900 + i))).map(|id| protector.pseudonym("la_child_id", &id)).collect();
+        want.sort();
+        assert_eq!(ids, want);
     }
 }

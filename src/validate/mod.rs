@@ -156,7 +156,8 @@ pub struct Prepared {
     problems: Vec<Vec<Problem>>,
     flags: Vec<Vec<(String, String)>>,
     shifted: Vec<bool>,
-    typed: RecordBatch,
+    /// Every row as `clean` holds it (protected).
+    protected: RecordBatch,
     pub ctx: FileContext,
 }
 
@@ -381,7 +382,7 @@ impl<'a> TableValidator<'a> {
     /// Validate and protect one chunk of rows: `prepare` then `settle`.
     pub fn process(&self, rows: Vec<RawRow>, ctx: &FileContext, state: &mut RunState, protector: &Protector) -> Result<ChunkResult, ValidateError> {
         let fills = self.inherited_cells(&rows, &format!("{}|{}", ctx.la, ctx.partition_value), state);
-        let prepared = self.prepare(rows, ctx, &fills)?;
+        let prepared = self.prepare(rows, ctx, &fills, protector)?;
         self.settle(prepared, state, protector)
     }
 
@@ -394,7 +395,7 @@ impl<'a> TableValidator<'a> {
     /// The checks a chunk needs nothing else for (trim, codes, patterns, types, ranges, derived
     /// columns, row rules), so chunks can be prepared on any thread, in any order. `fills` are
     /// the parents' cells for `[[inherit]]` (empty when the table inherits nothing).
-    pub fn prepare(&self, rows: Vec<RawRow>, ctx: &FileContext, fills: &HashMap<usize, Vec<Option<String>>>) -> Result<Prepared, ValidateError> {
+    pub fn prepare(&self, rows: Vec<RawRow>, ctx: &FileContext, fills: &HashMap<usize, Vec<Option<String>>>, protector: &Protector) -> Result<Prepared, ValidateError> {
         let n = rows.len();
         let mut problems: Vec<Vec<Problem>> = vec![vec![]; n]; // (rule, column, message)
         let mut flags: Vec<Vec<(String, String)>> = vec![vec![]; n]; // warning rules: the row stays clean
@@ -462,14 +463,15 @@ impl<'a> TableValidator<'a> {
                 }
             }
         }
-        Ok(Prepared { rows, texts, problems, flags, shifted, typed, ctx: ctx.clone() })
+        let protected = self.protect(&typed, ctx, protector)?;
+        Ok(Prepared { rows, texts, problems, flags, shifted, protected, ctx: ctx.clone() })
     }
 
     /// The checks that need what the run has read before this chunk, in the run's order: keys
     /// seen, values referenced, parents' cells; then the clean rows protected and the rest
     /// quarantined.
     pub fn settle(&self, p: Prepared, state: &mut RunState, protector: &Protector) -> Result<ChunkResult, ValidateError> {
-        let Prepared { rows, texts, mut problems, flags, shifted, typed, ctx } = p;
+        let Prepared { rows, texts, mut problems, flags, shifted, protected, ctx } = p;
         let ctx = &ctx;
         let n = rows.len();
         let part_key = format!("{}|{}", ctx.la, ctx.partition_value);
@@ -570,7 +572,7 @@ impl<'a> TableValidator<'a> {
             }
         }
         let flag_messages = flags.into_iter().flatten().collect();
-        let clean = self.protect(&typed, &good, ctx, protector)?;
+        let clean = arrow::compute::filter_record_batch(&protected, &BooleanArray::from(good.clone()))?;
         let quarantine = self.quarantine(&rows, &texts, &problems, &shifted, ctx, protector)?;
         Ok(ChunkResult { clean, quarantine, broken, flagged, examples, flag_messages })
     }
@@ -802,9 +804,11 @@ impl<'a> TableValidator<'a> {
         }
     }
 
-    fn protect(&self, typed: &RecordBatch, good: &[bool], ctx: &FileContext, protector: &Protector) -> Result<RecordBatch, ValidateError> {
-        let mask = BooleanArray::from(good.to_vec());
-        let kept = arrow::compute::filter_record_batch(typed, &mask)?;
+    /// Every row of a chunk as `clean` will hold it: identifiers pseudonymised (each distinct value
+    /// of the chunk once), dates made months, postcodes cut to their outward part, dropped columns
+    /// left out. Done for every row while preparing, on the reading threads; `settle` keeps the
+    /// rows that pass.
+    fn protect(&self, kept: &RecordBatch, ctx: &FileContext, protector: &Protector) -> Result<RecordBatch, ValidateError> {
         let n = kept.num_rows();
         let mut cols: Vec<ArrayRef> = vec![];
         for (i, c) in self.cols.iter().enumerate() {
@@ -815,8 +819,9 @@ impl<'a> TableValidator<'a> {
                     let s = arrow::compute::cast(a, &DataType::Utf8)?;
                     let s = s.as_string::<i32>();
                     let mut b = StringBuilder::with_capacity(s.len(), s.len() * 32);
+                    let mut seen: HashMap<&str, String> = HashMap::new();
                     for v in s.iter() {
-                        b.append_option(v.map(|v| protector.pseudonym_cached(kind, v)));
+                        b.append_option(v.map(|v| seen.entry(v).or_insert_with(|| protector.pseudonym(kind, v)).as_str()));
                     }
                     cols.push(Arc::new(b.finish()));
                 }
