@@ -96,12 +96,18 @@ fn a_run_killed_anywhere_is_never_recorded_as_succeeded_and_a_rerun_converges() 
     landing(&land);
 
     // the reference: the same landing, uninterrupted
+    // (twice, into fresh warehouses: the kill points are spread over the faster of the two, so a
+    // first run slowed by a cold cache or a busy machine does not put them past the runs' end)
     let reference = tmp.path().join("reference");
-    let t0 = Instant::now();
-    let status = start_run(&land, &reference).wait().unwrap();
-    let took = t0.elapsed();
+    let mut took = std::time::Duration::MAX;
+    for _ in 0..2 {
+        let _ = std::fs::remove_dir_all(&reference);
+        let t0 = Instant::now();
+        let status = start_run(&land, &reference).wait().unwrap();
+        took = took.min(t0.elapsed());
+        assert_eq!(status.code(), Some(0));
+    }
     println!("an uninterrupted run took {:.1}s", took.as_secs_f64());
-    assert_eq!(status.code(), Some(0));
     let want = table_counts(&reference);
     assert!(want.len() > 20 && want.iter().any(|(t, n)| t.starts_with("marts.") && *n > 0), "{want:?}");
 
