@@ -310,28 +310,28 @@ impl Runner<'_> {
                 scope.spawn(|| ahead.work(|i, tx| read_ahead(self.project, self.protector, sources, opts, &files[i].1, &files[i].0, tx), opts));
             }
             let _stop_readers = ahead.stop_on_drop();
-        for (i, (rel, _)) in files.iter().enumerate() {
-            if opts.stopping() {
-                return Err(RunError::Stopped);
-            }
-            bar.set_message(rel.display().to_string());
-            let fr = self.ingest_file(i, &files[i].1, rel, ahead.take(i), stage, &run_id, &mut state, &mut touched)?;
-            if let Some(folder) = council_folder(rel) {
-                council_las.extend(fr.la.iter().filter(|la| is_la_code(la)).cloned());
-                council_las.insert(folder.clone());
-                // the council's last file: its keys, references, inherited values and cached
-                // pseudonyms are done with
-                if files.get(i + 1).is_none_or(|(next, _)| council_folder(next).as_ref() != Some(&folder)) {
-                    for la in std::mem::take(&mut council_las) {
-                        state.forget_council(&la);
-                    }
-                    self.protector.forget();
+            for (i, (rel, _)) in files.iter().enumerate() {
+                if opts.stopping() {
+                    return Err(RunError::Stopped);
                 }
+                bar.set_message(rel.display().to_string());
+                let fr = self.ingest_file(i, &files[i].1, rel, ahead.take(i), stage, &run_id, &mut state, &mut touched)?;
+                if let Some(folder) = council_folder(rel) {
+                    council_las.extend(fr.la.iter().filter(|la| is_la_code(la)).cloned());
+                    council_las.insert(folder.clone());
+                    // the council's last file: its keys, references, inherited values and cached
+                    // pseudonyms are done with
+                    if files.get(i + 1).is_none_or(|(next, _)| council_folder(next).as_ref() != Some(&folder)) {
+                        for la in std::mem::take(&mut council_las) {
+                            state.forget_council(&la);
+                        }
+                        self.protector.forget();
+                    }
+                }
+                tracing::info!(file = %fr.file, status = %fr.status, read = fr.rows_read, clean = fr.rows_clean, quarantined = fr.rows_quarantined, "file");
+                record.files.push(fr);
+                bar.inc(1);
             }
-            tracing::info!(file = %fr.file, status = %fr.status, read = fr.rows_read, clean = fr.rows_clean, quarantined = fr.rows_quarantined, "file");
-            record.files.push(fr);
-            bar.inc(1);
-        }
             Ok(())
         })?;
         bar.finish_and_clear();

@@ -158,7 +158,12 @@ pub struct Prepared {
     shifted: Vec<bool>,
     /// Every row as `clean` holds it (protected).
     protected: RecordBatch,
-    pub ctx: FileContext,
+    ctx: FileContext,
+}
+
+/// Row `r` of a column of normalised cell text (`None`: blank).
+fn text(column: &StringArray, r: usize) -> Option<&str> {
+    column.is_valid(r).then(|| column.value(r))
 }
 
 impl Prepared {
@@ -481,7 +486,7 @@ impl<'a> TableValidator<'a> {
                 if n > 0 {
                     key.push('\u{1f}');
                 }
-                key.push_str(texts[i].is_valid(r).then(|| texts[i].value(r))?);
+                key.push_str(text(&texts[i], r)?);
             }
             Some(key)
         };
@@ -555,7 +560,7 @@ impl<'a> TableValidator<'a> {
             let map = state.inherited.entry(format!("{key}|{part_key}")).or_default();
             for r in (0..n).filter(|&r| good[r]) {
                 if let Some(k) = key_of(link, r) {
-                    map.insert(k, copy.iter().map(|&i| texts[i].is_valid(r).then(|| texts[i].value(r).to_string())).collect());
+                    map.insert(k, copy.iter().map(|&i| text(&texts[i], r).map(str::to_string)).collect());
                 }
             }
         }
@@ -572,7 +577,7 @@ impl<'a> TableValidator<'a> {
             }
         }
         let flag_messages = flags.into_iter().flatten().collect();
-        let clean = arrow::compute::filter_record_batch(&protected, &BooleanArray::from(good.clone()))?;
+        let clean = arrow::compute::filter_record_batch(&protected, &BooleanArray::from(good))?;
         let quarantine = self.quarantine(&rows, &texts, &problems, &shifted, ctx, protector)?;
         Ok(ChunkResult { clean, quarantine, broken, flagged, examples, flag_messages })
     }
@@ -615,7 +620,7 @@ impl<'a> TableValidator<'a> {
         raw: &'r str,
         year: Option<i32>,
         quote: bool,
-        problems: &mut Vec<(String, Option<String>, String)>,
+        problems: &mut Vec<Problem>,
         flags: &mut Vec<(String, String)>,
     ) -> Option<Cow<'r, str>> {
         // non-breaking spaces and a declared `strip` pattern change the text; otherwise borrow it
@@ -684,7 +689,7 @@ impl<'a> TableValidator<'a> {
         c: &Col,
         vals: &[Option<Cow<'_, str>>],
         shifted: &[bool],
-        problems: &mut [Vec<(String, Option<String>, String)>],
+        problems: &mut [Vec<Problem>],
         flags: &mut [Vec<(String, String)>],
     ) -> ArrayRef {
         let name = &c.spec.name;
@@ -692,7 +697,7 @@ impl<'a> TableValidator<'a> {
         let mut bad = |r: usize, v: &str, expected: String| {
             problems[r].push((format!("{}.type", c.rule_prefix), Some(name.clone()), format!("{name}: {} is not {expected}", shown(r, v))));
         };
-        let range = |r: usize, x: f64, problems: &mut [Vec<(String, Option<String>, String)>], flags: &mut [Vec<(String, String)>]| {
+        let range = |r: usize, x: f64, problems: &mut [Vec<Problem>], flags: &mut [Vec<(String, String)>]| {
             let lo = c.spec.min.is_some_and(|m| x < m);
             let hi = c.spec.max.is_some_and(|m| x > m);
             if (lo || hi) && c.warn {
@@ -808,11 +813,11 @@ impl<'a> TableValidator<'a> {
     /// of the chunk once), dates made months, postcodes cut to their outward part, dropped columns
     /// left out. Done for every row while preparing, on the reading threads; `settle` keeps the
     /// rows that pass.
-    fn protect(&self, kept: &RecordBatch, ctx: &FileContext, protector: &Protector) -> Result<RecordBatch, ValidateError> {
-        let n = kept.num_rows();
+    fn protect(&self, typed: &RecordBatch, ctx: &FileContext, protector: &Protector) -> Result<RecordBatch, ValidateError> {
+        let n = typed.num_rows();
         let mut cols: Vec<ArrayRef> = vec![];
         for (i, c) in self.cols.iter().enumerate() {
-            let a = kept.column(i);
+            let a = typed.column(i);
             match &c.treatment {
                 Some(Treatment::Drop) => continue,
                 Some(Treatment::Pseudonym(kind)) => {
@@ -883,9 +888,7 @@ impl<'a> TableValidator<'a> {
                 match &c.treatment {
                     None => raw.map(str::to_string),
                     Some(Treatment::Pseudonym(kind)) => raw.map(|v| protector.pseudonym(kind, v)),
-                    Some(Treatment::Month) => texts[i]
-                        .is_valid(r)
-                        .then(|| texts[i].value(r))
+                    Some(Treatment::Month) => text(&texts[i], r)
                         .and_then(|v| parse_date(v, &c.formats))
                         .map(|d| d.with_day(1).unwrap().format("%Y-%m-%d").to_string()),
                     Some(Treatment::OutwardPostcode) => raw.and_then(outward_postcode),
