@@ -307,7 +307,7 @@ impl Runner<'_> {
         let ahead = ReadAhead::new(files.len());
         std::thread::scope(|scope| -> Result<(), RunError> {
             for _ in 0..opts.reading_threads() {
-                scope.spawn(|| ahead.work(|i, tx| read_ahead(self.project, self.protector, sources, opts, &files[i].1, &files[i].0, tx), opts));
+                scope.spawn(|| ahead.work(|i, tx, memo| read_ahead(self.project, self.protector, memo, sources, opts, &files[i].1, &files[i].0, tx), opts));
             }
             let _stop_readers = ahead.stop_on_drop();
             for (i, (rel, _)) in files.iter().enumerate() {
@@ -658,15 +658,16 @@ impl<'a> ReadAhead<'a> {
 
     /// A reading thread: takes the next file not yet taken and reads it into its channel, until
     /// none is left or the run stops.
-    fn work(&self, read: impl Fn(usize, &SyncSender<Item<'a>>), opts: &RunOptions) {
+    fn work(&self, read: impl Fn(usize, &SyncSender<Item<'a>>, &mut validate::PseudonymMemo), opts: &RunOptions) {
         use std::sync::atomic::Ordering;
+        let mut memo = validate::PseudonymMemo::default();
         loop {
             let i = self.next.fetch_add(1, Ordering::SeqCst);
             if i >= self.senders.len() || self.stopped.load(Ordering::SeqCst) || opts.stopping() {
                 return;
             }
             let Some(tx) = self.senders[i].lock().expect("reading stage").take() else { continue };
-            read(i, &tx);
+            read(i, &tx, &mut memo);
         }
     }
 
@@ -696,7 +697,8 @@ impl Drop for StopReading<'_, '_> {
 /// The reading stage of one file: hashes it, opens it, recognises each table it holds, and
 /// reads, routes and prepares its rows in chunks, sending everything to `tx` in order. Stops
 /// quietly when the receiving end is gone.
-fn read_ahead<'a>(project: &'a Project, protector: &Protector, sources: &[String], opts: &RunOptions, path: &Path, rel: &Path, tx: &SyncSender<Item<'a>>) {
+#[allow(clippy::too_many_arguments)]
+fn read_ahead<'a>(project: &'a Project, protector: &Protector, memo: &mut validate::PseudonymMemo, sources: &[String], opts: &RunOptions, path: &Path, rel: &Path, tx: &SyncSender<Item<'a>>) {
     match sha256_file(path) {
         Ok((sha256, bytes)) => {
             if tx.send(Item::Hashed { sha256, bytes }).is_err() {
@@ -708,7 +710,7 @@ fn read_ahead<'a>(project: &'a Project, protector: &Protector, sources: &[String
             return;
         }
     }
-    let last = match read_segments(project, protector, sources, opts, path, rel, tx) {
+    let last = match read_segments(project, protector, memo, sources, opts, path, rel, tx) {
         Ok(()) => Item::End,
         Err(e) => Item::Failed(e),
     };
@@ -716,7 +718,17 @@ fn read_ahead<'a>(project: &'a Project, protector: &Protector, sources: &[String
 }
 
 /// The part of `read_ahead` after hashing; `Err` for a file-level error.
-fn read_segments<'a>(project: &'a Project, protector: &Protector, sources: &[String], opts: &RunOptions, path: &Path, rel: &Path, tx: &SyncSender<Item<'a>>) -> Result<(), String> {
+#[allow(clippy::too_many_arguments)]
+fn read_segments<'a>(
+    project: &'a Project,
+    protector: &Protector,
+    memo: &mut validate::PseudonymMemo,
+    sources: &[String],
+    opts: &RunOptions,
+    path: &Path,
+    rel: &Path,
+    tx: &SyncSender<Item<'a>>,
+) -> Result<(), String> {
     // the receiving end is gone (the run stopped or failed): nothing more to do
     let gone = || String::from("the run stopped reading");
     let (segments, facts) = source::open(path, project, &opts.limits).map_err(|e| e.to_string())?;
@@ -787,7 +799,7 @@ fn read_segments<'a>(project: &'a Project, protector: &Protector, sources: &[Str
                     Work::Raw(rows)
                 } else {
                     let ctx = FileContext { file: file_name.clone(), la: la.clone(), partition_value: pval.clone(), year };
-                    Work::Prepared(v.prepare(rows, &ctx, &no_fills, protector).map_err(|e| format!("{where_}{e}"))?)
+                    Work::Prepared(v.prepare(rows, &ctx, &no_fills, protector, memo).map_err(|e| format!("{where_}{e}"))?)
                 };
                 works.push(((la, pval, year), work));
             }
@@ -865,7 +877,7 @@ pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, 
         let r = std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
             let (sources, opts, rel, protector) = (&sources, &opts, &rel, &protector);
-            scope.spawn(move || read_ahead(project, protector, sources, opts, f, rel, &tx));
+            scope.spawn(move || read_ahead(project, protector, &mut Default::default(), sources, opts, f, rel, &tx));
             match rx.recv() {
                 Ok(Item::Hashed { .. }) => runner.settle_file(i, &rx, tmp.path(), runner_state, &mut fr, &mut written, &mut parts),
                 Ok(Item::NotOpened(why)) => Err(why),

@@ -145,6 +145,12 @@ impl RunState {
 }
 
 
+/// Pseudonyms a reading thread has worked out: kind → value → pseudonym. Each thread keeps its
+/// own (a shared one under a lock was slower on two threads than working them out again), at most
+/// `MEMO_LIMIT` values a kind, and drops it when the run ends.
+pub type PseudonymMemo = HashMap<String, HashMap<String, String>>;
+const MEMO_LIMIT: usize = 1 << 18;
+
 /// A cell's problem: (rule, column, message).
 type Problem = (String, Option<String>, String);
 
@@ -387,7 +393,7 @@ impl<'a> TableValidator<'a> {
     /// Validate and protect one chunk of rows: `prepare` then `settle`.
     pub fn process(&self, rows: Vec<RawRow>, ctx: &FileContext, state: &mut RunState, protector: &Protector) -> Result<ChunkResult, ValidateError> {
         let fills = self.inherited_cells(&rows, &format!("{}|{}", ctx.la, ctx.partition_value), state);
-        let prepared = self.prepare(rows, ctx, &fills, protector)?;
+        let prepared = self.prepare(rows, ctx, &fills, protector, &mut PseudonymMemo::default())?;
         self.settle(prepared, state, protector)
     }
 
@@ -400,7 +406,14 @@ impl<'a> TableValidator<'a> {
     /// The checks a chunk needs nothing else for (trim, codes, patterns, types, ranges, derived
     /// columns, row rules), so chunks can be prepared on any thread, in any order. `fills` are
     /// the parents' cells for `[[inherit]]` (empty when the table inherits nothing).
-    pub fn prepare(&self, rows: Vec<RawRow>, ctx: &FileContext, fills: &HashMap<usize, Vec<Option<String>>>, protector: &Protector) -> Result<Prepared, ValidateError> {
+    pub fn prepare(
+        &self,
+        rows: Vec<RawRow>,
+        ctx: &FileContext,
+        fills: &HashMap<usize, Vec<Option<String>>>,
+        protector: &Protector,
+        memo: &mut PseudonymMemo,
+    ) -> Result<Prepared, ValidateError> {
         let n = rows.len();
         let mut problems: Vec<Vec<Problem>> = vec![vec![]; n]; // (rule, column, message)
         let mut flags: Vec<Vec<(String, String)>> = vec![vec![]; n]; // warning rules: the row stays clean
@@ -468,7 +481,7 @@ impl<'a> TableValidator<'a> {
                 }
             }
         }
-        let protected = self.protect(&typed, ctx, protector)?;
+        let protected = self.protect(&typed, ctx, protector, memo)?;
         Ok(Prepared { rows, texts, problems, flags, shifted, protected, ctx: ctx.clone() })
     }
 
@@ -809,11 +822,11 @@ impl<'a> TableValidator<'a> {
         }
     }
 
-    /// Every row of a chunk as `clean` will hold it: identifiers pseudonymised (each distinct value
-    /// of the chunk once), dates made months, postcodes cut to their outward part, dropped columns
-    /// left out. Done for every row while preparing, on the reading threads; `settle` keeps the
+    /// Every row of a chunk as `clean` will hold it: identifiers pseudonymised (through `memo`, the
+    /// reading thread's own: a child's id recurs across a return's tables), dates made months,
+    /// postcodes cut to their outward part, dropped columns left out. Done for every row while preparing, on the reading threads; `settle` keeps the
     /// rows that pass.
-    fn protect(&self, typed: &RecordBatch, ctx: &FileContext, protector: &Protector) -> Result<RecordBatch, ValidateError> {
+    fn protect(&self, typed: &RecordBatch, ctx: &FileContext, protector: &Protector, memo: &mut PseudonymMemo) -> Result<RecordBatch, ValidateError> {
         let n = typed.num_rows();
         let mut cols: Vec<ArrayRef> = vec![];
         for (i, c) in self.cols.iter().enumerate() {
@@ -824,9 +837,20 @@ impl<'a> TableValidator<'a> {
                     let s = arrow::compute::cast(a, &DataType::Utf8)?;
                     let s = s.as_string::<i32>();
                     let mut b = StringBuilder::with_capacity(s.len(), s.len() * 32);
-                    let mut seen: HashMap<&str, String> = HashMap::new();
+                    let memo = memo.entry(kind.clone()).or_default();
+                    if memo.len() > MEMO_LIMIT {
+                        memo.clear();
+                    }
                     for v in s.iter() {
-                        b.append_option(v.map(|v| seen.entry(v).or_insert_with(|| protector.pseudonym(kind, v)).as_str()));
+                        match v {
+                            None => b.append_null(),
+                            Some(v) => {
+                                if !memo.contains_key(v) {
+                                    memo.insert(v.to_string(), protector.pseudonym(kind, v));
+                                }
+                                b.append_value(&memo[v]);
+                            }
+                        }
                     }
                     cols.push(Arc::new(b.finish()));
                 }
