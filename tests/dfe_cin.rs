@@ -77,7 +77,7 @@ fn dfe_date(s: &str) -> chrono::NaiveDate {
 
 /// A case's input tables as a `Return` in the catalog's declared columns.
 fn case_return(catalog: &Catalog, tables: &serde_json::Map<String, J>) -> Return {
-    let mut ret = Return { file: "case".into(), year: None, tables: BTreeMap::new() };
+    let mut ret = Return { file: "case".into(), ..Default::default() };
     for (name, t) in tables {
         let decl = catalog.table(name).unwrap_or_else(|| panic!("a case reads table {name}, which rules/cin/tables.toml does not declare"));
         let cols: Vec<&str> = t["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap_or("")).collect();

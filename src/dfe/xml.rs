@@ -46,29 +46,31 @@ pub fn read(path: &Path, file: &str, catalog: &Catalog) -> Result<Return, DfeErr
     let mut by_record: HashMap<String, Vec<(usize, Vec<Source>)>> = HashMap::new();
     let mut list_paths: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
     for (ti, t) in catalog.tables.iter().enumerate() {
+        let Some(record) = &t.record else { continue };
         let cols = t
             .columns
             .iter()
             .enumerate()
             .map(|(ci, c)| match (&c.xml, &c.seq, c.kind) {
                 (Some(x), _, Kind::List) => {
-                    let p = absolute(&t.record, x);
+                    let p = absolute(record, x);
                     list_paths.entry(p.clone()).or_default().push((ti, ci));
                     Source::List(p)
                 }
-                (Some(x), _, _) => Source::Path(absolute(&t.record, x)),
-                (None, Some(s), _) => Source::Seq(absolute(&t.record, s)),
+                (Some(x), _, _) => Source::Path(absolute(record, x)),
+                (None, Some(s), _) => Source::Seq(absolute(record, s)),
                 _ => Source::None,
             })
             .collect();
-        by_record.entry(t.record.clone()).or_default().push((ti, cols));
+        by_record.entry(record.clone()).or_default().push((ti, cols));
     }
     let mut tables: Vec<TableData> = vec![TableData::default(); catalog.tables.len()];
     let mut closed: HashMap<String, u64> = HashMap::new(); // elements closed so far, by path, within their parent
     let mut lists: HashMap<(usize, usize), Vec<String>> = HashMap::new();
     let mut year = None;
+    let cased = |v: &String| if catalog.upper { v.to_uppercase() } else { v.clone() };
     crate::source::xml::walk(&text, crate::source::Limits::default().xml_depth, |path, line, values| {
-        if path == catalog.year_path {
+        if catalog.year_path.as_deref() == Some(path) {
             year = values.get(path).cloned();
         }
         if let Some(targets) = list_paths.get(path) {
@@ -84,7 +86,7 @@ pub fn read(path: &Path, file: &str, catalog: &Catalog) -> Result<Return, DfeErr
                     .iter()
                     .enumerate()
                     .map(|(ci, s)| match s {
-                        Source::Path(p) => values.get(p).filter(|v| !v.is_empty()).map_or(Value::Null, |v| Value::Text(v.clone())),
+                        Source::Path(p) => values.get(p).filter(|v| !v.is_empty()).map_or(Value::Null, |v| Value::Text(cased(v))),
                         Source::Seq(p) => Value::Text((closed.get(p).copied().unwrap_or(0) + 1).to_string()),
                         Source::List(_) => lists.remove(&(*ti, ci)).map_or(Value::Null, Value::List),
                         Source::None => Value::Null,
@@ -105,5 +107,6 @@ pub fn read(path: &Path, file: &str, catalog: &Catalog) -> Result<Return, DfeErr
         file: file.to_string(),
         year,
         tables: catalog.tables.iter().map(|t| t.name.clone()).zip(tables).collect(),
+        ..Default::default()
     })
 }

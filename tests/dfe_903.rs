@@ -1,0 +1,232 @@
+//! The DfE's SSDA903 rules in Lantern against the DfE's own tests (issue 18).
+//!
+//! The DfE's validator (`csc-validator-be-903`, MIT, from PyPI at test time into its own folder:
+//! the CIN package installs a top-level `rpc_main.py` too) ships each rule with a `test_validate`
+//! on small fake tables. `../shared/tools/dfe/dfe_cases.py` runs those tests and records each
+//! call's input tables and the rows the rule flagged; here every declared Lantern rule runs on the
+//! same input and must flag the same rows, for every collection year's rule set. Rules not
+//! declared yet are listed, not failed.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lantern::dfe::{self, Catalog, Return, Row, TableData, Value};
+use serde_json::Value as J;
+
+/// The DfE package, pinned: its rules and tests are what the cases hold. It needs pandas < 2 and
+/// numpy < 1.25.
+const DFE_PACKAGES: [&str; 3] = ["csc-validator-be-903==0.1.17", "pandas==1.5.3", "numpy<1.25"];
+
+/// The DfE's rule sets, the collection year each is, and Lantern's folder of that year's files.
+const RULESETS: [(&str, &str); 5] =
+    [("lac2022_23", "2022/23"), ("lac2023_24", "2023/24"), ("lac2024_25", "2024/25"), ("lac2025_26", "2025/26"), ("lac2026_27", "2026/27")];
+
+/// Where Lantern does what the rule says rather than what the DfE's tool does (docs/dfe.md):
+/// (rule, the DfE's module folder of that version or `*`, why, the rows Lantern flags instead
+/// of the DfE's, per case: (case number, the rows as `TABLE:row`, none when the same)).
+type Deliberate = (&'static str, &'static str, &'static str, &'static [(usize, &'static [&'static str])]);
+const DELIBERATE: [Deliberate; 0] = [];
+
+fn dfe_python() -> String {
+    common::python_packages("dfe-903-packages", &DFE_PACKAGES, &["lac_validator", "pandas"])
+}
+
+/// Extracts every rule's DfE test case of `ruleset` into `out`. `LANTERN_DFE_903_CASES` names a
+/// folder of cases extracted before (by the same script and package), to re-run quickly while
+/// writing rules.
+fn extract(py: &str, ruleset: &str, out: &Path) -> PathBuf {
+    if let Ok(dir) = std::env::var("LANTERN_DFE_903_CASES") {
+        return Path::new(&dir).join("ssda903").join(ruleset);
+    }
+    let dir = out.join("ssda903").join(ruleset);
+    let script = common::fixtures().join("../tools/dfe/dfe_cases.py");
+    let o = Command::new("python3")
+        .arg(&script)
+        .args(["--return", "ssda903", "--ruleset", ruleset, "--all", "--out"])
+        .arg(out)
+        .arg("--quiet")
+        .env("PYTHONPATH", py)
+        .output()
+        .expect("python3 runs the DfE's tests");
+    assert!(o.status.success(), "extracting {ruleset}: {}", String::from_utf8_lossy(&o.stderr));
+    dir
+}
+
+fn dfe_date(s: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+/// A case's value as the DfE's rule sees it: text (numbers as pandas prints whole numbers), a
+/// date, or blank. An empty text stays text: the DfE's tests use it as a value that is not blank
+/// (its reader never makes one: an empty cell is blank).
+fn value(v: &J) -> Value {
+    match v {
+        J::Null => Value::Null,
+        J::String(s) => Value::Text(s.clone()),
+        J::Bool(b) => Value::Text(if *b { "True".into() } else { "False".into() }),
+        J::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Value::Text(i.to_string()),
+            (None, Some(f)) if f.fract() == 0.0 => Value::Text(format!("{}", f as i64)),
+            _ => Value::Text(n.to_string()),
+        },
+        J::Object(o) => match o.get("$date").or_else(|| o.get("$datetime")).and_then(J::as_str) {
+            Some(d) => Value::Date(dfe_date(d)),
+            None => panic!("a value the cases do not make: {v}"),
+        },
+        J::Array(_) => panic!("a list value in a 903 case: {v}"),
+    }
+}
+
+/// A row label as a number (pandas may give whole floats).
+fn label(i: &J) -> Option<i64> {
+    i.as_i64().or_else(|| i.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+}
+
+/// A case's input tables and metadata as a `Return` in the catalog's declared columns.
+fn case_return(catalog: &Catalog, input: &J) -> Return {
+    let mut ret = Return { file: "case".into(), ..Default::default() };
+    for (name, t) in input["tables"].as_object().unwrap() {
+        let decl = catalog.table(name).unwrap_or_else(|| panic!("a case reads table {name}, which rules/ssda903/tables.toml does not declare"));
+        let cols: Vec<&str> = t["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap_or("")).collect();
+        let at: Vec<Option<usize>> = decl.columns.iter().map(|c| cols.iter().position(|x| *x == c.name)).collect();
+        let index = t["index"].as_array().unwrap();
+        let rows = t["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(index)
+            .map(|(r, i)| Row {
+                index: label(i).unwrap_or_else(|| panic!("row label {i} is not a number")),
+                line: None,
+                values: at.iter().map(|a| a.map_or(Value::Null, |a| value(&r[a]))).collect(),
+            })
+            .collect();
+        ret.tables.insert(name.clone(), TableData { rows });
+    }
+    if let Some(m) = input["metadata"].as_object() {
+        for (k, v) in m {
+            // reference lists (provider_info, postcodes) are tables: not metadata values
+            if v.as_object().is_some_and(|o| o.contains_key("$table")) {
+                continue;
+            }
+            ret.meta.insert(k.clone(), value(v));
+        }
+    }
+    ret
+}
+
+#[test]
+fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
+    let py = if std::env::var("LANTERN_DFE_903_CASES").is_ok() { String::new() } else { dfe_python() };
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-903-cases.{}", std::process::id()));
+    // the rules as the checkout has them (editing a rule file needs no rebuild to re-test), which
+    // must be what the binary ships
+    let catalog = Catalog::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"), "ssda903").unwrap();
+    let shipped = Catalog::shipped("ssda903").unwrap();
+    let sqls = |c: &Catalog| c.rules.iter().map(|r| (r.file.clone(), r.sql.clone())).collect::<BTreeMap<_, _>>();
+    if sqls(&catalog) != sqls(&shipped) {
+        eprintln!("note: rules/ differs from the rules this binary embeds (edited since the build); testing rules/");
+    }
+    let only: Option<BTreeSet<String>> = std::env::var("LANTERN_DFE_RULES").ok().map(|s| s.split(',').map(str::to_string).collect());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (mut passed, mut failures, mut report) = (0, vec![], vec![]);
+    let (mut declared_total, mut dfe_total) = (0, 0);
+    for (ruleset, year) in RULESETS {
+        let dir = extract(&py, ruleset, &out);
+        let declared = catalog.ruleset(year).unwrap_or_default();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| !p.ends_with("_summary.json")).collect();
+        files.sort();
+        let mut dfe_codes = BTreeSet::new();
+        let mut missing = vec![];
+        let mut year_passed = 0;
+        for f in &files {
+            let case: J = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+            let code = case["rule_code"].as_str().unwrap().to_string();
+            dfe_codes.insert(code.clone());
+            let Some(&rule) = declared.iter().find(|r| r.code == code) else {
+                missing.push(code);
+                continue;
+            };
+            if only.as_ref().is_some_and(|o| !o.contains(&code)) {
+                continue;
+            }
+            // the version: Lantern's file lives in the folder of the DfE module this year takes
+            let module = case["source"]["module"].as_str().unwrap();
+            let folder = module.split('.').nth(2).unwrap().trim_start_matches("lac");
+            assert_eq!(
+                rule.file,
+                format!("ssda903/{folder}/{code}.toml"),
+                "{year} {code}: the DfE's {ruleset} takes this rule from {module}"
+            );
+            assert_eq!(rule.kind.as_str(), case["rule_type"].as_str().unwrap(), "{year} {code}: type");
+            assert_eq!(rule.message.trim(), case["message"].as_str().unwrap().trim(), "{year} {code}: the message is not the DfE's");
+            let cases = case["cases"].as_array().unwrap();
+            assert!(!cases.is_empty(), "{year} {code}: the DfE's test made no call to capture");
+            let deliberate = DELIBERATE.iter().find(|(r, f, _, _)| *r == code && (*f == "*" || *f == folder));
+            for (n, c) in cases.iter().enumerate() {
+                let ret = case_return(&catalog, &c["input"]);
+                let flags = match rt.block_on(dfe::check(&catalog, &ret, &[rule])) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        failures.push(format!("{year} {code} case {n}: {e}"));
+                        continue;
+                    }
+                };
+                let mut want: BTreeSet<(String, i64)> = BTreeSet::new();
+                for (table, rows) in c["expected"].as_object().unwrap() {
+                    for r in rows.as_array().unwrap() {
+                        match label(r) {
+                            Some(i) => {
+                                want.insert((table.clone(), i));
+                            }
+                            None => failures.push(format!("{year} {code} case {n}: the DfE's result holds {r}, not a row")),
+                        }
+                    }
+                }
+                if let Some((_, _, _, instead)) = deliberate {
+                    if let Some((_, rows)) = instead.iter().find(|(k, _)| *k == n) {
+                        want = rows
+                            .iter()
+                            .map(|x| {
+                                let (t, r) = x.split_once(':').unwrap();
+                                (t.to_string(), r.parse().unwrap())
+                            })
+                            .collect();
+                    }
+                }
+                let got: BTreeSet<(String, i64)> = flags.iter().map(|f| (f.table.clone(), f.index.unwrap_or(-1))).collect();
+                if got == want {
+                    passed += 1;
+                    year_passed += 1;
+                } else {
+                    failures.push(format!("{year} {code} case {n}: flagged {got:?}, the DfE's {want:?}"));
+                }
+            }
+        }
+        let extra: Vec<&str> = declared.iter().map(|r| r.code.as_str()).filter(|c| !dfe_codes.contains(*c)).collect();
+        assert!(extra.is_empty(), "{year}: Lantern declares rules the DfE's {ruleset} does not have: {extra:?}");
+        declared_total += dfe_codes.len() - missing.len();
+        dfe_total += dfe_codes.len();
+        report.push(format!(
+            "{year}: {} of {} rules declared, {year_passed} cases pass; not yet declared ({}): {}",
+            dfe_codes.len() - missing.len(),
+            dfe_codes.len(),
+            missing.len(),
+            missing.join(" ")
+        ));
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    for r in &report {
+        println!("{r}");
+    }
+    println!("DfE 903: {declared_total} of {dfe_total} rules declared (over the five rule sets), {passed} cases pass, {} fail", failures.len());
+    println!("deliberate differences from the DfE's tool:");
+    for (r, f, why, _) in DELIBERATE {
+        println!("  {r} ({f}): {why}");
+    }
+    assert!(failures.is_empty(), "{} DfE test cases fail:\n{}", failures.len(), failures.join("\n"));
+    assert!(passed > 0, "no DfE test case ran");
+}
