@@ -85,9 +85,12 @@ fn value(v: &J) -> Value {
     }
 }
 
-/// A row label as a number (pandas may give whole floats).
+/// A row label as a number (pandas may give whole floats, and a test may label rows by numeric
+/// text: 205D's adds rows labelled by the child's id).
 fn label(i: &J) -> Option<i64> {
-    i.as_i64().or_else(|| i.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+    i.as_i64()
+        .or_else(|| i.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+        .or_else(|| i.as_str().and_then(|s| s.parse().ok()))
 }
 
 /// A case's input tables and metadata as a `Return` in the catalog's declared columns.
