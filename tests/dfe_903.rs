@@ -28,12 +28,20 @@ const RULESETS: [(&str, &str); 5] =
 /// (rule, the DfE's module folder of that version or `*`, why, the rows Lantern flags instead
 /// of the DfE's, per case: (case number, the rows as `TABLE:row`, none when the same)).
 type Deliberate = (&'static str, &'static str, &'static str, &'static [(usize, &'static [&'static str])]);
-const DELIBERATE: [Deliberate; 1] = [(
-    "146",
-    "2024_25",
-    "the DfE's code list has a lower-case `k3` while its reader upper-cases every value, so every K3 placement fails; Lantern accepts K3 (its own test has no K3 row)",
-    &[],
-)];
+const DELIBERATE: [Deliberate; 2] = [
+    (
+        "SW01STG1",
+        "2023_24",
+        "the DfE's tool finds the open episodes of children with no complete social worker episode and reports those episodes' rows as rows of the social worker file; Lantern flags the episodes (the same row numbers, in Episodes)",
+        &[(0, &["Episodes:0", "Episodes:1", "Episodes:2", "Episodes:6"])],
+    ),
+    (
+        "146",
+        "2024_25",
+        "the DfE's code list has a lower-case `k3` while its reader upper-cases every value, so every K3 placement fails; Lantern accepts K3 (its own test has no K3 row)",
+        &[],
+    ),
+];
 
 fn dfe_python() -> String {
     common::python_packages("dfe-903-packages", &DFE_PACKAGES, &["lac_validator", "pandas"])
