@@ -28,7 +28,25 @@ const RULESETS: [(&str, &str); 5] =
 /// (rule, the DfE's module folder of that version or `*`, why, the rows Lantern flags instead
 /// of the DfE's, per case: (case number, the rows as `TABLE:row`, none when the same)).
 type Deliberate = (&'static str, &'static str, &'static str, &'static [(usize, &'static [&'static str])]);
-const DELIBERATE: [Deliberate; 2] = [
+const DELIBERATE: [Deliberate; 5] = [
+    (
+        "706",
+        "2026_27",
+        "the DfE's tool finds last year's open DoLOs with no DoLO starting the same day this year and reports last year's rows as rows of this year's DoLo file; Lantern flags last year's records (the same row numbers, in DoLo_last)",
+        &[(0, &["DoLo_last:2"])],
+    ),
+    (
+        "709",
+        "2026_27",
+        "the DfE's rule reads the placement type from a PLACEMENT column its reader never makes (the file's column is PLACE), so on a real return it stops with a KeyError; Lantern reads PLACE (its test's PLACEMENT column is given to Lantern as PLACE, CASE_COLUMNS)",
+        &[],
+    ),
+    (
+        "710",
+        "2026_27",
+        "as 709: the DfE's rule reads PLACEMENT, which its reader never makes; Lantern reads PLACE",
+        &[],
+    ),
     (
         "SW01STG1",
         "2023_24",
@@ -42,6 +60,11 @@ const DELIBERATE: [Deliberate; 2] = [
         &[],
     ),
 ];
+
+/// Columns a DfE test names otherwise than the DfE's reader (and Lantern) do: (rule, table, the
+/// test's column, the column as read). The case's values are given to Lantern under the column
+/// the return has; the rows the DfE expects are unchanged.
+const CASE_COLUMNS: [(&str, &str, &str, &str); 2] = [("709", "Episodes", "PLACEMENT", "PLACE"), ("710", "Episodes", "PLACEMENT", "PLACE")];
 
 fn dfe_python() -> String {
     common::python_packages("dfe-903-packages", &DFE_PACKAGES, &["lac_validator", "pandas"])
@@ -102,11 +125,17 @@ fn label(i: &J) -> Option<i64> {
 }
 
 /// A case's input tables and metadata as a `Return` in the catalog's declared columns.
-fn case_return(catalog: &Catalog, input: &J) -> Return {
+fn case_return(catalog: &Catalog, input: &J, code: &str) -> Return {
     let mut ret = Return { file: "case".into(), ..Default::default() };
     for (name, t) in input["tables"].as_object().unwrap() {
         let decl = catalog.table(name).unwrap_or_else(|| panic!("a case reads table {name}, which rules/ssda903/tables.toml does not declare"));
-        let cols: Vec<&str> = t["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap_or("")).collect();
+        let cols: Vec<&str> = t["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap_or(""))
+            .map(|c| CASE_COLUMNS.iter().find(|(r, tb, from, _)| *r == code && tb == name && *from == c).map_or(c, |x| x.3))
+            .collect();
         let at: Vec<Option<usize>> = decl.columns.iter().map(|c| cols.iter().position(|x| *x == c.name)).collect();
         let index = t["index"].as_array().unwrap();
         let rows = t["rows"]
@@ -183,7 +212,7 @@ fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
             assert!(!cases.is_empty(), "{year} {code}: the DfE's test made no call to capture");
             let deliberate = DELIBERATE.iter().find(|(r, f, _, _)| *r == code && (*f == "*" || *f == folder));
             for (n, c) in cases.iter().enumerate() {
-                let ret = case_return(&catalog, &c["input"]);
+                let ret = case_return(&catalog, &c["input"], &code);
                 let flags = match rt.block_on(dfe::check(&catalog, &ret, &[rule])) {
                     Ok(f) => f,
                     Err(e) => {
