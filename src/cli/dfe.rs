@@ -3,7 +3,8 @@
 //! `--report` writes every flag, with the child's id, where the user asked.
 //!
 //! A CIN census is one XML file; an SSDA903 return is a set of CSV files, one per table (the files
-//! of one folder form one return), each recognised by its header as the DfE's reader does.
+//! of one folder form one return), each recognised by its header as the DfE's reader does, or its
+//! XML (`EXPSSDA903`) with, as CSV files in the same folder, the tables the XML has no place for.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,21 +35,40 @@ pub fn expand_folders(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// One return to check: which DfE return it is and its files.
 enum Input {
     Cin(PathBuf),
-    /// An SSDA903 CSV set: the folder (its name in the summary) and its CSV files.
-    Ssda903(PathBuf, Vec<PathBuf>),
+    /// An SSDA903 return: the folder (its name in the summary), its XML (`EXPSSDA903`) if it has
+    /// one, and its CSV files (the whole return, or the tables the XML has no place for).
+    Ssda903(PathBuf, Option<PathBuf>, Vec<PathBuf>),
+}
+
+/// Whether an XML file is an SSDA903 return (its root element `EXPSSDA903`), from its start.
+fn is_903_xml(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = vec![0u8; 8192];
+    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    // UTF-16 text shows its ASCII letters between zero bytes
+    let text: String = String::from_utf8_lossy(&head[..n]).chars().filter(|c| *c != '\0').collect();
+    text.contains("<EXPSSDA903")
 }
 
 fn inputs(files: &[PathBuf]) -> Vec<Input> {
     let mut out = vec![];
-    let mut sets: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    let mut sets: BTreeMap<PathBuf, (Vec<PathBuf>, Vec<PathBuf>)> = BTreeMap::new(); // folder → (XMLs, CSVs)
     for f in files {
+        let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
         if f.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
-            sets.entry(f.parent().map(Path::to_path_buf).unwrap_or_default()).or_default().push(f.clone());
+            sets.entry(dir).or_default().1.push(f.clone());
+        } else if is_903_xml(f) {
+            sets.entry(dir).or_default().0.push(f.clone());
         } else {
             out.push(Input::Cin(f.clone()));
         }
     }
-    out.extend(sets.into_iter().map(|(dir, files)| Input::Ssda903(dir, files)));
+    for (dir, (xmls, csvs)) in sets {
+        let mut xmls = xmls.into_iter();
+        out.push(Input::Ssda903(dir.clone(), xmls.next(), csvs));
+        // a second XML return in a folder: a return of its own
+        out.extend(xmls.map(|x| Input::Ssda903(x.clone(), Some(x), vec![])));
+    }
     out
 }
 
@@ -79,7 +99,7 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>) ->
         let forced = forced_year(catalog, year, what)?;
         let read = match &input {
             Input::Cin(path) => dfe::read(path, &path.display().to_string(), catalog),
-            Input::Ssda903(dir, files) => dfe::read_csv_set(files, &dir.display().to_string(), catalog),
+            Input::Ssda903(dir, xml, files) => dfe::read_set(xml.as_deref(), files, &dir.display().to_string(), catalog),
         };
         let mut ret = match read {
             Ok(r) => r,
@@ -101,8 +121,8 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>) ->
         // the rules' collection period: the year the collection ends
         let end: i32 = cy[..4].parse::<i32>().expect("a collection year") + 1;
         ret.meta.insert("collectionYear".into(), Value::Text(end.to_string()));
-        if matches!(input, Input::Ssda903(..)) {
-            ret.meta.insert("file_format".into(), Value::Text("csv".into()));
+        if let Input::Ssda903(_, xml, _) = &input {
+            ret.meta.insert("file_format".into(), Value::Text(if xml.is_some() { "xml" } else { "csv" }.into()));
         }
         let rules = catalog.ruleset(&cy).expect("checked above");
         let flags = rt.block_on(dfe::check(catalog, &ret, &rules))?;

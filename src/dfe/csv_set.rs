@@ -61,5 +61,55 @@ pub fn read_csv_set(paths: &[PathBuf], name: &str, catalog: &Catalog) -> Result<
         ret.tables.insert(decl.name.clone(), TableData { rows });
         ret.table_files.insert(decl.name.clone(), file);
     }
+    members(&mut ret, catalog);
+    Ok(ret)
+}
+
+/// Columns declared `member = "<table>"`: `1` when the row's child has a row in that table of the
+/// set, `0` when not; left blank when the set has no such table.
+fn members(ret: &mut Return, catalog: &Catalog) {
+    let child_at = |name: &str| catalog.table(name).and_then(|d| d.columns.iter().position(|c| c.name.eq_ignore_ascii_case(&catalog.child)));
+    for decl in &catalog.tables {
+        for (ci, col) in decl.columns.iter().enumerate() {
+            let Some(other) = &col.member else { continue };
+            let (Some(mine), Some(theirs)) = (child_at(&decl.name), child_at(other)) else { continue };
+            let Some(them) = ret.tables.get(other) else { continue };
+            let text = |v: Option<&Value>| match v {
+                Some(Value::Text(s)) => Some(s.clone()),
+                _ => None,
+            };
+            let children: std::collections::HashSet<String> = them.rows.iter().filter_map(|r| text(r.values.get(theirs))).collect();
+            if let Some(t) = ret.tables.get_mut(&decl.name) {
+                for r in &mut t.rows {
+                    let is = text(r.values.get(mine)).is_some_and(|c| children.contains(&c));
+                    if let Some(v) = r.values.get_mut(ci) {
+                        *v = Value::Text(if is { "1" } else { "0" }.into());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An SSDA903 return as a folder holds it: the XML (`xml`, when there is one: the tables its
+/// `record`s make) and CSV files, each a table the XML does not have (the DfE's XML has no place
+/// for social worker episodes or DoLOs), or the whole return as a CSV set. `name` names the return.
+pub fn read_set(xml: Option<&std::path::Path>, csvs: &[PathBuf], name: &str, catalog: &Catalog) -> Result<Return, DfeError> {
+    let mut ret = read_csv_set(csvs, name, catalog)?;
+    let Some(path) = xml else { return Ok(ret) };
+    let file = path.display().to_string();
+    let x = super::xml::read(path, &file, catalog)?;
+    for decl in catalog.tables.iter().filter(|t| t.record.is_some()) {
+        if let Some(other) = ret.table_files.get(&decl.name) {
+            return Err(DfeError::Read { file: other.clone(), message: format!("table {} is in the XML return too ({file})", decl.name) });
+        }
+        if let Some(t) = x.tables.get(&decl.name) {
+            ret.tables.insert(decl.name.clone(), t.clone());
+            ret.table_files.insert(decl.name.clone(), file.clone());
+        }
+    }
+    if ret.year.is_none() {
+        ret.year = x.year;
+    }
     Ok(ret)
 }

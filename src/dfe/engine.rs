@@ -155,7 +155,7 @@ fn batch(decl: &TableDecl, data: Option<&TableData>, meta: &BTreeMap<String, Val
     };
     let mut fields: Vec<Field> = decl.columns.iter().map(|c| Field::new(c.name.to_lowercase(), data_type(c), true)).collect();
     let mut cols: Vec<ArrayRef> = decl.columns.iter().enumerate().map(|(i, c)| column(c, rows, i)).collect();
-    let text = ColumnDecl { name: String::new(), kind: Kind::Text, xml: None, seq: None, format: None };
+    let text = ColumnDecl { name: String::new(), kind: Kind::Text, xml: None, seq: None, format: None, member: None };
     for (i, c) in decl.columns.iter().enumerate().filter(|(_, c)| c.format.is_some()) {
         fields.push(Field::new(format!("{}_raw", c.name.to_lowercase()), DataType::Utf8, true));
         cols.push(column(&text, rows, i));

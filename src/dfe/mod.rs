@@ -26,7 +26,7 @@ use include_dir::{include_dir, Dir};
 use serde::Deserialize;
 
 pub use engine::{check, parse_date, return_year, Flag, Return, Row, TableData, Value};
-pub use csv_set::read_csv_set;
+pub use csv_set::{read_csv_set, read_set};
 pub use xml::read;
 
 static RULES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/rules");
@@ -101,6 +101,11 @@ pub struct TableDecl {
     /// The return's metadata as one row, each column by its name.
     #[serde(default)]
     pub meta: bool,
+    /// XML: a `record` element makes a row only when one of these holds: `PATH` (relative to the
+    /// record, or `/`-prefixed from the root) has a value, or `PATH=VALUE` has that value. None:
+    /// every record makes a row.
+    #[serde(default)]
+    pub when: Option<Vec<String>>,
     pub columns: Vec<ColumnDecl>,
 }
 
@@ -131,6 +136,11 @@ pub struct ColumnDecl {
     /// text as read is also given, as the column `<name>_raw`.
     #[serde(default)]
     pub format: Option<String>,
+    /// A CSV set: `1` when the row's child has a row in this table of the set, `0` when not;
+    /// blank when the set has no file of that table (the SSDA903 header's `UASC`, as the DfE's
+    /// reader adds it).
+    #[serde(default)]
+    pub member: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -42,8 +42,9 @@ pub fn read(path: &Path, file: &str, catalog: &Catalog) -> Result<Return, DfeErr
         .read_to_string(&mut text)
         .map_err(|e| err(e.to_string()))?;
 
-    // record path → (table, its columns' sources)
-    let mut by_record: HashMap<String, Vec<(usize, Vec<Source>)>> = HashMap::new();
+    // record path → (table, its columns' sources, the conditions for a row: (path, value))
+    #[allow(clippy::type_complexity)]
+    let mut by_record: HashMap<String, Vec<(usize, Vec<Source>, Option<Vec<(String, Option<String>)>>)>> = HashMap::new();
     let mut list_paths: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
     for (ti, t) in catalog.tables.iter().enumerate() {
         let Some(record) = &t.record else { continue };
@@ -62,7 +63,15 @@ pub fn read(path: &Path, file: &str, catalog: &Catalog) -> Result<Return, DfeErr
                 _ => Source::None,
             })
             .collect();
-        by_record.entry(record.clone()).or_default().push((ti, cols));
+        let when = t.when.as_ref().map(|w| {
+            w.iter()
+                .map(|c| match c.split_once('=') {
+                    Some((p, v)) => (absolute(record, p.trim()), Some(v.trim().to_string())),
+                    None => (absolute(record, c.trim()), None),
+                })
+                .collect()
+        });
+        by_record.entry(record.clone()).or_default().push((ti, cols, when));
     }
     let mut tables: Vec<TableData> = vec![TableData::default(); catalog.tables.len()];
     let mut closed: HashMap<String, u64> = HashMap::new(); // elements closed so far, by path, within their parent
@@ -81,7 +90,20 @@ pub fn read(path: &Path, file: &str, catalog: &Catalog) -> Result<Return, DfeErr
             }
         }
         if let Some(targets) = by_record.get(path) {
-            for (ti, cols) in targets {
+            for (ti, cols, when) in targets {
+                let holds = |(p, v): &(String, Option<String>)| match (values.get(p).filter(|x| !x.is_empty()), v) {
+                    (Some(x), Some(v)) => x.trim().eq_ignore_ascii_case(v),
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                if when.as_ref().is_some_and(|w| !w.iter().any(holds)) {
+                    for (ci, s) in cols.iter().enumerate() {
+                        if let Source::List(_) = s {
+                            lists.remove(&(*ti, ci));
+                        }
+                    }
+                    continue;
+                }
                 let values: Vec<Value> = cols
                     .iter()
                     .enumerate()
