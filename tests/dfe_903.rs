@@ -28,7 +28,19 @@ const RULESETS: [(&str, &str); 5] =
 /// (rule, the DfE's module folder of that version or `*`, why, the rows Lantern flags instead
 /// of the DfE's, per case: (case number, the rows as `TABLE:row`, none when the same)).
 type Deliberate = (&'static str, &'static str, &'static str, &'static [(usize, &'static [&'static str])]);
-const DELIBERATE: [Deliberate; 5] = [
+const DELIBERATE: [Deliberate; 7] = [
+    (
+        "583",
+        "*",
+        "the DfE's tool finds a child's latest decision to place for adoption by sorting DATE_PLACED as text (dd/mm/yyyy: 31/01/2020 sorts after 01/06/2021); Lantern takes the latest date (its own test's dates sort alike either way)",
+        &[],
+    ),
+    (
+        "584",
+        "*",
+        "the DfE's tool compares this year's and last year's DATE_PLACED as text, and picks the rows to flag by their positions in a merged table where it means their row labels; Lantern flags this year's decision of a child whose decision ceased last year when its date is not later (or blank)",
+        &[],
+    ),
     (
         "706",
         "2026_27",
