@@ -373,16 +373,21 @@ COLUMN_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "decimal": "DECIMAL(18
 
 def declared_table(project: pathlib.Path, name: str):
     """A clean table's columns and DuckDB types from its schema (schemas/<source>/<table>.toml),
-    with the partition columns Lantern writes into every file (`la` and the partition's column);
+    or a quarantine table's (the rule's columns, then every column as text), with the partition
+    columns Lantern writes into every file (`la` and the partition's column);
     None when the schema is not found (then `lantern tables` gives the names, as text)."""
     import tomllib
 
     zone, source, table = name.split(".", 2)
     for base in (project, ROOT):
         f = base / "schemas" / source / f"{table}.toml"
-        if zone == "clean" and f.exists():
+        if zone in ("clean", "quarantine") and f.exists():
             t = tomllib.loads(f.read_text())
-            cols = [[c["name"], COLUMN_TYPES.get(c.get("type", "string"), "VARCHAR")] for c in t.get("column", [])]
+            if zone == "clean":
+                cols = [[c["name"], COLUMN_TYPES.get(c.get("type", "string"), "VARCHAR")] for c in t.get("column", [])]
+            else:  # a quarantined row: the rule's columns, then every column as received (text)
+                cols = [["_file", "VARCHAR"], ["_row", "BIGINT"], ["_rule", "VARCHAR"], ["_column", "VARCHAR"], ["_message", "VARCHAR"]]
+                cols += [[c["name"], "VARCHAR"] for c in t.get("column", [])]
             names = {c[0] for c in cols}
             for extra in ("la", t.get("partition", {}).get("column", "year")):
                 if extra not in names:

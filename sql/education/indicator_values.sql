@@ -9,8 +9,17 @@
 --   referral date) started on or before the census day and had not closed before it; looked
 --   after when an SSDA903 episode (UPN from ssda903_header of the same return; latest return
 --   winning per child and DECOM) started on or before the census day and had not ceased before it.
+--   The absence measures (overall and persistent absence, and persistent absence of children in
+--   need and in care) count pupils aged 5 to 15 at the start of the academic year (31 August),
+--   as the DfE's absence statistics do; pupils with no birth date are left out of them.
+--   `coverage` is 'full': each value is its census's own.
 WITH pupils AS (
-    SELECT * FROM marts.education.pupils
+    -- compulsory school age as the DfE's absence statistics take it: 5 to 15 at the start of the
+    -- academic year (31 August before the census day); no birth date, not counted
+    SELECT *,
+        coalesce(age_on(birth_date, make_date(CAST(extract(year FROM census_day) AS INT)
+            - CASE WHEN extract(month FROM census_day) < 9 THEN 1 ELSE 0 END, 8, 31)) BETWEEN 5 AND 15, false) AS aged_5_15
+    FROM marts.education.pupils
 ),
 cin_ep AS (
     SELECT la, UPN, CINreferralDate, CINclosureDate FROM (
@@ -47,16 +56,16 @@ t AS (
         count(*) FILTER (WHERE p.fsm_eligible) AS fsm,
         count(*) FILTER (WHERE p.sen_provision = 'K') AS sen_support,
         count(*) FILTER (WHERE p.sen_provision = 'E') AS ehcp,
-        sum(CASE WHEN p.sessions_possible > 0 THEN p.absence_sessions ELSE 0 END) AS absence_sessions,
-        sum(CASE WHEN p.sessions_possible > 0 THEN p.sessions_possible ELSE 0 END) AS sessions_possible,
-        count(*) FILTER (WHERE p.sessions_possible > 0) AS with_sessions,
-        count(*) FILTER (WHERE p.persistent_absentee) AS persistent,
+        sum(CASE WHEN p.sessions_possible > 0 AND p.aged_5_15 THEN p.absence_sessions ELSE 0 END) AS absence_sessions,
+        sum(CASE WHEN p.sessions_possible > 0 AND p.aged_5_15 THEN p.sessions_possible ELSE 0 END) AS sessions_possible,
+        count(*) FILTER (WHERE p.sessions_possible > 0 AND p.aged_5_15) AS with_sessions,
+        count(*) FILTER (WHERE p.persistent_absentee AND p.aged_5_15) AS persistent,
         sum(p.suspensions) AS suspensions,
         sum(p.permanent_exclusions) AS perms,
-        count(*) FILTER (WHERE f.cin AND p.sessions_possible > 0) AS cin_with_sessions,
-        count(*) FILTER (WHERE f.cin AND p.persistent_absentee) AS cin_persistent,
-        count(*) FILTER (WHERE f.cla AND p.sessions_possible > 0) AS cla_with_sessions,
-        count(*) FILTER (WHERE f.cla AND p.persistent_absentee) AS cla_persistent,
+        count(*) FILTER (WHERE f.cin AND p.sessions_possible > 0 AND p.aged_5_15) AS cin_with_sessions,
+        count(*) FILTER (WHERE f.cin AND p.persistent_absentee AND p.aged_5_15) AS cin_persistent,
+        count(*) FILTER (WHERE f.cla AND p.sessions_possible > 0 AND p.aged_5_15) AS cla_with_sessions,
+        count(*) FILTER (WHERE f.cla AND p.persistent_absentee AND p.aged_5_15) AS cla_persistent,
         count(*) FILTER (WHERE f.cin OR f.cla) AS cin_cla,
         count(*) FILTER (WHERE (f.cin OR f.cla) AND p.sen_provision = 'E') AS cin_cla_ehcp
     FROM pupils p
@@ -120,6 +129,6 @@ v AS (
     ) AS i(indicator_id, unit)
 )
 SELECT la_code, indicator_id, CAST(term_start AS DATE) AS period_start, CAST(term_end AS DATE) AS period_end,
-    'census term' AS "window", numerator, denominator, CAST(value AS DOUBLE) AS value, unit
+    'census term' AS "window", numerator, denominator, CAST(value AS DOUBLE) AS value, unit, 'full' AS coverage
 FROM v
 ORDER BY la_code, indicator_id, period_end

@@ -2,13 +2,13 @@
 -- grain: one row per placement (council, child, placement start), as marts.staging.placements
 -- description: Children's placements from the repaired SSDA903 episodes put into the placement
 --   types and provider types a council's coding map uses for placement spend, by PLACE and
---   PLACE_PROVIDER: K2 children's homes, R1 care homes and Z1 other placements (in practice
---   mostly unregistered homes, which councils pay from the external residential budget) are
---   Residential, In-house when the provider is the council (PR1), else Private; K1 secure units Secure (Other LA); S1
---   residential schools Residential school (Independent); H5 and K3 Supported accommodation
---   (Private); U1-U3 Connected carers (In-house); U4-U6 Fostering (In-house) or Fostering (IFA)
---   (Private) with a private or voluntary agency (PR4, PR5); A3-A6 Adoption (Voluntary). Other
---   placements (placed with parents, NHS, custody, …) have no type.
+--   PLACE_PROVIDER: K2 children's homes, R1 care homes and Z1 other placements (in practice mostly
+--   unregistered homes, which councils pay from the external residential budget) are Residential,
+--   In-house when the provider is the council (PR1), else Private; K1 secure units Secure (Other
+--   LA); S1 residential schools Residential school (Independent); H5 and K3 Supported
+--   accommodation (Private); U1-U3 Connected carers (In-house); U4-U6 Fostering (In-house) or
+--   Fostering (IFA) (Private) with a private or voluntary agency (PR4, PR5); A3-A6 Adoption
+--   (Voluntary). Other placements (placed with parents, NHS, custody, …) have no type.
 WITH types (place, provider, placement_type, provider_type) AS (
     -- provider NULL: any provider without a row of its own
     VALUES

@@ -5,11 +5,14 @@
 --   placement and need modules of the same return). Per return: the return's reference (census)
 --   date, the rank-1 placement setting, the rank-1 primary need, the latest annual review date
 --   (LastReview, else ReviewMeeting) and whether the plan was active on the reference date.
---   Per plan, latest return winning (same on every row of the plan): plan_start (StartDate, the
---   date the plan was issued), cease_date and cease_reason as the latest return reports them, and
---   end_date: the cease date; or, for a plan a later return of the council no longer lists and
---   that was never given a cease date, the reference date of the last return that listed it (the
---   last day it is known to have been active); NULL while open. is_latest_return marks the plan's
+--   Per plan, latest clean copy winning (same on every row of the plan; a copy quarantined in a
+--   later return erases nothing): plan_start (StartDate, the date the plan was issued),
+--   cease_date and cease_reason as the latest return with a clean named plan reports them, and
+--   end_date: the cease date; or, for a plan a later return of the council no longer lists in any
+--   module (named plan, active plans, placement, need; or a quarantined named plan of the child)
+--   and that was never given a cease date, the reference date of the last return that listed it
+--   (the last day it is known to have been active; a census day is never a month end, so the
+--   month-end counts are the same as with the day after); NULL while open. is_latest_return marks the plan's
 --   latest row. Setting: SENsetting when SEN2 gives a code (OLA, OPA, EHE, EYP, NEET …), else the
 --   setting_type (sen2.setting_type: MLA, MAC, SLA, SAC, SNM, ISS …) that
 --   clean.synergy.ehcp_placement_costs gives the placement URN (latest snapshot), else 'URN'
@@ -41,6 +44,24 @@ ret AS (
 ),
 la_last AS (
     SELECT la, max(year) AS last_year FROM ret GROUP BY la
+),
+listed AS (
+    -- the latest return listing each plan: its named plan, another module of the return with the
+    -- plan's UPN and request date, or a named plan of the child's quarantined in that return (a
+    -- quarantined copy says the record was there, though not what it said)
+    SELECT l.la, l.UPN, l.ReceivedDate, max(l.year) AS last_listed_year
+    FROM (
+        SELECT la, UPN, ReceivedDate, year FROM np
+        UNION ALL SELECT la, UPN, ReceivedDate, year FROM clean.synergy.sen2_active_plans WHERE UPN IS NOT NULL AND ReceivedDate IS NOT NULL
+        UNION ALL SELECT la, UPN, ReceivedDate, year FROM clean.synergy.sen2_placement_detail WHERE UPN IS NOT NULL AND ReceivedDate IS NOT NULL
+        UNION ALL SELECT la, UPN, ReceivedDate, year FROM clean.synergy.sen2_sen_need WHERE UPN IS NOT NULL AND ReceivedDate IS NOT NULL
+        UNION ALL
+        SELECT n.la, n.UPN, n.ReceivedDate, q.year
+        FROM (SELECT DISTINCT la, UPN, ReceivedDate FROM np) n
+        JOIN (SELECT DISTINCT la, UPN, year FROM quarantine.synergy.sen2_named_plan WHERE UPN IS NOT NULL) q
+          ON q.la = n.la AND q.UPN = n.UPN
+    ) l
+    GROUP BY l.la, l.UPN, l.ReceivedDate
 ),
 plan_latest AS (
     SELECT la, UPN, ReceivedDate, start_date, cease_date, cease_reason, year AS last_year,
@@ -111,7 +132,7 @@ rows_ AS (
         lp.cease_reason,
         CASE
             WHEN lp.cease_date IS NOT NULL THEN lp.cease_date
-            WHEN lp.last_year < ll.last_year THEN lr.reference_date
+            WHEN li.last_listed_year < ll.last_year THEN lr.reference_date
         END AS end_date,
         person.PersonBirthDate AS birth_date,
         coalesce(pl.setting_code, ct.setting_type, CASE WHEN pl.URN IS NOT NULL THEN 'URN' END) AS setting,
@@ -122,7 +143,8 @@ rows_ AS (
     JOIN ret ON ret.la = np.la AND ret.year = np.year
     JOIN plan_latest lp ON lp.la = np.la AND lp.UPN = np.UPN AND lp.ReceivedDate = np.ReceivedDate
     JOIN la_last ll ON ll.la = np.la
-    JOIN ret lr ON lr.la = np.la AND lr.year = lp.last_year
+    JOIN listed li ON li.la = np.la AND li.UPN = np.UPN AND li.ReceivedDate = np.ReceivedDate
+    LEFT JOIN ret lr ON lr.la = np.la AND lr.year = li.last_listed_year
     LEFT JOIN person ON person.la = np.la AND person.UPN = np.UPN
     LEFT JOIN pl ON pl.la = np.la AND pl.year = np.year AND pl.UPN = np.UPN AND pl.ReceivedDate = np.ReceivedDate
     LEFT JOIN cost_type ct ON ct.la = np.la AND ct.placement_urn = pl.URN

@@ -5,7 +5,8 @@
 --   marts.indicators.indicator_values: children on a CIN episode or plan at the month end (an
 --   episode or plan that ends on the month end is not counted), and plan starts, endings and
 --   reviews over the 12 months to the month end; definitions in
---   marts.social_care.indicator_catalogue.
+--   marts.social_care.indicator_catalogue. `coverage`: how much of the month or window the CIN
+--   census and Annex A lists 3 to 7 loaded cover (marts.social_care.months).
 WITH m AS (
     SELECT * FROM marts.social_care.months
 ),
@@ -71,7 +72,7 @@ rv AS (
     GROUP BY m.la_code, m.month_end
 ),
 f AS (
-    SELECT m.la_code, m.month_start, m.window_start, m.month_end, m.population_0_17 AS pop,
+    SELECT m.la_code, m.month_start, m.window_start, m.month_end, m.population_0_17 AS pop, m.cin_month, m.cin_12m,
            cin.children AS cin, cpp.children AS cpp, starts.starts, starts.subsequent,
            ended.ended, ended.two_years, rv.due, rv.in_time
     FROM m
@@ -81,15 +82,15 @@ f AS (
     JOIN ended ON ended.la_code = m.la_code AND ended.month_end = m.month_end
     JOIN rv ON rv.la_code = m.la_code AND rv.month_end = m.month_end
 ),
-v (la_code, period_start, period_end, "window", indicator_id, numerator, denominator, kind) AS (
-    SELECT la_code, month_start, month_end, 'month end', 'cin_at_period_end', cin, NULL, 'count' FROM f
-    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cin_rate_per_10k', cin, pop, 'per10k' FROM f
-    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cpp_at_period_end', cpp, NULL, 'count' FROM f
-    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cpp_rate_per_10k', cpp, pop, 'per10k' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_starts', starts, NULL, 'count' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_second_or_subsequent_pct', subsequent, starts, 'percent' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_ended_2yrs_plus_pct', two_years, ended, 'percent' FROM f
-    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cpp_reviews_in_time_pct', in_time, due, 'percent' FROM f
+v (la_code, period_start, period_end, "window", indicator_id, numerator, denominator, kind, coverage) AS (
+    SELECT la_code, month_start, month_end, 'month end', 'cin_at_period_end', cin, NULL, 'count', cin_month FROM f
+    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cin_rate_per_10k', cin, pop, 'per10k', cin_month FROM f
+    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cpp_at_period_end', cpp, NULL, 'count', cin_month FROM f
+    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cpp_rate_per_10k', cpp, pop, 'per10k', cin_month FROM f
+    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_starts', starts, NULL, 'count', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_second_or_subsequent_pct', subsequent, starts, 'percent', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_ended_2yrs_plus_pct', two_years, ended, 'percent', cin_12m FROM f
+    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cpp_reviews_in_time_pct', in_time, due, 'percent', cin_month FROM f
 )
 SELECT
     la_code,
@@ -99,6 +100,7 @@ SELECT
     "window",
     CAST(numerator AS DOUBLE) AS numerator,
     CAST(denominator AS DOUBLE) AS denominator,
-    kind
+    kind,
+    coverage
 FROM v
 ORDER BY la_code, indicator_id, period_end

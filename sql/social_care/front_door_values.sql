@@ -4,7 +4,9 @@
 -- description: (value and unit are worked out from `kind` in marts.social_care.indicator_values)
 --   The front-door indicators of marts.indicators.indicator_values, each over the 12
 --   months to the month end (window_start to month_end, both included), from the staging event
---   tables; definitions in marts.social_care.indicator_catalogue.
+--   tables; definitions in marts.social_care.indicator_catalogue. `coverage` says how much of the
+--   window the sources loaded cover (marts.social_care.months: contacts from Annex A list 1, the
+--   rest from the CIN census and Annex A lists 3 to 7).
 WITH m AS (
     SELECT * FROM marts.social_care.months
 ),
@@ -84,7 +86,7 @@ i AS (
     GROUP BY m.la_code, m.month_end
 ),
 f AS (
-    SELECT m.la_code, m.window_start, m.month_end, m.population_0_17 AS pop,
+    SELECT m.la_code, m.window_start, m.month_end, m.population_0_17 AS pop, m.cin_12m, m.contacts_12m,
            c.contacts, c.converted, r.referrals, r.re_referrals, r.nfa AS referrals_nfa, r.police, r.health, r.schools,
            a.assessments, a.within_45, a.sum_working_days, a.with_outcome, a.nfa AS assessments_nfa,
            s.s47, s.with_icpc, i.icpcs, i.within_15, i.to_plan
@@ -99,27 +101,27 @@ with_contacts AS (
     -- contacts are only in Annex A list 1: a council that does not supply it has no contact figures
     SELECT f.* FROM f WHERE f.la_code IN (SELECT DISTINCT la_code FROM marts.staging.contacts)
 ),
-v (la_code, period_start, period_end, indicator_id, numerator, denominator, kind) AS (
-    SELECT la_code, window_start, month_end, 'contacts', contacts, NULL, 'count' FROM with_contacts
-    UNION ALL SELECT la_code, window_start, month_end, 'contacts_rate_per_10k', contacts, pop, 'per10k' FROM with_contacts
-    UNION ALL SELECT la_code, window_start, month_end, 'contact_conversion_pct', converted, contacts, 'percent' FROM with_contacts
-    UNION ALL SELECT la_code, window_start, month_end, 'referrals', referrals, NULL, 'count' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'referrals_rate_per_10k', referrals, pop, 'per10k' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 're_referrals_12m_pct', re_referrals, referrals, 'percent' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'referrals_nfa_pct', referrals_nfa, referrals, 'percent' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'referrals_from_police_pct', police, referrals, 'percent' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'referrals_from_health_pct', health, referrals, 'percent' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'referrals_from_schools_pct', schools, referrals, 'percent' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'assessments', assessments, NULL, 'count' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'assessments_rate_per_10k', assessments, pop, 'per10k' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'assessments_within_45wd_pct', within_45, assessments, 'percent' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'assessment_avg_working_days', sum_working_days, assessments, 'working days' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'assessments_nfa_pct', assessments_nfa, with_outcome, 'percent' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 's47_enquiries', s47, NULL, 'count' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 's47_rate_per_10k', s47, pop, 'per10k' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 's47_to_icpc_pct', with_icpc, s47, 'percent' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'icpc_within_15wd_pct', within_15, icpcs, 'percent' FROM f
-    UNION ALL SELECT la_code, window_start, month_end, 'icpc_to_cpp_pct', to_plan, icpcs, 'percent' FROM f
+v (la_code, period_start, period_end, indicator_id, numerator, denominator, kind, coverage) AS (
+    SELECT la_code, window_start, month_end, 'contacts', contacts, NULL, 'count', contacts_12m FROM with_contacts
+    UNION ALL SELECT la_code, window_start, month_end, 'contacts_rate_per_10k', contacts, pop, 'per10k', contacts_12m FROM with_contacts
+    UNION ALL SELECT la_code, window_start, month_end, 'contact_conversion_pct', converted, contacts, 'percent', contacts_12m FROM with_contacts
+    UNION ALL SELECT la_code, window_start, month_end, 'referrals', referrals, NULL, 'count', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'referrals_rate_per_10k', referrals, pop, 'per10k', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 're_referrals_12m_pct', re_referrals, referrals, 'percent', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'referrals_nfa_pct', referrals_nfa, referrals, 'percent', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'referrals_from_police_pct', police, referrals, 'percent', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'referrals_from_health_pct', health, referrals, 'percent', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'referrals_from_schools_pct', schools, referrals, 'percent', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'assessments', assessments, NULL, 'count', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'assessments_rate_per_10k', assessments, pop, 'per10k', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'assessments_within_45wd_pct', within_45, assessments, 'percent', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'assessment_avg_working_days', sum_working_days, assessments, 'working days', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'assessments_nfa_pct', assessments_nfa, with_outcome, 'percent', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 's47_enquiries', s47, NULL, 'count', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 's47_rate_per_10k', s47, pop, 'per10k', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 's47_to_icpc_pct', with_icpc, s47, 'percent', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'icpc_within_15wd_pct', within_15, icpcs, 'percent', cin_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, 'icpc_to_cpp_pct', to_plan, icpcs, 'percent', cin_12m FROM f
 )
 SELECT
     la_code,
@@ -129,6 +131,7 @@ SELECT
     '12 months to period end' AS "window",
     CAST(numerator AS DOUBLE) AS numerator,
     CAST(denominator AS DOUBLE) AS denominator,
-    kind
+    kind,
+    coverage
 FROM v
 ORDER BY la_code, indicator_id, period_end

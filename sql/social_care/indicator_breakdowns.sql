@@ -9,7 +9,8 @@
 --   and age band (placement and legal status from the 903 episode open at the month end).
 --   Age bands are DfE's (under 1, 1-4, 5-9, 10-15, 16-17, 18 and over) on the month end (on the
 --   referral date for referrals); 'not recorded' where the export says nothing. `share_pct` is
---   the category's share of the indicator's total for that council and period.
+--   the category's share of the indicator's total for that council and period. Periods no source
+--   covers (coverage 'none' in marts.indicators.indicator_values) have no breakdown.
 WITH m AS (
     SELECT * FROM marts.social_care.months
 ),
@@ -20,6 +21,7 @@ referral_rows AS (
     SELECT m.la_code, m.window_start AS period_start, m.month_end, r.child_id, r.referral_date, r.referral_source, r.allocated_team, k.birth_date
     FROM m
     JOIN marts.staging.referrals r ON r.la_code = m.la_code AND r.referral_date BETWEEN m.window_start AND m.month_end
+        AND m.cin_12m <> 'none'
     LEFT JOIN kids k ON k.la_code = r.la_code AND k.child_id = r.child_id
 ),
 cin_rows AS (
@@ -27,7 +29,7 @@ cin_rows AS (
            first_value(e.primary_need ORDER BY e.start_date DESC) AS primary_need,
            max(k.birth_date) AS birth_date, max(k.sex) AS sex
     FROM m
-    JOIN marts.staging.cin_episodes e ON e.la_code = m.la_code
+    JOIN marts.staging.cin_episodes e ON e.la_code = m.la_code AND m.cin_month = 'full'
         AND e.start_date <= m.month_end AND (e.end_date IS NULL OR e.end_date > m.month_end)
     LEFT JOIN kids k ON k.la_code = e.la_code AND k.child_id = e.child_id
     GROUP BY m.la_code, m.month_start, m.month_end, e.child_id
@@ -37,7 +39,7 @@ cpp_rows AS (
            first_value(p.latest_category ORDER BY p.start_date DESC) AS category,
            max(k.birth_date) AS birth_date
     FROM m
-    JOIN marts.staging.cp_plans p ON p.la_code = m.la_code
+    JOIN marts.staging.cp_plans p ON p.la_code = m.la_code AND m.cin_month = 'full'
         AND p.start_date <= m.month_end AND (p.end_date IS NULL OR p.end_date > m.month_end)
     LEFT JOIN kids k ON k.la_code = p.la_code AND k.child_id = p.child_id
     GROUP BY m.la_code, m.month_start, m.month_end, p.child_id
@@ -49,7 +51,7 @@ cla_rows AS (
            first_value(e.ls ORDER BY e.decom DESC) AS legal_status,
            max(k.birth_date) AS birth_date
     FROM m
-    JOIN marts.staging.care_periods p ON p.la_code = m.la_code
+    JOIN marts.staging.care_periods p ON p.la_code = m.la_code AND m.cla_month = 'full'
         AND p.period_start <= m.month_end AND (p.period_end IS NULL OR p.period_end > m.month_end)
     LEFT JOIN marts.staging.care_episodes e ON e.la_code = p.la_code AND e.child_id = p.child_id
         AND e.decom <= m.month_end AND (e.dec IS NULL OR e.dec > m.month_end)

@@ -3,10 +3,13 @@
 -- description: Child protection plans from the CIN census (ChildProtectionPlans, with Reviews) and
 --   Ofsted Annex A list 7, taken together: a plan in several returns or snapshots is one row, each
 --   field from the latest that carries it (returns as at 31 March of their year, snapshots as at
---   the end of their month; the census wins a tie). `end_date`: the plan's end date; a plan left
---   open by the last return or snapshot that listed it, and missing from the council's later
---   ones, ends on that return's 31 March or that snapshot's month end (`end_inferred`); NULL
---   while open. `previous_plans`: earlier plans the child had (CIN NumberOfPreviousCPP, Annex A
+--   the end of their month; the census wins a tie). A copy of a plan quarantined in a later return
+--   erases nothing: the plan keeps what the clean copies say, and a return or snapshot with a
+--   quarantined plan of the child's still lists the child's open plans. `end_date`: the plan's end
+--   date; a plan left open by the last return or snapshot that listed it, and missing from the
+--   council's later ones, ends the day after that return's 31 March or that snapshot's month end
+--   (so it is open on every date an export showed it open, and not known after;
+--   `end_inferred`); NULL while open. `previous_plans`: earlier plans the child had (CIN NumberOfPreviousCPP, Annex A
 --   "Number of Previous Child Protection Plans"). `reviews`: review conference dates known for
 --   the plan (CIN CPPreviewDate in any return, Annex A "Date of latest review conference" in any
 --   snapshot) counted; `latest_review` the last of them (marts.staging.cp_reviews lists them).
@@ -53,15 +56,36 @@ plans AS (
     WHERE start_date IS NOT NULL
     GROUP BY la_code, child_id, start_date
 ),
+quarantined AS (
+    -- returns and snapshots in which a copy of one of the child's plans was quarantined
+    SELECT la AS la_code, "LAchildID" AS child_id, CAST(year || '-03-31' AS DATE) AS as_at
+    FROM quarantine.mosaic.cin_cp_plans WHERE "LAchildID" IS NOT NULL
+    UNION ALL
+    SELECT la, "Child Unique ID", CAST(CAST(snapshot || '-01' AS DATE) + INTERVAL '1 month' - INTERVAL '1 day' AS DATE)
+    FROM quarantine.mosaic.annex_a_list_7_cp WHERE "Child Unique ID" IS NOT NULL
+),
+q_last AS (
+    SELECT la_code, child_id, max(as_at) AS q_last_seen FROM quarantined GROUP BY la_code, child_id
+),
+listed AS (
+    -- an open plan is listed up to its last clean sighting, or a later export with a quarantined
+    -- plan of the child's (the quarantined copy may be this plan's)
+    SELECT p.*,
+           CASE WHEN p.end_date IS NULL AND q.q_last_seen > p.last_seen THEN q.q_last_seen ELSE p.last_seen END AS listed_until
+    FROM plans p
+    LEFT JOIN q_last q ON q.la_code = p.la_code AND q.child_id = p.child_id
+),
 latest AS (
-    SELECT la_code, max(last_seen) AS council_last_seen FROM plans GROUP BY la_code
+    SELECT la_code, max(as_at) AS council_last_seen
+    FROM (SELECT la_code, last_seen AS as_at FROM plans UNION ALL SELECT la_code, as_at FROM quarantined) x
+    GROUP BY la_code
 )
 SELECT
     p.la_code,
     p.child_id,
     p.start_date,
-    coalesce(p.end_date, CASE WHEN p.last_seen < l.council_last_seen THEN p.last_seen END) AS end_date,
-    p.end_date IS NULL AND p.last_seen < l.council_last_seen AS end_inferred,
+    coalesce(p.end_date, CASE WHEN p.listed_until < l.council_last_seen THEN CAST(p.listed_until + INTERVAL '1 day' AS DATE) END) AS end_date,
+    p.end_date IS NULL AND p.listed_until < l.council_last_seen AS end_inferred,
     p.initial_category,
     p.latest_category,
     p.previous_plans,
@@ -69,6 +93,6 @@ SELECT
     r.latest_review,
     p.source,
     p.last_seen
-FROM plans p
+FROM listed p
 JOIN latest l ON l.la_code = p.la_code
 LEFT JOIN reviews r ON r.la_code = p.la_code AND r.child_id = p.child_id AND r.start_date = p.start_date

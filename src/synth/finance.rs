@@ -189,8 +189,11 @@ pub fn write(w: &World, out: &mut Output) -> Result<Vec<YearMoney>> {
 
     // DSG allocations: the High Needs Block grows more slowly than the plans it pays for
     let mut hnb_alloc: BTreeMap<i32, f64> = BTreeMap::new();
-    let cols = ["Financial Year", "DSG Block", "Allocation Before Deductions", "Deductions", "Allocation", "Published"];
-    let names = ["financial_year", "block", "allocation_before_deductions", "deductions", "allocation", "published"];
+    // the simulated council starts its first year with no DSG balance: its notes say so (Brought
+    // Forward 0 in the first year), so marts.dsg.position starts there rather than assuming it
+    let cols = ["Financial Year", "DSG Block", "Allocation Before Deductions", "Deductions", "Allocation", "Brought Forward", "Published"];
+    let names = ["financial_year", "block", "allocation_before_deductions", "deductions", "allocation", "brought_forward", "published"];
+    let first_year = w.years.iter().copied().min();
     let plan = Plan::new("dsg_allocations", DateStyle::Dmy, &names).codes(&["block"]).required(&["block", "allocation"]);
     let mut f = out.csv("finance/dsg_allocations.csv", &cols, plan, Encoding::Utf8);
     for &y in &w.years {
@@ -204,7 +207,8 @@ pub fn write(w: &World, out: &mut Output) -> Result<Vec<YearMoney>> {
         hnb_alloc.insert(y, hnb - hnb_ded);
         let published = date(y - 2, 12, 16);
         for (block, before, ded) in [("Schools Block", sb, sb * 0.52), ("Central School Services Block", cssb, 0.0), ("Early Years Block", eyb, 0.0), ("High Needs Block", hnb, hnb_ded)] {
-            f.row(vec![fy_label(y), block.into(), money(before), money(ded), money(before - ded), dmy(published)]);
+            let brought_forward = if Some(y) == first_year { money(0.0) } else { String::new() };
+            f.row(vec![fy_label(y), block.into(), money(before), money(ded), money(before - ded), brought_forward, dmy(published)]);
         }
     }
     out.close(f)?;
