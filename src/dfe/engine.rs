@@ -210,10 +210,10 @@ pub async fn return_year(catalog: &Catalog, ret: &Return) -> Result<Option<Strin
     let ctx = session(catalog, ret).await?;
     let err = |message: String| DfeError::Rules { file: format!("{}/tables.toml", catalog.name), message: format!("view return_year: {message}") };
     let batches = ctx.sql("select * from return_year").await.map_err(|e| err(e.to_string()))?.collect().await.map_err(|e| err(e.to_string()))?;
-    for b in batches.iter().filter(|b| b.num_rows() > 0) {
-        return Ok(texts(b.column(0)).map_err(|e| err(e.to_string()))?.into_iter().next().flatten());
+    match batches.iter().find(|b| b.num_rows() > 0) {
+        Some(b) => Ok(texts(b.column(0)).map_err(|e| err(e.to_string()))?.into_iter().next().flatten()),
+        None => Ok(None),
     }
-    Ok(None)
 }
 
 /// Runs `rules` over `ret` and gives every flag, in rule order then table and row.
