@@ -136,10 +136,12 @@ fn label(i: &J) -> Option<i64> {
         .or_else(|| i.as_str().and_then(|s| s.parse().ok()))
 }
 
-/// A case's input tables and metadata as a `Return` in the catalog's declared columns.
+/// A case's input tables and metadata as a `Return` in the catalog's declared columns. A reference
+/// list the case gives in its metadata (`provider_info`, the Ofsted providers) is a table.
 fn case_return(catalog: &Catalog, input: &J, code: &str) -> Return {
     let mut ret = Return { file: "case".into(), ..Default::default() };
-    for (name, t) in input["tables"].as_object().unwrap() {
+    let meta_tables = input["metadata"].as_object().into_iter().flatten().filter_map(|(k, v)| v.get("$table").map(|t| (k, t)));
+    for (name, t) in input["tables"].as_object().unwrap().iter().chain(meta_tables) {
         let decl = catalog.table(name).unwrap_or_else(|| panic!("a case reads table {name}, which rules/ssda903/tables.toml does not declare"));
         let cols: Vec<&str> = t["columns"]
             .as_array()
@@ -255,6 +257,16 @@ fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
                     }
                 }
                 let got: BTreeSet<(String, i64)> = flags.iter().map(|f| (f.table.clone(), f.index.unwrap_or(-1))).collect();
+                // without a table it requires (a reference list), the rule is not run and flags nothing
+                for t in &rule.requires {
+                    let mut without = ret.clone();
+                    without.tables.remove(t);
+                    let why = dfe::not_run(&catalog, &without, rule);
+                    let flagged = rt.block_on(dfe::check(&catalog, &without, &[rule])).map(|f| f.len()).unwrap_or(usize::MAX);
+                    if why.is_none() || flagged != 0 {
+                        failures.push(format!("{year} {code} case {n}: without {t}: {why:?}, {flagged} flags (must be not run, none)"));
+                    }
+                }
                 if got == want {
                     passed += 1;
                     year_passed += 1;

@@ -131,6 +131,13 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>) ->
         for (code, kind, n, message) in dfe::report::summary(&flags) {
             println!("      {code:<9} {:<5} {n:>6}  {message}", kind.as_str());
         }
+        let skipped: Vec<(String, String)> = rules.iter().filter_map(|r| dfe::not_run(catalog, &ret, r).map(|w| (r.code.clone(), w))).collect();
+        if !skipped.is_empty() {
+            println!("      {} rules not run (they never flag without what they need):", skipped.len());
+            for (code, why) in skipped {
+                println!("      {code:<9} {why}");
+            }
+        }
         if errors > 0 {
             failed += 1;
         }

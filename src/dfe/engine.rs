@@ -216,7 +216,16 @@ pub async fn return_year(catalog: &Catalog, ret: &Return) -> Result<Option<Strin
     }
 }
 
-/// Runs `rules` over `ret` and gives every flag, in rule order then table and row.
+/// Why `rule` is not run on `ret` (`not run: load the Ofsted providers list`): a table it
+/// `requires` that the return lacks. None when it runs.
+pub fn not_run(catalog: &Catalog, ret: &Return, rule: &Rule) -> Option<String> {
+    let t = rule.requires.iter().find(|t| !ret.tables.contains_key(*t))?;
+    let why = catalog.table(t).and_then(|d| d.missing.clone()).unwrap_or_else(|| format!("no {t} table"));
+    Some(format!("not run: {why}"))
+}
+
+/// Runs `rules` over `ret` and gives every flag, in rule order then table and row. A rule
+/// [`not_run`] names is skipped: it flags nothing.
 pub async fn check(catalog: &Catalog, ret: &Return, rules: &[&Rule]) -> Result<Vec<Flag>, DfeError> {
     let ctx = session(catalog, ret).await?;
     // (table, index) → (line, child)
@@ -234,7 +243,7 @@ pub async fn check(catalog: &Catalog, ret: &Return, rules: &[&Rule]) -> Result<V
         }
     }
     let mut flags = vec![];
-    for rule in rules {
+    for rule in rules.iter().filter(|r| not_run(catalog, ret, r).is_none()) {
         let sql_err = |message: String| DfeError::Sql { code: rule.code.clone(), file: rule.file.clone(), message };
         let df = ctx.sql(&rule.sql).await.map_err(|e| sql_err(e.strip_backtrace()))?;
         let batches = df.collect().await.map_err(|e| sql_err(e.strip_backtrace()))?;

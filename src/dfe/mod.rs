@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use include_dir::{include_dir, Dir};
 use serde::Deserialize;
 
-pub use engine::{check, parse_date, return_year, Flag, Return, Row, TableData, Value};
+pub use engine::{check, not_run, parse_date, return_year, Flag, Return, Row, TableData, Value};
 pub use csv_set::{read_csv_set, read_set};
 pub use xml::read;
 
@@ -78,6 +78,10 @@ pub struct Rule {
     /// A check on the whole return (no row is flagged).
     #[serde(default)]
     pub la_level: bool,
+    /// Tables the rule cannot run without (a reference list, last year's return): when the
+    /// return lacks one, the rule is not run and the summary says why (the table's `missing`).
+    #[serde(default)]
+    pub requires: Vec<String>,
     pub sql: String,
     /// The file it came from, relative to `rules/`.
     #[serde(skip)]
@@ -106,6 +110,10 @@ pub struct TableDecl {
     /// every record makes a row.
     #[serde(default)]
     pub when: Option<Vec<String>>,
+    /// What to do when a rule `requires` this table and the return lacks it (`load the Ofsted
+    /// providers list`): the summary says "not run: …" for the rule.
+    #[serde(default)]
+    pub missing: Option<String>,
     pub columns: Vec<ColumnDecl>,
 }
 
@@ -327,6 +335,11 @@ impl Catalog {
             for t in &rule.tables {
                 if !tables.table.iter().any(|d| &d.name == t) {
                     return Err(bad(&rule.file, format!("reads table {t}, which tables.toml does not declare")));
+                }
+            }
+            for t in &rule.requires {
+                if !rule.tables.contains(t) || !tables.table.iter().any(|d| &d.name == t && d.missing.is_some()) {
+                    return Err(bad(&rule.file, format!("requires table {t}: it must be among its tables and have `missing` in tables.toml")));
                 }
             }
         }
