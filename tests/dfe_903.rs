@@ -103,29 +103,9 @@ fn extract(py: &str, ruleset: &str, out: &Path) -> PathBuf {
     dir
 }
 
-fn dfe_date(s: &str) -> chrono::NaiveDate {
-    chrono::NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").unwrap_or_else(|e| panic!("{s}: {e}"))
-}
-
-/// A case's value as the DfE's rule sees it: text (numbers as pandas prints whole numbers), a
-/// date, or blank. An empty text stays text: the DfE's tests use it as a value that is not blank
-/// (its reader never makes one: an empty cell is blank).
+/// A case's value as the DfE's 903 rule sees it (booleans as pandas prints them).
 fn value(v: &J) -> Value {
-    match v {
-        J::Null => Value::Null,
-        J::String(s) => Value::Text(s.clone()),
-        J::Bool(b) => Value::Text(if *b { "True".into() } else { "False".into() }),
-        J::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => Value::Text(i.to_string()),
-            (None, Some(f)) if f.fract() == 0.0 => Value::Text(format!("{}", f as i64)),
-            _ => Value::Text(n.to_string()),
-        },
-        J::Object(o) => match o.get("$date").or_else(|| o.get("$datetime")).and_then(J::as_str) {
-            Some(d) => Value::Date(dfe_date(d)),
-            None => panic!("a value the cases do not make: {v}"),
-        },
-        J::Array(_) => panic!("a list value in a 903 case: {v}"),
-    }
+    common::dfe_cases::case_value(v, ("True", "False"))
 }
 
 /// A row label as a number (pandas may give whole floats, and a test may label rows by numeric

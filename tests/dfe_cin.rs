@@ -46,35 +46,6 @@ fn extract(py: &str, ruleset: &str, out: &Path) -> PathBuf {
     dir
 }
 
-fn text(v: &J) -> Value {
-    match v {
-        J::Null => Value::Null,
-        J::String(s) => Value::Text(s.clone()),
-        J::Bool(b) => Value::Text(if *b { "true".into() } else { "false".into() }),
-        J::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => Value::Text(i.to_string()),
-            (None, Some(f)) if f.fract() == 0.0 => Value::Text(format!("{}", f as i64)),
-            _ => Value::Text(n.to_string()),
-        },
-        J::Object(o) => match o.get("$date").or_else(|| o.get("$datetime")).and_then(J::as_str) {
-            Some(d) => Value::Date(dfe_date(d)),
-            None => panic!("a value the cases do not make: {v}"),
-        },
-        J::Array(a) => Value::List(
-            a.iter()
-                .map(|x| match text(x) {
-                    Value::Text(s) => s,
-                    other => panic!("a list item that is not text: {other:?}"),
-                })
-                .collect(),
-        ),
-    }
-}
-
-fn dfe_date(s: &str) -> chrono::NaiveDate {
-    chrono::NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").unwrap_or_else(|e| panic!("{s}: {e}"))
-}
-
 /// A case's input tables as a `Return` in the catalog's declared columns.
 fn case_return(catalog: &Catalog, tables: &serde_json::Map<String, J>) -> Return {
     let mut ret = Return { file: "case".into(), ..Default::default() };
@@ -91,7 +62,7 @@ fn case_return(catalog: &Catalog, tables: &serde_json::Map<String, J>) -> Return
             .map(|(r, i)| Row {
                 index: i.as_i64().unwrap_or_else(|| panic!("row label {i} is not a number")),
                 line: None,
-                values: at.iter().map(|a| a.map_or(Value::Null, |a| text(&r[a]))).collect(),
+                values: at.iter().map(|a| a.map_or(Value::Null, |a| common::dfe_cases::case_value(&r[a], ("true", "false")))).collect(),
             })
             .collect();
         ret.tables.insert(name.clone(), TableData { rows });

@@ -1,0 +1,37 @@
+//! Values of the DfE's rule test cases, as `../shared/tools/dfe/dfe_cases.py` records them (JSON),
+//! for the conformance tests of both returns.
+
+use lantern::dfe::Value;
+use serde_json::Value as J;
+
+fn dfe_date(s: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+/// A case's value as the DfE's rule sees it: text (numbers as pandas prints whole numbers, a
+/// boolean as `bools` writes true and false), a date, a list of texts, or blank. An empty text
+/// stays text: the DfE's tests use it as a value that is not blank.
+pub fn case_value(v: &J, bools: (&str, &str)) -> Value {
+    match v {
+        J::Null => Value::Null,
+        J::String(s) => Value::Text(s.clone()),
+        J::Bool(b) => Value::Text(if *b { bools.0 } else { bools.1 }.into()),
+        J::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Value::Text(i.to_string()),
+            (None, Some(f)) if f.fract() == 0.0 => Value::Text(format!("{}", f as i64)),
+            _ => Value::Text(n.to_string()),
+        },
+        J::Object(o) => match o.get("$date").or_else(|| o.get("$datetime")).and_then(J::as_str) {
+            Some(d) => Value::Date(dfe_date(d)),
+            None => panic!("a value the cases do not make: {v}"),
+        },
+        J::Array(a) => Value::List(
+            a.iter()
+                .map(|x| match case_value(x, bools) {
+                    Value::Text(s) => s,
+                    other => panic!("a list item that is not text: {other:?}"),
+                })
+                .collect(),
+        ),
+    }
+}
