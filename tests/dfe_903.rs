@@ -11,7 +11,6 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use lantern::dfe::{self, Catalog, Return, Row, TableData, Value};
 use serde_json::Value as J;
@@ -89,18 +88,7 @@ fn extract(py: &str, ruleset: &str, out: &Path) -> PathBuf {
     if let Ok(dir) = std::env::var("LANTERN_DFE_903_CASES") {
         return Path::new(&dir).join("ssda903").join(ruleset);
     }
-    let dir = out.join("ssda903").join(ruleset);
-    let script = common::fixtures().join("../tools/dfe/dfe_cases.py");
-    let o = Command::new("python3")
-        .arg(&script)
-        .args(["--return", "ssda903", "--ruleset", ruleset, "--all", "--out"])
-        .arg(out)
-        .arg("--quiet")
-        .env("PYTHONPATH", py)
-        .output()
-        .expect("python3 runs the DfE's tests");
-    assert!(o.status.success(), "extracting {ruleset}: {}", String::from_utf8_lossy(&o.stderr));
-    dir
+    common::dfe_cases::extract(py, "ssda903", ruleset, out)
 }
 
 /// A case's value as the DfE's 903 rule sees it (booleans as pandas prints them).

@@ -32,18 +32,7 @@ fn dfe_python() -> String {
 
 /// Extracts every rule's DfE test case of `ruleset` into `out` (once per test process).
 fn extract(py: &str, ruleset: &str, out: &Path) -> PathBuf {
-    let dir = out.join("cin").join(ruleset);
-    let script = common::fixtures().join("../tools/dfe/dfe_cases.py");
-    let o = Command::new("python3")
-        .arg(&script)
-        .args(["--return", "cin", "--ruleset", ruleset, "--all", "--out"])
-        .arg(out)
-        .arg("--quiet")
-        .env("PYTHONPATH", py)
-        .output()
-        .expect("python3 runs the DfE's tests");
-    assert!(o.status.success(), "extracting {ruleset}: {}", String::from_utf8_lossy(&o.stderr));
-    dir
+    common::dfe_cases::extract(py, "cin", ruleset, out)
 }
 
 /// A case's input tables as a `Return` in the catalog's declared columns.

@@ -35,3 +35,19 @@ pub fn case_value(v: &J, bools: (&str, &str)) -> Value {
         ),
     }
 }
+
+/// Extracts every rule's DfE test case of `ruleset` of a return (`cin`, `ssda903`) into
+/// `out/<return>/<ruleset>` with `../shared/tools/dfe/dfe_cases.py`, the DfE's package on `py`.
+pub fn extract(py: &str, ret: &str, ruleset: &str, out: &std::path::Path) -> std::path::PathBuf {
+    let script = super::fixtures().join("../tools/dfe/dfe_cases.py");
+    let o = std::process::Command::new("python3")
+        .arg(&script)
+        .args(["--return", ret, "--ruleset", ruleset, "--all", "--out"])
+        .arg(out)
+        .arg("--quiet")
+        .env("PYTHONPATH", py)
+        .output()
+        .expect("python3 runs the DfE's tests");
+    assert!(o.status.success(), "extracting {ruleset}: {}", String::from_utf8_lossy(&o.stderr));
+    out.join(ret).join(ruleset)
+}
