@@ -12,7 +12,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use lantern::dfe::{self, Catalog, Return, Row, TableData, Value};
+use lantern::dfe::{self, Catalog, Return, Value};
 use serde_json::Value as J;
 
 /// The DfE package, pinned: its rules and tests are what the cases hold. It needs pandas < 2 and
@@ -96,14 +96,6 @@ fn value(v: &J) -> Value {
     common::dfe_cases::case_value(v, ("True", "False"))
 }
 
-/// A row label as a number (pandas may give whole floats, and a test may label rows by numeric
-/// text: 205D's adds rows labelled by the child's id).
-fn label(i: &J) -> Option<i64> {
-    i.as_i64()
-        .or_else(|| i.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-        .or_else(|| i.as_str().and_then(|s| s.parse().ok()))
-}
-
 /// A case's input tables and metadata as a `Return` in the catalog's declared columns. A reference
 /// list the case gives in its metadata (`provider_info`, the Ofsted providers) is a table.
 fn case_return(catalog: &Catalog, input: &J, code: &str) -> Return {
@@ -111,27 +103,8 @@ fn case_return(catalog: &Catalog, input: &J, code: &str) -> Return {
     let meta_tables = input["metadata"].as_object().into_iter().flatten().filter_map(|(k, v)| v.get("$table").map(|t| (k, t)));
     for (name, t) in input["tables"].as_object().unwrap().iter().chain(meta_tables) {
         let decl = catalog.table(name).unwrap_or_else(|| panic!("a case reads table {name}, which rules/ssda903/tables.toml does not declare"));
-        let cols: Vec<&str> = t["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap_or(""))
-            .map(|c| CASE_COLUMNS.iter().find(|(r, tb, from, _)| *r == code && tb == name && *from == c).map_or(c, |x| x.3))
-            .collect();
-        let at: Vec<Option<usize>> = decl.columns.iter().map(|c| cols.iter().position(|x| *x == c.name)).collect();
-        let index = t["index"].as_array().unwrap();
-        let rows = t["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(index)
-            .map(|(r, i)| Row {
-                index: label(i).unwrap_or_else(|| panic!("row label {i} is not a number")),
-                line: None,
-                values: at.iter().map(|a| a.map_or(Value::Null, |a| value(&r[a]))).collect(),
-            })
-            .collect();
-        ret.tables.insert(name.clone(), TableData { rows });
+        let column = |c: &str| CASE_COLUMNS.iter().find(|(r, tb, from, _)| *r == code && tb == name && *from == c).map_or(c, |x| x.3).to_string();
+        ret.tables.insert(name.clone(), common::dfe_cases::case_table(decl, t, column, ("True", "False")));
     }
     if let Some(m) = input["metadata"].as_object() {
         for (k, v) in m {
@@ -205,7 +178,7 @@ fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
                 let mut want: BTreeSet<(String, i64)> = BTreeSet::new();
                 for (table, rows) in c["expected"].as_object().unwrap() {
                     for r in rows.as_array().unwrap() {
-                        match label(r) {
+                        match common::dfe_cases::label(r) {
                             Some(i) => {
                                 want.insert((table.clone(), i));
                             }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lantern::dfe::{self, Catalog, Return, Row, TableData, Value};
+use lantern::dfe::{self, Catalog, Return};
 use serde_json::Value as J;
 
 /// The DfE package, pinned: its rules and tests are what the cases hold. pandas 1.5 needs numpy 1.
@@ -40,21 +40,7 @@ fn case_return(catalog: &Catalog, tables: &serde_json::Map<String, J>) -> Return
     let mut ret = Return { file: "case".into(), ..Default::default() };
     for (name, t) in tables {
         let decl = catalog.table(name).unwrap_or_else(|| panic!("a case reads table {name}, which rules/cin/tables.toml does not declare"));
-        let cols: Vec<&str> = t["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap_or("")).collect();
-        let at: Vec<Option<usize>> = decl.columns.iter().map(|c| cols.iter().position(|x| *x == c.name)).collect();
-        let index = t["index"].as_array().unwrap();
-        let rows = t["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(index)
-            .map(|(r, i)| Row {
-                index: i.as_i64().unwrap_or_else(|| panic!("row label {i} is not a number")),
-                line: None,
-                values: at.iter().map(|a| a.map_or(Value::Null, |a| common::dfe_cases::case_value(&r[a], ("true", "false")))).collect(),
-            })
-            .collect();
-        ret.tables.insert(name.clone(), TableData { rows });
+        ret.tables.insert(name.clone(), common::dfe_cases::case_table(decl, t, str::to_string, ("true", "false")));
     }
     ret
 }

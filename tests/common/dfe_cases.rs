@@ -51,3 +51,29 @@ pub fn extract(py: &str, ret: &str, ruleset: &str, out: &std::path::Path) -> std
     assert!(o.status.success(), "extracting {ruleset}: {}", String::from_utf8_lossy(&o.stderr));
     out.join(ret).join(ruleset)
 }
+
+/// A row label as a number (pandas may give whole floats, and a test may label rows by numeric
+/// text: the 903's 205D adds rows labelled by the child's id).
+pub fn label(i: &J) -> Option<i64> {
+    i.as_i64().or_else(|| i.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)).or_else(|| i.as_str().and_then(|s| s.parse().ok()))
+}
+
+/// A case's table (`columns`, `index`, `rows`) in the declared columns of `decl`: `column` gives
+/// the name a case's column has in the return (a test may name one otherwise).
+pub fn case_table(decl: &lantern::dfe::TableDecl, t: &J, column: impl Fn(&str) -> String, bools: (&str, &str)) -> lantern::dfe::TableData {
+    let cols: Vec<String> = t["columns"].as_array().unwrap().iter().map(|c| column(c.as_str().unwrap_or(""))).collect();
+    let at: Vec<Option<usize>> = decl.columns.iter().map(|c| cols.iter().position(|x| *x == c.name)).collect();
+    let index = t["index"].as_array().unwrap();
+    let rows = t["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(index)
+        .map(|(r, i)| lantern::dfe::Row {
+            index: label(i).unwrap_or_else(|| panic!("row label {i} is not a number")),
+            line: None,
+            values: at.iter().map(|a| a.map_or(Value::Null, |a| case_value(&r[a], bools))).collect(),
+        })
+        .collect();
+    lantern::dfe::TableData { rows }
+}
