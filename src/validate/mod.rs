@@ -145,6 +145,37 @@ impl RunState {
 }
 
 
+/// A cell's problem: (rule, column, message).
+type Problem = (String, Option<String>, String);
+
+/// A chunk after `prepare`: its rows, their cells normalised and typed, the problems found so far.
+pub struct Prepared {
+    rows: Vec<RawRow>,
+    /// Normalised cell text, per schema column.
+    texts: Vec<StringArray>,
+    problems: Vec<Vec<Problem>>,
+    flags: Vec<Vec<(String, String)>>,
+    shifted: Vec<bool>,
+    /// Every row as `clean` holds it (protected).
+    protected: RecordBatch,
+    ctx: FileContext,
+}
+
+/// Row `r` of a column of normalised cell text (`None`: blank).
+fn text(column: &StringArray, r: usize) -> Option<&str> {
+    column.is_valid(r).then(|| column.value(r))
+}
+
+impl Prepared {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
 pub struct ChunkResult {
     pub clean: RecordBatch,
     pub quarantine: RecordBatch,
@@ -353,12 +384,27 @@ impl<'a> TableValidator<'a> {
         self.cols.iter().find(|c| c.spec.name == column).and_then(|c| c.field)
     }
 
-    /// Validate and protect one chunk of rows.
-    pub fn process<'r>(&'r self, rows: &'r [RawRow], ctx: &FileContext, state: &mut RunState, protector: &Protector) -> Result<ChunkResult, ValidateError> {
+    /// Validate and protect one chunk of rows: `prepare` then `settle`.
+    pub fn process(&self, rows: Vec<RawRow>, ctx: &FileContext, state: &mut RunState, protector: &Protector) -> Result<ChunkResult, ValidateError> {
+        let fills = self.inherited_cells(&rows, &format!("{}|{}", ctx.la, ctx.partition_value), state);
+        let prepared = self.prepare(rows, ctx, &fills, protector)?;
+        self.settle(prepared, state, protector)
+    }
+
+    /// Whether `prepare` needs the run's state: a table that copies columns from its parent rows
+    /// (`[[inherit]]`) fills its blank cells from parents read earlier in the run.
+    pub fn needs_state_to_prepare(&self) -> bool {
+        !self.inherits.is_empty()
+    }
+
+    /// The checks a chunk needs nothing else for (trim, codes, patterns, types, ranges, derived
+    /// columns, row rules), so chunks can be prepared on any thread, in any order. `fills` are
+    /// the parents' cells for `[[inherit]]` (empty when the table inherits nothing).
+    pub fn prepare(&self, rows: Vec<RawRow>, ctx: &FileContext, fills: &HashMap<usize, Vec<Option<String>>>, protector: &Protector) -> Result<Prepared, ValidateError> {
         let n = rows.len();
-        let mut problems: Vec<Vec<(String, Option<String>, String)>> = vec![vec![]; n]; // (rule, column, message)
+        let mut problems: Vec<Vec<Problem>> = vec![vec![]; n]; // (rule, column, message)
         let mut flags: Vec<Vec<(String, String)>> = vec![vec![]; n]; // warning rules: the row stays clean
-        let mut texts: Vec<Vec<Option<Cow<'r, str>>>> = Vec::with_capacity(self.cols.len()); // normalised cell text per column
+        let mut texts: Vec<StringArray> = Vec::with_capacity(self.cols.len()); // normalised cell text per column
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.cols.len());
         // a row whose width differs from its header has its values under the wrong columns: any
         // cell may be an identifier, so it is quarantined whole and no message quotes it
@@ -372,10 +418,8 @@ impl<'a> TableValidator<'a> {
                 ));
             }
         }
-        let part_key = format!("{}|{}", ctx.la, ctx.partition_value);
-        let fills = self.inherited_cells(rows, &part_key, state);
         for (ci, c) in self.cols.iter().enumerate() {
-            let mut vals: Vec<Option<Cow<'r, str>>> = Vec::with_capacity(n);
+            let mut vals: Vec<Option<Cow<'_, str>>> = Vec::with_capacity(n);
             let fill = fills.get(&ci);
             for (r, row) in rows.iter().enumerate() {
                 let raw = c.field.and_then(|f| row.fields.get(f)).unwrap_or("");
@@ -388,7 +432,7 @@ impl<'a> TableValidator<'a> {
                 vals.push(v);
             }
             arrays.push(self.to_array(c, &vals, &shifted, &mut problems, &mut flags));
-            texts.push(vals);
+            texts.push(StringArray::from_iter(vals.iter().map(|v| v.as_deref())));
         }
         let mut typed = RecordBatch::try_new(self.typed.clone(), arrays)?;
         for (i, expr) in &self.derives {
@@ -424,13 +468,25 @@ impl<'a> TableValidator<'a> {
                 }
             }
         }
+        let protected = self.protect(&typed, ctx, protector)?;
+        Ok(Prepared { rows, texts, problems, flags, shifted, protected, ctx: ctx.clone() })
+    }
+
+    /// The checks that need what the run has read before this chunk, in the run's order: keys
+    /// seen, values referenced, parents' cells; then the clean rows protected and the rest
+    /// quarantined.
+    pub fn settle(&self, p: Prepared, state: &mut RunState, protector: &Protector) -> Result<ChunkResult, ValidateError> {
+        let Prepared { rows, texts, mut problems, flags, shifted, protected, ctx } = p;
+        let ctx = &ctx;
+        let n = rows.len();
+        let part_key = format!("{}|{}", ctx.la, ctx.partition_value);
         let key_of = |idx: &[usize], r: usize| -> Option<String> {
             let mut key = String::new();
             for (n, &i) in idx.iter().enumerate() {
                 if n > 0 {
                     key.push('\u{1f}');
                 }
-                key.push_str(texts[i][r].as_deref()?);
+                key.push_str(text(&texts[i], r)?);
             }
             Some(key)
         };
@@ -504,7 +560,7 @@ impl<'a> TableValidator<'a> {
             let map = state.inherited.entry(format!("{key}|{part_key}")).or_default();
             for r in (0..n).filter(|&r| good[r]) {
                 if let Some(k) = key_of(link, r) {
-                    map.insert(k, copy.iter().map(|&i| texts[i][r].as_deref().map(str::to_string)).collect());
+                    map.insert(k, copy.iter().map(|&i| text(&texts[i], r).map(str::to_string)).collect());
                 }
             }
         }
@@ -521,8 +577,8 @@ impl<'a> TableValidator<'a> {
             }
         }
         let flag_messages = flags.into_iter().flatten().collect();
-        let clean = self.protect(&typed, &good, ctx, protector)?;
-        let quarantine = self.quarantine(rows, &texts, &problems, &shifted, ctx, protector)?;
+        let clean = arrow::compute::filter_record_batch(&protected, &BooleanArray::from(good))?;
+        let quarantine = self.quarantine(&rows, &texts, &problems, &shifted, ctx, protector)?;
         Ok(ChunkResult { clean, quarantine, broken, flagged, examples, flag_messages })
     }
 
@@ -564,7 +620,7 @@ impl<'a> TableValidator<'a> {
         raw: &'r str,
         year: Option<i32>,
         quote: bool,
-        problems: &mut Vec<(String, Option<String>, String)>,
+        problems: &mut Vec<Problem>,
         flags: &mut Vec<(String, String)>,
     ) -> Option<Cow<'r, str>> {
         // non-breaking spaces and a declared `strip` pattern change the text; otherwise borrow it
@@ -633,7 +689,7 @@ impl<'a> TableValidator<'a> {
         c: &Col,
         vals: &[Option<Cow<'_, str>>],
         shifted: &[bool],
-        problems: &mut [Vec<(String, Option<String>, String)>],
+        problems: &mut [Vec<Problem>],
         flags: &mut [Vec<(String, String)>],
     ) -> ArrayRef {
         let name = &c.spec.name;
@@ -641,7 +697,7 @@ impl<'a> TableValidator<'a> {
         let mut bad = |r: usize, v: &str, expected: String| {
             problems[r].push((format!("{}.type", c.rule_prefix), Some(name.clone()), format!("{name}: {} is not {expected}", shown(r, v))));
         };
-        let range = |r: usize, x: f64, problems: &mut [Vec<(String, Option<String>, String)>], flags: &mut [Vec<(String, String)>]| {
+        let range = |r: usize, x: f64, problems: &mut [Vec<Problem>], flags: &mut [Vec<(String, String)>]| {
             let lo = c.spec.min.is_some_and(|m| x < m);
             let hi = c.spec.max.is_some_and(|m| x > m);
             if (lo || hi) && c.warn {
@@ -753,21 +809,24 @@ impl<'a> TableValidator<'a> {
         }
     }
 
-    fn protect(&self, typed: &RecordBatch, good: &[bool], ctx: &FileContext, protector: &Protector) -> Result<RecordBatch, ValidateError> {
-        let mask = BooleanArray::from(good.to_vec());
-        let kept = arrow::compute::filter_record_batch(typed, &mask)?;
-        let n = kept.num_rows();
+    /// Every row of a chunk as `clean` will hold it: identifiers pseudonymised (each distinct value
+    /// of the chunk once), dates made months, postcodes cut to their outward part, dropped columns
+    /// left out. Done for every row while preparing, on the reading threads; `settle` keeps the
+    /// rows that pass.
+    fn protect(&self, typed: &RecordBatch, ctx: &FileContext, protector: &Protector) -> Result<RecordBatch, ValidateError> {
+        let n = typed.num_rows();
         let mut cols: Vec<ArrayRef> = vec![];
         for (i, c) in self.cols.iter().enumerate() {
-            let a = kept.column(i);
+            let a = typed.column(i);
             match &c.treatment {
                 Some(Treatment::Drop) => continue,
                 Some(Treatment::Pseudonym(kind)) => {
                     let s = arrow::compute::cast(a, &DataType::Utf8)?;
                     let s = s.as_string::<i32>();
                     let mut b = StringBuilder::with_capacity(s.len(), s.len() * 32);
+                    let mut seen: HashMap<&str, String> = HashMap::new();
                     for v in s.iter() {
-                        b.append_option(v.map(|v| protector.pseudonym_cached(kind, v)));
+                        b.append_option(v.map(|v| seen.entry(v).or_insert_with(|| protector.pseudonym(kind, v)).as_str()));
                     }
                     cols.push(Arc::new(b.finish()));
                 }
@@ -795,8 +854,8 @@ impl<'a> TableValidator<'a> {
     fn quarantine(
         &self,
         rows: &[RawRow],
-        texts: &[Vec<Option<Cow<'_, str>>>],
-        problems: &[Vec<(String, Option<String>, String)>],
+        texts: &[StringArray],
+        problems: &[Vec<Problem>],
         shifted: &[bool],
         ctx: &FileContext,
         protector: &Protector,
@@ -829,8 +888,7 @@ impl<'a> TableValidator<'a> {
                 match &c.treatment {
                     None => raw.map(str::to_string),
                     Some(Treatment::Pseudonym(kind)) => raw.map(|v| protector.pseudonym(kind, v)),
-                    Some(Treatment::Month) => texts[i][r]
-                        .as_deref()
+                    Some(Treatment::Month) => text(&texts[i], r)
                         .and_then(|v| parse_date(v, &c.formats))
                         .map(|d| d.with_day(1).unwrap().format("%Y-%m-%d").to_string()),
                     Some(Treatment::OutwardPostcode) => raw.and_then(outward_postcode),
