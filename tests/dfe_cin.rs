@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lantern::dfe::{self, Catalog, Return, Row, TableData, Value};
+use lantern::dfe::{self, Catalog, Return};
 use serde_json::Value as J;
 
 /// The DfE package, pinned: its rules and tests are what the cases hold. pandas 1.5 needs numpy 1.
@@ -32,69 +32,15 @@ fn dfe_python() -> String {
 
 /// Extracts every rule's DfE test case of `ruleset` into `out` (once per test process).
 fn extract(py: &str, ruleset: &str, out: &Path) -> PathBuf {
-    let dir = out.join("cin").join(ruleset);
-    let script = common::fixtures().join("../tools/dfe/dfe_cases.py");
-    let o = Command::new("python3")
-        .arg(&script)
-        .args(["--return", "cin", "--ruleset", ruleset, "--all", "--out"])
-        .arg(out)
-        .arg("--quiet")
-        .env("PYTHONPATH", py)
-        .output()
-        .expect("python3 runs the DfE's tests");
-    assert!(o.status.success(), "extracting {ruleset}: {}", String::from_utf8_lossy(&o.stderr));
-    dir
-}
-
-fn text(v: &J) -> Value {
-    match v {
-        J::Null => Value::Null,
-        J::String(s) => Value::Text(s.clone()),
-        J::Bool(b) => Value::Text(if *b { "true".into() } else { "false".into() }),
-        J::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => Value::Text(i.to_string()),
-            (None, Some(f)) if f.fract() == 0.0 => Value::Text(format!("{}", f as i64)),
-            _ => Value::Text(n.to_string()),
-        },
-        J::Object(o) => match o.get("$date").or_else(|| o.get("$datetime")).and_then(J::as_str) {
-            Some(d) => Value::Date(dfe_date(d)),
-            None => panic!("a value the cases do not make: {v}"),
-        },
-        J::Array(a) => Value::List(
-            a.iter()
-                .map(|x| match text(x) {
-                    Value::Text(s) => s,
-                    other => panic!("a list item that is not text: {other:?}"),
-                })
-                .collect(),
-        ),
-    }
-}
-
-fn dfe_date(s: &str) -> chrono::NaiveDate {
-    chrono::NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").unwrap_or_else(|e| panic!("{s}: {e}"))
+    common::dfe_cases::extract(py, "cin", ruleset, out)
 }
 
 /// A case's input tables as a `Return` in the catalog's declared columns.
 fn case_return(catalog: &Catalog, tables: &serde_json::Map<String, J>) -> Return {
-    let mut ret = Return { file: "case".into(), year: None, tables: BTreeMap::new() };
+    let mut ret = Return { file: "case".into(), ..Default::default() };
     for (name, t) in tables {
         let decl = catalog.table(name).unwrap_or_else(|| panic!("a case reads table {name}, which rules/cin/tables.toml does not declare"));
-        let cols: Vec<&str> = t["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap_or("")).collect();
-        let at: Vec<Option<usize>> = decl.columns.iter().map(|c| cols.iter().position(|x| *x == c.name)).collect();
-        let index = t["index"].as_array().unwrap();
-        let rows = t["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(index)
-            .map(|(r, i)| Row {
-                index: i.as_i64().unwrap_or_else(|| panic!("row label {i} is not a number")),
-                line: None,
-                values: at.iter().map(|a| a.map_or(Value::Null, |a| text(&r[a]))).collect(),
-            })
-            .collect();
-        ret.tables.insert(name.clone(), TableData { rows });
+        ret.tables.insert(name.clone(), common::dfe_cases::case_table(decl, t, str::to_string, ("true", "false")));
     }
     ret
 }

@@ -1,33 +1,107 @@
 //! `lantern validate --dfe`: a return checked by the DfE's rules before submission. Writes
 //! nothing to any warehouse; prints errors and queries per rule (never a child's id); with
 //! `--report` writes every flag, with the child's id, where the user asked.
+//!
+//! A CIN census is one XML file; an SSDA903 return is a set of CSV files, one per table (the files
+//! of one folder form one return), each recognised by its header as the DfE's reader does, or its
+//! XML (`EXPSSDA903`) with, as CSV files in the same folder, the tables the XML has no place for.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::dfe::{self, Catalog, RuleType};
+use crate::dfe::{self, Catalog, RuleType, Value};
 
-/// Checks each file as a CIN census return; gives how many files raised an error-type flag or
-/// could not be checked.
-pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>) -> Result<usize> {
-    let catalog = Catalog::shipped("cin")?;
-    let years = catalog.years();
-    let forced = match year {
-        Some(y) => {
-            let cy = dfe::collection_year(y).with_context(|| format!("--year {y}: expected the year the collection ends, e.g. 2025"))?;
-            if catalog.ruleset(&cy).is_none() {
-                bail!("--year {y}: the DfE publishes CIN census rules for {} only", years.join(", "));
-            }
-            Some(cy)
+/// Folders replaced by the files in them (sorted); files as given.
+pub fn expand_folders(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = vec![];
+    for p in paths {
+        if p.is_dir() {
+            let mut inner: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file())
+                .collect();
+            inner.sort();
+            out.extend(inner);
+        } else {
+            out.push(p.clone());
         }
-        None => None,
-    };
+    }
+    Ok(out)
+}
+
+/// One return to check: which DfE return it is and its files.
+enum Input {
+    Cin(PathBuf),
+    /// An SSDA903 return: the folder (its name in the summary), its XML (`EXPSSDA903`) if it has
+    /// one, and its CSV files (the whole return, or the tables the XML has no place for).
+    Ssda903(PathBuf, Option<PathBuf>, Vec<PathBuf>),
+}
+
+/// Whether an XML file is an SSDA903 return (its root element `EXPSSDA903`), from its start.
+fn is_903_xml(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = vec![0u8; 8192];
+    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    // UTF-16 text shows its ASCII letters between zero bytes
+    let text: String = String::from_utf8_lossy(&head[..n]).chars().filter(|c| *c != '\0').collect();
+    text.contains("<EXPSSDA903")
+}
+
+fn inputs(files: &[PathBuf]) -> Vec<Input> {
+    let mut out = vec![];
+    let mut sets: BTreeMap<PathBuf, (Vec<PathBuf>, Vec<PathBuf>)> = BTreeMap::new(); // folder → (XMLs, CSVs)
+    for f in files {
+        let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
+        if f.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+            sets.entry(dir).or_default().1.push(f.clone());
+        } else if is_903_xml(f) {
+            sets.entry(dir).or_default().0.push(f.clone());
+        } else {
+            out.push(Input::Cin(f.clone()));
+        }
+    }
+    for (dir, (xmls, csvs)) in sets {
+        let mut xmls = xmls.into_iter();
+        out.push(Input::Ssda903(dir.clone(), xmls.next(), csvs));
+        // a second XML return in a folder: a return of its own
+        out.extend(xmls.map(|x| Input::Ssda903(x.clone(), Some(x), vec![])));
+    }
+    out
+}
+
+/// The collection year `--year` forces for a catalog (`2025` → `2024/25`), checked to have rules.
+fn forced_year(catalog: &Catalog, year: Option<&str>, what: &str) -> Result<Option<String>> {
+    let Some(y) = year else { return Ok(None) };
+    let cy = dfe::collection_year(y).with_context(|| format!("--year {y}: expected the year the collection ends, e.g. 2025"))?;
+    if catalog.ruleset(&cy).is_none() {
+        bail!("--year {y}: the DfE publishes {what} rules for {} only", catalog.years().join(", "));
+    }
+    Ok(Some(cy))
+}
+
+/// Checks each return; gives how many raised an error-type flag or could not be checked.
+pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>) -> Result<usize> {
     let rt = tokio::runtime::Runtime::new()?;
-    let (mut failed, mut all) = (0, vec![]);
-    for path in files {
-        let name = path.display().to_string();
-        let ret = match dfe::read(path, &name, &catalog) {
+    let (mut failed, mut all): (usize, BTreeMap<String, Vec<dfe::Flag>>) = (0, BTreeMap::new());
+    let mut catalogs: BTreeMap<&str, Catalog> = BTreeMap::new();
+    for input in inputs(files) {
+        let (ret_name, what) = match &input {
+            Input::Cin(_) => ("cin", "CIN census"),
+            Input::Ssda903(..) => ("ssda903", "SSDA903"),
+        };
+        if !catalogs.contains_key(ret_name) {
+            catalogs.insert(ret_name, Catalog::shipped(ret_name)?);
+        }
+        let catalog = &catalogs[ret_name];
+        let forced = forced_year(catalog, year, what)?;
+        let read = match &input {
+            Input::Cin(path) => dfe::read(path, &path.display().to_string(), catalog),
+            Input::Ssda903(dir, xml, files) => dfe::read_set(xml.as_deref(), files, &dir.display().to_string(), catalog),
+        };
+        let mut ret = match read {
             Ok(r) => r,
             Err(e) => {
                 failed += 1;
@@ -35,25 +109,44 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>) ->
                 continue;
             }
         };
-        let (cy, note) = dfe::ruleset_year(&catalog, forced.as_deref(), ret.year.as_deref());
+        let name = ret.file.clone();
+        if ret.year.is_none() {
+            // a return whose files do not say their year: the year its dates end in
+            ret.year = rt.block_on(dfe::return_year(catalog, &ret))?;
+        }
+        let (cy, note) = dfe::ruleset_year(catalog, forced.as_deref(), ret.year.as_deref());
         if let Some(note) = note {
             println!("dfe   {name}: {note} (use --year to choose)");
         }
+        // the rules' collection period: the year the collection ends
+        let end: i32 = cy[..4].parse::<i32>().expect("a collection year") + 1;
+        ret.meta.insert("collectionYear".into(), Value::Text(end.to_string()));
+        if let Input::Ssda903(_, xml, _) = &input {
+            ret.meta.insert("file_format".into(), Value::Text(if xml.is_some() { "xml" } else { "csv" }.into()));
+        }
         let rules = catalog.ruleset(&cy).expect("checked above");
-        let flags = rt.block_on(dfe::check(&catalog, &ret, &rules))?;
+        let flags = rt.block_on(dfe::check(catalog, &ret, &rules))?;
         let errors = flags.iter().filter(|f| f.kind == RuleType::Error).count();
-        println!("dfe   {name}: CIN census {cy}, {} rules: {errors} errors, {} queries", rules.len(), flags.len() - errors);
+        println!("dfe   {name}: {what} {cy}, {} rules: {errors} errors, {} queries", rules.len(), flags.len() - errors);
         for (code, kind, n, message) in dfe::report::summary(&flags) {
-            println!("      {code:<6} {:<5} {n:>6}  {message}", kind.as_str());
+            println!("      {code:<9} {:<5} {n:>6}  {message}", kind.as_str());
+        }
+        let skipped: Vec<(String, String)> = rules.iter().filter_map(|r| dfe::not_run(catalog, &ret, r).map(|w| (r.code.clone(), w))).collect();
+        if !skipped.is_empty() {
+            println!("      {} rules not run (they never flag without what they need):", skipped.len());
+            for (code, why) in skipped {
+                println!("      {code:<9} {why}");
+            }
         }
         if errors > 0 {
             failed += 1;
         }
-        all.extend(flags);
+        all.entry(catalog.name.clone()).or_default().extend(flags);
     }
     if let Some(out) = report {
-        dfe::report::write(out, &catalog.name, &all)?;
-        println!("dfe   {} flags written to {}", all.len(), out.display());
+        let n: usize = all.values().map(Vec::len).sum();
+        dfe::report::write_returns(out, &all)?;
+        println!("dfe   {n} flags written to {}", out.display());
     }
     Ok(failed)
 }

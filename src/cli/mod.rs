@@ -83,7 +83,7 @@ enum Command {
         files: Vec<PathBuf>,
         #[arg(long)]
         as_of: Option<NaiveDate>,
-        /// Also check each file (a CIN census XML return) by the DfE's validation rules
+        /// Also check each return by the DfE's validation rules: a CIN census XML, or an SSDA903 CSV set (its files, or their folder)
         #[arg(long)]
         dfe: bool,
         /// The DfE rule set of the collection ending in this year (2025 = 2024/25); default: the file's own year
@@ -254,6 +254,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let settings = Settings::load(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;
             let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+            // a folder stands for its files (an SSDA903 CSV set)
+            let files = crate::cli::dfe::expand_folders(&files)?;
             let mut failed = 0;
             for (file, result) in crate::pipeline::validate_files(&project, &files, settings.la_code, as_of, settings.limits) {
                 match result {

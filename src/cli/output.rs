@@ -79,23 +79,18 @@ pub async fn repl(ctx: &SessionContext, format: Format) -> Result<()> {
     }
     eprintln!("Lantern SQL. Tables: SHOW TABLES; end statements with ; and leave with Ctrl-D.");
     let mut buf = String::new();
-    loop {
-        match rl.readline(if buf.is_empty() { "lantern> " } else { "      -> " }) {
-            Ok(line) => {
-                buf.push_str(&line);
-                buf.push('\n');
-                if !line.trim_end().ends_with(';') {
-                    continue;
-                }
-                let _ = rl.add_history_entry(buf.trim());
-                match crate::query::run_read_only(ctx, buf.trim().trim_end_matches(';')).await {
-                    Ok(b) => write_batches(&b, format, None)?,
-                    Err(e) => eprintln!("error: {e}"),
-                }
-                buf.clear();
-            }
-            Err(_) => break,
+    while let Ok(line) = rl.readline(if buf.is_empty() { "lantern> " } else { "      -> " }) {
+        buf.push_str(&line);
+        buf.push('\n');
+        if !line.trim_end().ends_with(';') {
+            continue;
         }
+        let _ = rl.add_history_entry(buf.trim());
+        match crate::query::run_read_only(ctx, buf.trim().trim_end_matches(';')).await {
+            Ok(b) => write_batches(&b, format, None)?,
+            Err(e) => eprintln!("error: {e}"),
+        }
+        buf.clear();
     }
     if let Some(h) = &history {
         let _ = rl.save_history(h);

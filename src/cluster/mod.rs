@@ -107,11 +107,13 @@ pub fn host_port(url: &str, default_port: u16) -> Result<(String, u16)> {
 
 /// Runs a scheduler until the process is stopped.
 pub async fn run_scheduler(bind: &str, port: u16) -> Result<()> {
-    let mut config = SchedulerConfig::default();
-    config.bind_host = bind.to_string();
-    config.bind_port = port;
-    config.external_host = if bind == "0.0.0.0" { "localhost".into() } else { bind.to_string() };
-    config.override_session_builder = Some(Arc::new(session_with_functions));
+    let config = SchedulerConfig {
+        bind_host: bind.to_string(),
+        bind_port: port,
+        external_host: if bind == "0.0.0.0" { "localhost".into() } else { bind.to_string() },
+        override_session_builder: Some(Arc::new(session_with_functions)),
+        ..SchedulerConfig::default()
+    };
     let addr: SocketAddr = format!("{bind}:{port}").parse().with_context(|| format!("{bind}:{port} is not an address to listen on"))?;
     let cluster = BallistaCluster::new_from_config(&config).await.map_err(|e| anyhow!("starting the scheduler: {e}"))?;
     eprintln!("lantern scheduler listening on {addr} (Ballista {}, Lantern's functions registered)", ballista_core::BALLISTA_VERSION);

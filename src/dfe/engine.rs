@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, Date32Builder, Int64Array, Int64Builder, ListBuilder, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
@@ -43,6 +43,10 @@ pub struct Return {
     /// The collection year's end as the file says it (`2025`).
     pub year: Option<String>,
     pub tables: BTreeMap<String, TableData>,
+    /// The file each table came from, where that is not `file` (a CSV set: one file per table).
+    pub table_files: BTreeMap<String, String>,
+    /// The return's metadata (the collection year, …): the one row of each `meta` table.
+    pub meta: BTreeMap<String, Value>,
 }
 
 /// One flagged record (or, for an LA-level rule, the whole return).
@@ -98,7 +102,15 @@ fn column(c: &ColumnDecl, rows: &[Row], i: usize) -> ArrayRef {
             for r in rows {
                 match cell(r) {
                     Value::Date(d) => b.append_value(crate::model::calendar::from_date(d)),
-                    Value::Text(s) => b.append_option(parse_date(&s).map(crate::model::calendar::from_date)),
+                    Value::Text(s) => {
+                        let d = match &c.format {
+                            // as pandas reads a layout: a year of four digits, and only the
+                            // dates its timestamps hold
+                            Some(f) => NaiveDate::parse_from_str(s.trim(), f).ok().filter(|d| (1678..=2261).contains(&d.year())),
+                            None => parse_date(&s),
+                        };
+                        b.append_option(d.map(crate::model::calendar::from_date))
+                    }
                     _ => b.append_null(),
                 }
             }
@@ -126,12 +138,29 @@ fn column(c: &ColumnDecl, rows: &[Row], i: usize) -> ArrayRef {
     }
 }
 
-/// A table's batch: its declared columns (lower-cased names) and `_row`.
-fn batch(decl: &TableDecl, data: Option<&TableData>) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let rows: &[Row] = data.map_or(&[], |d| &d.rows);
+/// A table's batch: its declared columns (lower-cased names), the text of each date column read
+/// by a `format` (`<name>_raw`), and `_row`.
+fn batch(decl: &TableDecl, data: Option<&TableData>, meta: &BTreeMap<String, Value>) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let meta_row;
+    let rows: &[Row] = if decl.meta {
+        let values = decl
+            .columns
+            .iter()
+            .map(|c| meta.iter().find(|(k, _)| k.eq_ignore_ascii_case(&c.name)).map_or(Value::Null, |(_, v)| v.clone()))
+            .collect();
+        meta_row = [Row { index: 0, line: None, values }];
+        &meta_row
+    } else {
+        data.map_or(&[], |d| &d.rows)
+    };
     let mut fields: Vec<Field> = decl.columns.iter().map(|c| Field::new(c.name.to_lowercase(), data_type(c), true)).collect();
-    fields.push(Field::new("_row", DataType::Int64, false));
     let mut cols: Vec<ArrayRef> = decl.columns.iter().enumerate().map(|(i, c)| column(c, rows, i)).collect();
+    let text = ColumnDecl { name: String::new(), kind: Kind::Text, xml: None, seq: None, format: None, member: None };
+    for (i, c) in decl.columns.iter().enumerate().filter(|(_, c)| c.format.is_some()) {
+        fields.push(Field::new(format!("{}_raw", c.name.to_lowercase()), DataType::Utf8, true));
+        cols.push(column(&text, rows, i));
+    }
+    fields.push(Field::new("_row", DataType::Int64, false));
     let mut idx = Int64Builder::new();
     for r in rows {
         idx.append_value(r.index);
@@ -146,24 +175,63 @@ fn texts(col: &ArrayRef) -> Result<Vec<Option<String>>, arrow::error::ArrowError
     Ok((0..s.len()).map(|i| (!s.is_null(i)).then(|| s.value(i).to_string())).collect())
 }
 
-/// Runs `rules` over `ret` and gives every flag, in rule order then table and row.
-pub async fn check(catalog: &Catalog, ret: &Return, rules: &[&Rule]) -> Result<Vec<Flag>, DfeError> {
+/// A session holding the return's tables, `_tables` and the catalog's views.
+async fn session(catalog: &Catalog, ret: &Return) -> Result<SessionContext, DfeError> {
     let read_err = |message: String| DfeError::Read { file: ret.file.clone(), message };
     let ctx = SessionContext::new_with_config(crate::query::config());
     crate::model::udf::register(&ctx);
     for decl in &catalog.tables {
-        let b = batch(decl, ret.tables.get(&decl.name)).map_err(|e| read_err(format!("table {}: {e}", decl.name)))?;
+        let b = batch(decl, ret.tables.get(&decl.name), &ret.meta).map_err(|e| read_err(format!("table {}: {e}", decl.name)))?;
         let t = MemTable::try_new(b.schema(), vec![vec![b]]).map_err(|e| read_err(e.to_string()))?;
         ctx.register_table(decl.name.to_lowercase(), Arc::new(t)).map_err(|e| read_err(e.to_string()))?;
     }
+    // `_tables`: the tables the return has (a CSV set may lack some; a rule may need to know)
+    let mut names = StringBuilder::new();
+    for n in ret.tables.keys() {
+        names.append_value(n);
+    }
+    let b = RecordBatch::try_new(Arc::new(Schema::new(vec![Field::new("name", DataType::Utf8, false)])), vec![Arc::new(names.finish()) as ArrayRef])
+        .map_err(|e| read_err(e.to_string()))?;
+    let t = MemTable::try_new(b.schema(), vec![vec![b]]).map_err(|e| read_err(e.to_string()))?;
+    ctx.register_table("_tables", Arc::new(t)).map_err(|e| read_err(e.to_string()))?;
     for v in &catalog.views {
         let sql = format!("create view {} as {}", v.name, v.sql);
         ctx.sql(&sql).await.map_err(|e| DfeError::Rules { file: format!("{}/tables.toml", catalog.name), message: format!("view {}: {e}", v.name) })?;
     }
+    Ok(ctx)
+}
+
+/// The year the collection ends (`2025`) as the catalog's `return_year` view reads it from a
+/// return whose files do not say it (an SSDA903 CSV set); none without the view or a date.
+pub async fn return_year(catalog: &Catalog, ret: &Return) -> Result<Option<String>, DfeError> {
+    if !catalog.views.iter().any(|v| v.name == "return_year") {
+        return Ok(None);
+    }
+    let ctx = session(catalog, ret).await?;
+    let err = |message: String| DfeError::Rules { file: format!("{}/tables.toml", catalog.name), message: format!("view return_year: {message}") };
+    let batches = ctx.sql("select * from return_year").await.map_err(|e| err(e.to_string()))?.collect().await.map_err(|e| err(e.to_string()))?;
+    match batches.iter().find(|b| b.num_rows() > 0) {
+        Some(b) => Ok(texts(b.column(0)).map_err(|e| err(e.to_string()))?.into_iter().next().flatten()),
+        None => Ok(None),
+    }
+}
+
+/// Why `rule` is not run on `ret` (`not run: load the Ofsted providers list`): a table it
+/// `requires` that the return lacks. None when it runs.
+pub fn not_run(catalog: &Catalog, ret: &Return, rule: &Rule) -> Option<String> {
+    let t = rule.requires.iter().find(|t| !ret.tables.contains_key(*t))?;
+    let why = catalog.table(t).and_then(|d| d.missing.clone()).unwrap_or_else(|| format!("no {t} table"));
+    Some(format!("not run: {why}"))
+}
+
+/// Runs `rules` over `ret` and gives every flag, in rule order then table and row. A rule
+/// [`not_run`] names is skipped: it flags nothing.
+pub async fn check(catalog: &Catalog, ret: &Return, rules: &[&Rule]) -> Result<Vec<Flag>, DfeError> {
+    let ctx = session(catalog, ret).await?;
     // (table, index) → (line, child)
     let mut lookup: BTreeMap<(String, i64), (Option<u64>, Option<String>)> = BTreeMap::new();
     for decl in &catalog.tables {
-        let child_col = decl.columns.iter().position(|c| c.name.eq_ignore_ascii_case("LAchildID"));
+        let child_col = decl.columns.iter().position(|c| c.name.eq_ignore_ascii_case(&catalog.child));
         if let Some(d) = ret.tables.get(&decl.name) {
             for r in &d.rows {
                 let child = child_col.and_then(|i| match r.values.get(i) {
@@ -175,7 +243,7 @@ pub async fn check(catalog: &Catalog, ret: &Return, rules: &[&Rule]) -> Result<V
         }
     }
     let mut flags = vec![];
-    for rule in rules {
+    for rule in rules.iter().filter(|r| not_run(catalog, ret, r).is_none()) {
         let sql_err = |message: String| DfeError::Sql { code: rule.code.clone(), file: rule.file.clone(), message };
         let df = ctx.sql(&rule.sql).await.map_err(|e| sql_err(e.strip_backtrace()))?;
         let batches = df.collect().await.map_err(|e| sql_err(e.strip_backtrace()))?;
@@ -207,7 +275,8 @@ pub async fn check(catalog: &Catalog, ret: &Return, rules: &[&Rule]) -> Result<V
                 let table = table.unwrap_or_default();
                 let index = (!r.is_null(i)).then(|| r.value(i));
                 let (row, child) = index.and_then(|x| lookup.get(&(table.clone(), x)).cloned()).unwrap_or_default();
-                found.push(Flag { rule: rule.code.clone(), kind: rule.kind, table, file: ret.file.clone(), index, row, child, message: rule.message.clone() });
+                let file = ret.table_files.get(&table).unwrap_or(&ret.file).clone();
+                found.push(Flag { rule: rule.code.clone(), kind: rule.kind, table, file, index, row, child, message: rule.message.clone() });
             }
         }
         found.sort();

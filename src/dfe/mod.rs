@@ -9,10 +9,12 @@
 //!
 //! A rule's SQL reads the tables by their lower-cased names (`cindetails`) with lower-cased
 //! columns (`cinreferraldate`), plus `_row` (the row's index in its table) and the views
-//! `tables.toml` declares (`census`: `collection_start`, `collection_end`). It returns one row per
+//! `tables.toml` declares (`census`: `collection_start`, `collection_end`), and `_tables` (`name`:
+//! the tables the return has, as a CSV set may lack some). It returns one row per
 //! flagged record: `table_name` (the DfE table) and `_row`. An LA-level rule (a check on the whole
 //! return) returns any row when it fires. No rule logic lives in Rust.
 
+mod csv_set;
 mod engine;
 pub mod report;
 pub mod store;
@@ -23,7 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use include_dir::{include_dir, Dir};
 use serde::Deserialize;
 
-pub use engine::{check, Flag, Return, Row, TableData, Value};
+pub use engine::{check, not_run, parse_date, return_year, Flag, Return, Row, TableData, Value};
+pub use csv_set::{read_csv_set, read_set};
 pub use xml::read;
 
 static RULES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/rules");
@@ -75,19 +78,42 @@ pub struct Rule {
     /// A check on the whole return (no row is flagged).
     #[serde(default)]
     pub la_level: bool,
+    /// Tables the rule cannot run without (a reference list, last year's return): when the
+    /// return lacks one, the rule is not run and the summary says why (the table's `missing`).
+    #[serde(default)]
+    pub requires: Vec<String>,
     pub sql: String,
     /// The file it came from, relative to `rules/`.
     #[serde(skip)]
     pub file: String,
 }
 
-/// How a file becomes a table: one row per `record` element.
+/// How a file becomes a table: one row per `record` element of an XML return, or one row per
+/// line of the CSV whose header has exactly the `csv` columns (in any order), or the one row of
+/// the return's metadata (`meta`: the collection year and the like, which the caller gives).
+/// A table with none of these is empty unless a caller fills it (a previous year's return).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableDecl {
     pub name: String,
     /// Path of the record element from the root (`Message/Children/Child/CINdetails`).
-    pub record: String,
+    #[serde(default)]
+    pub record: Option<String>,
+    /// The header (column names) of the CSV file that holds this table.
+    #[serde(default)]
+    pub csv: Option<Vec<String>>,
+    /// The return's metadata as one row, each column by its name.
+    #[serde(default)]
+    pub meta: bool,
+    /// XML: a `record` element makes a row only when one of these holds: `PATH` (relative to the
+    /// record, or `/`-prefixed from the root) has a value, or `PATH=VALUE` has that value. None:
+    /// every record makes a row.
+    #[serde(default)]
+    pub when: Option<Vec<String>>,
+    /// What to do when a rule `requires` this table and the return lacks it (`load the Ofsted
+    /// providers list`): the summary says "not run: …" for the rule.
+    #[serde(default)]
+    pub missing: Option<String>,
     pub columns: Vec<ColumnDecl>,
 }
 
@@ -114,6 +140,15 @@ pub struct ColumnDecl {
     /// among its parent's children of the same name: the DfE's generated ids (`CINdetailsID`).
     #[serde(default)]
     pub seq: Option<String>,
+    /// A date column read by exactly this layout (`%d/%m/%Y`): anything else is no date. The
+    /// text as read is also given, as the column `<name>_raw`.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// A CSV set: `1` when the row's child has a row in this table of the set, `0` when not;
+    /// blank when the set has no file of that table (the SSDA903 header's `UASC`, as the DfE's
+    /// reader adds it).
+    #[serde(default)]
+    pub member: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,11 +161,22 @@ pub struct ViewDecl {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TablesFile {
-    /// The element whose text is the collection year (`2025` for 2024/25).
-    year: String,
+    /// The element whose text is the collection year (`2025` for 2024/25), when the file says it.
+    #[serde(default)]
+    year: Option<String>,
+    /// The column naming the child (`LAchildID`, `CHILD`): the report's `child`.
+    #[serde(default = "default_child")]
+    child: String,
+    /// Values are upper-cased as read (as the DfE's 903 reader does).
+    #[serde(default)]
+    upper: bool,
     table: Vec<TableDecl>,
     #[serde(default)]
     view: Vec<ViewDecl>,
+}
+
+fn default_child() -> String {
+    "LAchildID".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,9 +205,13 @@ struct RulesetsFile {
 /// A return's declarations: its tables, views, rules and rule sets per collection year.
 #[derive(Debug, Clone)]
 pub struct Catalog {
-    /// `cin`
+    /// `cin`, `ssda903`
     pub name: String,
-    pub year_path: String,
+    pub year_path: Option<String>,
+    /// The column naming the child.
+    pub child: String,
+    /// Values are upper-cased as read.
+    pub upper: bool,
     pub tables: Vec<TableDecl>,
     pub views: Vec<ViewDecl>,
     /// Every rule file.
@@ -287,8 +337,13 @@ impl Catalog {
                     return Err(bad(&rule.file, format!("reads table {t}, which tables.toml does not declare")));
                 }
             }
+            for t in &rule.requires {
+                if !rule.tables.contains(t) || !tables.table.iter().any(|d| &d.name == t && d.missing.is_some()) {
+                    return Err(bad(&rule.file, format!("requires table {t}: it must be among its tables and have `missing` in tables.toml")));
+                }
+            }
         }
-        Ok(Catalog { name: ret.to_string(), year_path: tables.year, tables: tables.table, views: tables.view, rules, rulesets })
+        Ok(Catalog { name: ret.to_string(), year_path: tables.year, child: tables.child, upper: tables.upper, tables: tables.table, views: tables.view, rules, rulesets })
     }
 
     /// The rules of a collection year (`2024/25`), by code.
@@ -345,6 +400,16 @@ mod tests {
             assert!(!set.is_empty(), "{y} has no rules");
             let codes: BTreeSet<&str> = set.iter().map(|r| r.code.as_str()).collect();
             assert_eq!(codes.len(), set.len(), "{y}: a code twice");
+        }
+    }
+
+    #[test]
+    fn the_shipped_903_rules_load_and_each_year_has_its_set() {
+        let c = Catalog::shipped("ssda903").unwrap();
+        assert_eq!(c.years(), vec!["2022/23", "2023/24", "2024/25", "2025/26", "2026/27"]);
+        assert_eq!(c.child, "CHILD");
+        for y in c.years() {
+            assert!(!c.ruleset(&y).unwrap().is_empty(), "{y} has no rules");
         }
     }
 

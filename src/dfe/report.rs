@@ -25,6 +25,12 @@ fn cells(ret: &str, f: &Flag) -> [String; 8] {
 
 /// Writes `flags` to `path`: `.xlsx` as a workbook, anything else as CSV.
 pub fn write(path: &Path, ret: &str, flags: &[Flag]) -> Result<(), DfeError> {
+    write_returns(path, &BTreeMap::from([(ret.to_string(), flags.to_vec())]))
+}
+
+/// Writes the flags of several returns (by return: `cin`, `ssda903`) to `path`, as [`write`].
+pub fn write_returns(path: &Path, by_return: &BTreeMap<String, Vec<Flag>>) -> Result<(), DfeError> {
+    let flags: Vec<(&str, &Flag)> = by_return.iter().flat_map(|(r, fs)| fs.iter().map(move |f| (r.as_str(), f))).collect();
     let err = |e: String| DfeError::Report(format!("writing {}: {e}", path.display()));
     let xlsx = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
     if xlsx {
@@ -36,7 +42,7 @@ pub fn write(path: &Path, ret: &str, flags: &[Flag]) -> Result<(), DfeError> {
         for (c, h) in COLUMNS.iter().enumerate() {
             ws.write_string_with_format(0, c as u16, *h, &bold).map_err(xerr)?;
         }
-        for (r, f) in flags.iter().enumerate() {
+        for (r, (ret, f)) in flags.iter().enumerate() {
             let r = r as u32 + 1;
             for (c, v) in cells(ret, f).iter().enumerate() {
                 if c == 5 && !v.is_empty() {
@@ -50,7 +56,7 @@ pub fn write(path: &Path, ret: &str, flags: &[Flag]) -> Result<(), DfeError> {
     } else {
         let mut w = csv::Writer::from_path(path).map_err(|e| err(e.to_string()))?;
         w.write_record(COLUMNS).map_err(|e| err(e.to_string()))?;
-        for f in flags {
+        for (ret, f) in &flags {
             w.write_record(cells(ret, f)).map_err(|e| err(e.to_string()))?;
         }
         w.flush().map_err(|e| err(e.to_string()))?;

@@ -14,7 +14,7 @@ enum Source {
     Path(String),
     /// The position of the element at this path among its parent's same-named children.
     Seq(String),
-    /// Every value of a path inside the record (gathered by `list_paths`).
+    /// Every value of a path inside the record (the paths are in `list_paths`).
     List,
     None,
 }
@@ -42,33 +42,44 @@ pub fn read(path: &Path, file: &str, catalog: &Catalog) -> Result<Return, DfeErr
         .read_to_string(&mut text)
         .map_err(|e| err(e.to_string()))?;
 
-    // record path → (table, its columns' sources)
-    let mut by_record: HashMap<String, Vec<(usize, Vec<Source>)>> = HashMap::new();
+    // record path → (table, its columns' sources, the conditions for a row: (path, value))
+    #[allow(clippy::type_complexity)]
+    let mut by_record: HashMap<String, Vec<(usize, Vec<Source>, Option<Vec<(String, Option<String>)>>)>> = HashMap::new();
     let mut list_paths: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
     for (ti, t) in catalog.tables.iter().enumerate() {
+        let Some(record) = &t.record else { continue };
         let cols = t
             .columns
             .iter()
             .enumerate()
             .map(|(ci, c)| match (&c.xml, &c.seq, c.kind) {
                 (Some(x), _, Kind::List) => {
-                    let p = absolute(&t.record, x);
+                    let p = absolute(record, x);
                     list_paths.entry(p).or_default().push((ti, ci));
                     Source::List
                 }
-                (Some(x), _, _) => Source::Path(absolute(&t.record, x)),
-                (None, Some(s), _) => Source::Seq(absolute(&t.record, s)),
+                (Some(x), _, _) => Source::Path(absolute(record, x)),
+                (None, Some(s), _) => Source::Seq(absolute(record, s)),
                 _ => Source::None,
             })
             .collect();
-        by_record.entry(t.record.clone()).or_default().push((ti, cols));
+        let when = t.when.as_ref().map(|w| {
+            w.iter()
+                .map(|c| match c.split_once('=') {
+                    Some((p, v)) => (absolute(record, p.trim()), Some(v.trim().to_string())),
+                    None => (absolute(record, c.trim()), None),
+                })
+                .collect()
+        });
+        by_record.entry(record.clone()).or_default().push((ti, cols, when));
     }
     let mut tables: Vec<TableData> = vec![TableData::default(); catalog.tables.len()];
     let mut closed: HashMap<String, u64> = HashMap::new(); // elements closed so far, by path, within their parent
     let mut lists: HashMap<(usize, usize), Vec<String>> = HashMap::new();
     let mut year = None;
+    let cased = |v: &String| if catalog.upper { v.to_uppercase() } else { v.clone() };
     crate::source::xml::walk(&text, crate::source::Limits::default().xml_depth, |path, line, values| {
-        if path == catalog.year_path {
+        if catalog.year_path.as_deref() == Some(path) {
             year = values.get(path).cloned();
         }
         if let Some(targets) = list_paths.get(path) {
@@ -79,12 +90,25 @@ pub fn read(path: &Path, file: &str, catalog: &Catalog) -> Result<Return, DfeErr
             }
         }
         if let Some(targets) = by_record.get(path) {
-            for (ti, cols) in targets {
+            for (ti, cols, when) in targets {
+                let holds = |(p, v): &(String, Option<String>)| match (values.get(p).filter(|x| !x.is_empty()), v) {
+                    (Some(x), Some(v)) => x.trim().eq_ignore_ascii_case(v),
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                if when.as_ref().is_some_and(|w| !w.iter().any(holds)) {
+                    for (ci, s) in cols.iter().enumerate() {
+                        if let Source::List = s {
+                            lists.remove(&(*ti, ci));
+                        }
+                    }
+                    continue;
+                }
                 let values: Vec<Value> = cols
                     .iter()
                     .enumerate()
                     .map(|(ci, s)| match s {
-                        Source::Path(p) => values.get(p).filter(|v| !v.is_empty()).map_or(Value::Null, |v| Value::Text(v.clone())),
+                        Source::Path(p) => values.get(p).filter(|v| !v.is_empty()).map_or(Value::Null, |v| Value::Text(cased(v))),
                         Source::Seq(p) => Value::Text((closed.get(p).copied().unwrap_or(0) + 1).to_string()),
                         Source::List => lists.remove(&(*ti, ci)).map_or(Value::Null, Value::List),
                         Source::None => Value::Null,
@@ -105,5 +129,6 @@ pub fn read(path: &Path, file: &str, catalog: &Catalog) -> Result<Return, DfeErr
         file: file.to_string(),
         year,
         tables: catalog.tables.iter().map(|t| t.name.clone()).zip(tables).collect(),
+        ..Default::default()
     })
 }

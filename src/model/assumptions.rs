@@ -321,7 +321,7 @@ type = "date"
         let t = &a.tables[0];
         assert_eq!(t.name(), "assumptions.g.scenario");
         assert_eq!(t.batch.num_rows(), 2);
-        let text = arrow::util::pretty::pretty_format_batches(&[t.batch.clone()]).unwrap().to_string();
+        let text = arrow::util::pretty::pretty_format_batches(std::slice::from_ref(&t.batch)).unwrap().to_string();
         assert!(text.contains("| baseline | 5.0        | 5150.50     | 2025-04-01 |"), "{text}");
     }
 

@@ -438,7 +438,7 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
     let mut set = ModelSet::load(project)?;
     if !opts.only.is_empty() {
         let all: Vec<String> = set.models.iter().map(|m| m.name.clone()).collect();
-        for n in opts.only.iter().filter(|n| !all.contains(n)) {
+        if let Some(n) = opts.only.iter().find(|n| !all.contains(n)) {
             return Err(ModelError::Input { table: n.clone(), message: format!("no such model{}", super::did_you_mean(&super::suggest(n, &all))) });
         }
         let names: Vec<&str> = opts.only.iter().map(String::as_str).collect();

@@ -582,7 +582,7 @@ fn write_snapshot(w: &World, lists: &mut Lists, snap: NaiveDate, ix: &Index) -> 
         let p = w.person(c);
         let ended = cpp.end <= snap;
         let visit = add_days(cpp.end.min(snap), -(if chance(&mut r, 0.94) { int(&mut r, 0, 27) } else { int(&mut r, 28, 60) })).max(cpp.start);
-        let review = cpp.reviews.iter().filter(|d| **d <= snap).next_back().copied();
+        let review = cpp.reviews.iter().rfind(|d| **d <= snap).copied();
         let cat = |r: &mut Rng, code: &str| -> String {
             if chance(r, 0.3) {
                 match code {
@@ -761,14 +761,14 @@ fn list_8_row(w: &World, r: &mut Rng, all: &[&CarePeriod], cp: &CarePeriod, peri
         carers.len()
     };
     let second = periods > 1 || all.iter().any(|o| o.end < cp.start && o.end >= add_years(cp.start, -1));
-    let last_on = |v: &[NaiveDate]| v.iter().filter(|d| **d <= snap).next_back().copied();
+    let last_on = |v: &[NaiveDate]| v.iter().rfind(|d| **d <= snap).copied();
     let review = last_on(&cp.reviews);
     let sw_visit = add_days(on, -int(r, 0, 42)).max(cp.start);
     let iro = review.map(|d| add_days(d, -int(r, 0, 14)).max(cp.start));
     let missing: Vec<_> = cp.missing.iter().filter(|m| m.start <= snap && m.start >= twelve).collect();
     let n_missing = missing.iter().filter(|m| m.kind == "M").count();
     let n_absent = missing.iter().filter(|m| m.kind == "A").count();
-    let last_missing = missing.iter().filter(|m| m.kind == "M").next_back();
+    let last_missing = missing.iter().rfind(|m| m.kind == "M");
     let plan = match cp.reason {
         "E11" | "E12" => "Adoption",
         "E45" | "E46" | "E47" | "E48" => "Special guardianship order",
@@ -809,6 +809,6 @@ fn list_8_row(w: &World, r: &mut Rng, all: &[&CarePeriod], cp: &CarePeriod, peri
         last_missing.map(|m| yn(m.return_interview_offered)).unwrap_or_default(),
         last_missing.map(|m| yn(m.return_interview_accepted)).unwrap_or_default(),
         team,
-        worker(cp.workers.iter().filter(|x| x.0 <= snap).next_back().map_or(0, |x| x.1)),
+        worker(cp.workers.iter().rfind(|x| x.0 <= snap).map_or(0, |x| x.1)),
     ])
 }

@@ -117,7 +117,7 @@ pub fn school_on(w: &World, p: &Person, d: NaiveDate, special: &BTreeMap<u32, u1
         0..=6 => Some((p.primary, nc)),
         7..=11 => {
             // a few secondary pupils are taught in a pupil referral unit
-            if scramble(p.id) % 250 == 0 {
+            if scramble(p.id).is_multiple_of(250) {
                 let prus: Vec<&School> = w.schools.iter().filter(|s| s.kind == SchoolKind::Pru).collect();
                 if !prus.is_empty() {
                     return Some((prus[(p.id as usize) % prus.len()].idx, nc));
@@ -363,7 +363,7 @@ fn write_term(
                 ids.source(pid),
                 ids.census(s),
                 if nc < 0 { "15.0".into() } else { String::new() },
-                tf(nc >= 0 && nc <= 2 || fsm_now && chance(&mut r, 0.85) || chance(&mut r, 0.4)),
+                tf((0..=2).contains(&nc) || fsm_now && chance(&mut r, 0.85) || chance(&mut r, 0.4)),
                 tf(nc < 0 && chance(&mut r, 0.6)),
                 tf(sen == "E" && school.kind != SchoolKind::Special && chance(&mut r, 0.7)),
                 if nc >= 0 { sessions_possible.to_string() } else { String::new() },
@@ -463,7 +463,7 @@ fn write_term(
         // eligible since a day fixed for the pupil, renewed in periods
         let since = add_days(person.upn_issued.unwrap_or(day), (scramble(pid ^ 0xF5) % 1400) as i64).min(add_days(day, -1));
         let mut periods = vec![(since, None)];
-        if scramble(pid ^ 0xF6) % 5 == 0 && since < add_days(day, -200) {
+        if scramble(pid ^ 0xF6).is_multiple_of(5) && since < add_days(day, -200) {
             // an earlier period that ended
             let e = add_days(since, -int(&mut r, 30, 200));
             periods.insert(0, (add_days(e, -int(&mut r, 90, 600)), Some(e)));

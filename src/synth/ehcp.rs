@@ -72,8 +72,8 @@ pub fn placement(w: &World, e: &Ehcp, y: i32, on: NaiveDate) -> Placement {
             let secondary = nc_year(person.dob, on) >= 7;
             let s = if secondary { person.secondary } else { person.primary };
             let school = &w.schools[s as usize];
-            let cc = if person.id % 3 == 0 { "D1202" } else { local_cc(&person.postcode, person.id) };
-            let kind = if person.id % 11 == 0 {
+            let cc = if person.id.is_multiple_of(3) { "D1202" } else { local_cc(&person.postcode, person.id) };
+            let kind = if person.id.is_multiple_of(11) {
                 "Resourced provision"
             } else if school.kind == SchoolKind::Secondary || s % 3 == 0 {
                 "Academy"
@@ -109,7 +109,7 @@ fn money(r: &mut Rng, x: f64) -> String {
         let pounds = (pence / 100).to_string();
         let mut grouped = String::new();
         for (i, ch) in pounds.chars().enumerate() {
-            if i > 0 && (pounds.len() - i) % 3 == 0 {
+            if i > 0 && (pounds.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(ch);
@@ -178,7 +178,7 @@ fn write_send_lists(w: &World, out: &mut Output, y: i32) -> Result<()> {
     for e in active {
         let p = w.person(e.child);
         let start = e.plan_start.expect("an active plan has started");
-        let reviewed = e.reviews.iter().filter(|d| **d <= day).next_back().copied();
+        let reviewed = e.reviews.iter().rfind(|d| **d <= day).copied();
         let updated = reviewed.filter(|_| chance(&mut r, 0.3)).map(|d| add_days(d, int(&mut r, 14, 60)).min(day));
         let (urn, _, sensetting) = setting(w, e, day);
         let age = age_on(p.dob, day);

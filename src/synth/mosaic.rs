@@ -758,7 +758,7 @@ impl CinPlans {
 fn second_disability(first: &str, id: u32, needed: bool) -> Option<&'static str> {
     const CODES: [&str; 8] = ["AUT", "LD", "COMM", "BEH", "MOB", "PC", "HEAR", "VIS"];
     let h = id.wrapping_mul(2_654_435_761) >> 9;
-    if h % 4 != 0 && !needed {
+    if !h.is_multiple_of(4) && !needed {
         return None;
     }
     let others: Vec<&'static str> = CODES.iter().copied().filter(|c| *c != first).collect();

@@ -29,7 +29,7 @@ pub fn setting(w: &World, e: &Ehcp, d: NaiveDate) -> (String, String, String) {
     match e.setting {
         "special" => (e.special_school.map(|s| w.schools[s as usize].urn.to_string()).unwrap_or_default(), String::new(), if e.special_school.is_none() { "OLA".into() } else { String::new() }),
         "independent" => (format!("{}", 140_000 + (e.child % 700) * 13 % 9000), String::new(), String::new()),
-        "fe" if age >= 19 && e.child % 5 == 0 => (String::new(), String::new(), "NEET".into()),
+        "fe" if age >= 19 && e.child.is_multiple_of(5) => (String::new(), String::new(), "NEET".into()),
         "fe" => (String::new(), format!("1{:07}", 3_000_000 + e.child % 40 * 1_117), String::new()),
         _ if age < 4 => (String::new(), String::new(), "EYP".into()),
         _ => {
@@ -185,7 +185,7 @@ impl Sen2 {
                         NamedPlan { start, pb, oa, dp, ceased: e.ceased.filter(|(d, _)| *d <= census), setting: setting(w, e, start), resourced }
                     });
                     if let Some(np) = plan.as_ref().filter(|_| e.active_on(census)) {
-                        let last_review = e.reviews.iter().filter(|d| **d <= census).next_back().copied();
+                        let last_review = e.reviews.iter().rfind(|d| **d <= census).copied();
                         let review_outcome = if last_review.is_some() && chance(&mut r, 0.9) { "1" } else if last_review.is_some() { "2" } else { "" };
                         let review_draft = last_review.map(|d| add_days(d, int(&mut r, 10, 40))).filter(|d| *d <= census);
                         let entry = if e.setting == "special" || e.setting == "independent" { np.start } else { super::people::school_entry(p.dob, if nc_year(p.dob, census) >= 7 { 11 } else { 4 }).min(census) };

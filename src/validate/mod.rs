@@ -545,11 +545,11 @@ impl<'a> TableValidator<'a> {
                 state.skipped_refs.insert(tr.rule.id.clone(), format!("{} has no rows for LA {}{scope}, in this run or in clean", tr.target.qualified_name(), ctx.la));
                 continue;
             };
-            for r in 0..n {
+            for (r, found) in problems.iter_mut().enumerate().take(n) {
                 if let Some(k) = key_of(&tr.columns, r) {
                     if !values.contains(&k) {
                         let cols: Vec<&str> = tr.columns.iter().map(|&i| self.cols[i].spec.name.as_str()).collect();
-                        problems[r].push((tr.rule.id.clone(), Some(cols.join(", ")), tr.rule.message.clone()));
+                        found.push((tr.rule.id.clone(), Some(cols.join(", ")), tr.rule.message.clone()));
                     }
                 }
             }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod dfe_cases;
 pub mod stores;
 
 pub const KEY: &str = "test-key-0123456789abcdef-not-for-production";

@@ -56,7 +56,7 @@ fn cell(col: &dyn Array, row: usize) -> String {
     if col.is_null(row) {
         return "NULL".into();
     }
-    let text = arrow::util::display::ArrayFormatter::try_new(col, &Default::default()).and_then(|f| Ok(f.value(row).to_string())).unwrap_or_default();
+    let text = arrow::util::display::ArrayFormatter::try_new(col, &Default::default()).map(|f| f.value(row).to_string()).unwrap_or_default();
     match col.data_type() {
         DataType::Float16 | DataType::Float32 | DataType::Float64 => {
             let v: f64 = text.parse().unwrap_or(f64::NAN);
