@@ -364,7 +364,7 @@ async fn in_memory(ctx: &SessionContext, warehouse: &Warehouse, dir: Option<&Pat
 }
 
 fn mart_rel(m: &Model) -> String {
-    format!("marts/{}/{}", m.area, m.model)
+    format!("{}/{}/{}", m.zone, m.area, m.model)
 }
 
 /// Models with their last build, for `lantern models`.

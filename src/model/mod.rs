@@ -30,7 +30,7 @@ use crate::project::Project;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("{file}: a model lives at sql/<area>/<model>.sql, both names in lower-case letters, digits and _")]
+    #[error("{file}: a model lives at sql/<area>/<model>.sql (or sql/published/<area>/<model>.sql), both names in lower-case letters, digits and _")]
     Layout { file: String },
     #[error("{file}: {message}")]
     Header { file: String, message: String },

@@ -10,7 +10,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
 use super::build::{context_for, output_schema, plan, register, to_output};
-use super::{ModelError, ModelSet};
+use super::{Model, ModelError, ModelSet};
 use crate::project::Project;
 use crate::query;
 
@@ -40,7 +40,7 @@ impl Scratch {
         let models = ModelSet::load(project)?;
         // a schema for every area, so that `CREATE TABLE marts.<area>.x` works too
         for m in &models.models {
-            query::ensure_schema(&ctx, "marts", &m.area).map_err(|e| ModelError::Input { table: m.name.clone(), message: e.to_string() })?;
+            query::ensure_schema(&ctx, &m.zone, &m.area).map_err(|e| ModelError::Input { table: m.name.clone(), message: e.to_string() })?;
         }
         Ok(Scratch { ctx, models, known })
     }
@@ -61,6 +61,25 @@ impl Scratch {
             }
         }
         let chosen: Vec<_> = if names.is_empty() { self.models.models.iter().collect() } else { self.models.with_upstream(names) };
+        self.run(chosen).await
+    }
+
+    /// Builds `names` alone, in order, from what the session holds now (tables a test created in
+    /// the place of the models they read, say); returns (model, rows).
+    pub async fn build_only(&self, names: &[&str]) -> Result<Vec<(String, usize)>, ModelError> {
+        let chosen: Vec<_> = names
+            .iter()
+            .map(|n| {
+                self.models.get(n).ok_or_else(|| {
+                    let all: Vec<String> = self.models.models.iter().map(|m| m.name.clone()).collect();
+                    ModelError::Input { table: n.to_string(), message: format!("no such model{}", super::did_you_mean(&super::suggest(n, &all))) }
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        self.run(chosen).await
+    }
+
+    async fn run(&self, chosen: Vec<&Model>) -> Result<Vec<(String, usize)>, ModelError> {
         let subset = ModelSet { models: chosen.iter().map(|m| (*m).clone()).collect() };
         let functions: Vec<String> = self.ctx.state().table_functions().keys().cloned().collect();
         subset.check_inputs(&|t| self.exists(t), &|t| functions.iter().any(|f| f == t), &self.known)?;

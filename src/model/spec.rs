@@ -1,4 +1,5 @@
-//! One model file: `sql/<area>/<model>.sql`, a header of `--` comments (name, grain,
+//! One model file: `sql/<area>/<model>.sql` (or `sql/published/<area>/<model>.sql` for the
+//! `published` zone: aggregates with small numbers suppressed, what may be shared), a header of `--` comments (name, grain,
 //! description) and a single SELECT. Its inputs are the tables its SQL reads, found with
 //! DataFusion's parser (CTE names are not inputs), each with the line that first names it.
 
@@ -15,8 +16,10 @@ use super::ModelError;
 /// A model, parsed.
 #[derive(Debug, Clone)]
 pub struct Model {
-    /// `marts.<area>.<model>`
+    /// `<zone>.<area>.<model>`
     pub name: String,
+    /// `marts`, or `published` for `sql/published/<area>/<model>.sql`
+    pub zone: String,
     pub area: String,
     pub model: String,
     /// `sql/<area>/<model>.sql`
@@ -102,18 +105,21 @@ pub(crate) fn line_in_message(message: &str) -> Option<u64> {
     message[i + 6..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
-/// Parses `sql/<area>/<model>.sql` (the path relative to `sql/` is `rel`).
+/// Parses `sql/<area>/<model>.sql` or `sql/published/<area>/<model>.sql` (the path relative to
+/// `sql/` is `rel`).
 pub fn parse(rel: &str, text: &str) -> Result<Model, ModelError> {
     let file = format!("sql/{rel}");
     let parts: Vec<&str> = rel.trim_end_matches(".sql").split('/').collect();
-    let [area, model] = parts[..] else {
-        return Err(ModelError::Layout { file });
+    let (zone, area, model) = match parts[..] {
+        [area, model] => ("marts", area, model),
+        ["published", area, model] => ("published", area, model),
+        _ => return Err(ModelError::Layout { file }),
     };
     let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') && !s.starts_with(|c: char| c.is_ascii_digit());
     if !ident(area) || !ident(model) {
         return Err(ModelError::Layout { file });
     }
-    let name = format!("marts.{area}.{model}");
+    let name = format!("{zone}.{area}.{model}");
     let (declared, grain, description) = header(&file, text)?;
     if declared != name && declared != model {
         return Err(ModelError::Header {
@@ -173,7 +179,24 @@ pub fn parse(rel: &str, text: &str) -> Result<Model, ModelError> {
         })
         .collect();
     inputs.sort_by_key(|i| (i.line, i.table.clone()));
-    Ok(Model { name, area: area.into(), model: model.into(), file, grain, description, sql: text.to_string(), inputs })
+    // what is published is built from aggregates only: never from the rows of clean or
+    // quarantine, nor from the child-level staging models
+    if zone == "published" {
+        if let Some(i) = inputs.iter().find(|i| i.parts != 3 || !published_may_read(&i.table)) {
+            return Err(ModelError::Parse {
+                file,
+                line: i.line,
+                message: format!("{name} reads {}: a published model reads only aggregate marts (marts.<area>.<model>, not marts.staging.*), assumptions.* and other published models", i.table),
+            });
+        }
+    }
+    Ok(Model { name, zone: zone.into(), area: area.into(), model: model.into(), file, grain, description, sql: text.to_string(), inputs })
+}
+
+/// Whether a published model may read `table` (a full name): aggregate marts, assumptions and
+/// published models, never clean, quarantine or staging rows.
+fn published_may_read(table: &str) -> bool {
+    (table.starts_with("marts.") && !table.starts_with("marts.staging.")) || table.starts_with("assumptions.") || table.starts_with("published.")
 }
 
 /// `zone.source.table` (or the parts given), unquoted.
@@ -209,6 +232,18 @@ mod tests {
         assert!(e.starts_with("sql/a/b.sql: ") && e.contains("-- grain:"), "{e}");
         let e = parse("a/b.sql", "-- name: marts.a.c\n-- grain: g\n-- description: x\nSELECT 1").unwrap_err().to_string();
         assert!(e.contains("marts.a.b"), "{e}");
+    }
+
+    #[test]
+    fn a_published_model_reads_aggregates_only() {
+        let h = "-- name: x\n-- grain: g\n-- description: d\n";
+        let m = parse("published/indicators/x.sql", &format!("{h}SELECT * FROM marts.indicators.v JOIN assumptions.disclosure.setting ON true")).unwrap();
+        assert_eq!((m.name.as_str(), m.zone.as_str(), m.area.as_str()), ("published.indicators.x", "published", "indicators"));
+        for bad in ["clean.mosaic.ssda903_episodes", "quarantine.mosaic.ssda903_episodes", "marts.staging.children"] {
+            let e = parse("published/indicators/x.sql", &format!("{h}SELECT *\nFROM {bad}")).unwrap_err().to_string();
+            assert!(e.starts_with("sql/published/indicators/x.sql:5: published.indicators.x reads ") && e.contains(bad), "{e}");
+        }
+        assert!(matches!(parse("public/indicators/x.sql", &format!("{h}SELECT 1")), Err(ModelError::Layout { .. })));
     }
 
     #[test]

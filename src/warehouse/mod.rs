@@ -18,7 +18,7 @@ pub use lock::{LockError, WriterLock};
 pub use parquet_out::PartWriter;
 pub use remote::{DataFile, Remote};
 
-pub const ZONES: [&str; 3] = ["clean", "quarantine", "marts"];
+pub const ZONES: [&str; 4] = ["clean", "quarantine", "marts", "published"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {

@@ -1,7 +1,8 @@
 //! The sqllogictest adapter shared by the driver (`tests/sqllogictests.rs`, `cargo test --test
 //! sqllogictests`) and `tests/models.rs`: a DataFusion session with Lantern's functions, every
 //! declared table empty and writable, and `BUILD MODEL marts.<area>.<model>` / `BUILD MODELS` to
-//! build shipped models from the rows a file inserted.
+//! build shipped models from the rows a file inserted (`BUILD MODEL ONLY …`: those models alone,
+//! reading tables the file created in the place of the models they read).
 
 #![allow(dead_code)]
 
@@ -88,11 +89,14 @@ impl sqllogictest::DB for Lantern {
         let first = words.first().map(|w| w.to_ascii_uppercase()).unwrap_or_default();
         if first == "BUILD" {
             let what = words.get(1).map(|w| w.to_ascii_uppercase()).unwrap_or_default();
-            let names: Vec<&str> = words.iter().skip(2).map(|w| w.trim_end_matches(',')).filter(|w| !w.is_empty()).collect();
-            if !(what == "MODELS" && names.is_empty() || what == "MODEL" && !names.is_empty()) {
-                return Err(SltError("write `BUILD MODEL marts.<area>.<model> [, …]` or `BUILD MODELS`".into()));
+            // `BUILD MODEL ONLY x`: x alone, from the tables the file made in the place of its inputs
+            let only = words.get(2).is_some_and(|w| w.eq_ignore_ascii_case("ONLY"));
+            let names: Vec<&str> = words.iter().skip(if only { 3 } else { 2 }).map(|w| w.trim_end_matches(',')).filter(|w| !w.is_empty()).collect();
+            if !(what == "MODELS" && names.is_empty() && !only || what == "MODEL" && !names.is_empty()) {
+                return Err(SltError("write `BUILD MODEL [ONLY] marts.<area>.<model> [, …]` or `BUILD MODELS`".into()));
             }
-            let built = self.rt.block_on(self.scratch.build(&names)).map_err(|e| SltError(e.to_string()))?;
+            let built = if only { self.rt.block_on(self.scratch.build_only(&names)) } else { self.rt.block_on(self.scratch.build(&names)) };
+            let built = built.map_err(|e| SltError(e.to_string()))?;
             return Ok(DBOutput::StatementComplete(built.iter().map(|(_, n)| *n as u64).sum()));
         }
         let ctx = &self.scratch.ctx;
@@ -177,23 +181,12 @@ pub fn slt_files() -> Vec<PathBuf> {
     v
 }
 
-/// Every model file under sql/ as its table name, `sql/dsg/forecast.sql` → `marts.dsg.forecast`.
+/// Every model of the shipped project by its table name: `sql/dsg/forecast.sql` → `marts.dsg.forecast`,
+/// `sql/published/dsg/forecast.sql` → `published.dsg.forecast`.
 pub fn model_names() -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let sql = root().join("sql");
-    for area in std::fs::read_dir(&sql).unwrap() {
-        let area = area.unwrap().path();
-        if !area.is_dir() {
-            continue;
-        }
-        for f in std::fs::read_dir(&area).unwrap() {
-            let f = f.unwrap().path();
-            if f.extension().is_some_and(|e| e == "sql") {
-                out.insert(format!("marts.{}.{}", area.file_name().unwrap().to_string_lossy(), f.file_stem().unwrap().to_string_lossy()));
-            }
-        }
-    }
-    out
+    // every model the shipped project holds: marts.<area>.<model> and published.<area>.<model>
+    let project = Project::embedded().expect("the shipped project loads");
+    lantern::model::ModelSet::load(&project).expect("the shipped models load").models.into_iter().map(|m| m.name).collect()
 }
 
 /// The models a `query` record of the file reads (its SQL names `marts.<area>.<model>`): a model
