@@ -10,7 +10,9 @@
 --   care leavers in the DfE's age groups, 19 to 21 (the headline ids) and 17 to 18 (`*_17_18_pct`).
 --   Long-term stability follows NI 063 (the adoption rule included). `coverage`: how much of the
 --   month or window the 903 returns and Annex A list 8 snapshots loaded cover
---   (marts.social_care.months); 'full' for the per-return measures.
+--   (marts.social_care.months); for the measures only the 903 carries (placements, long-term
+--   stability, missing episodes), how much the 903 returns cover: an Annex A-only council has
+--   none of them, not a count of nothing; 'full' for the per-return measures.
 WITH m AS (
     SELECT * FROM marts.social_care.months
 ),
@@ -183,7 +185,7 @@ leavers AS (
        OR NOT EXISTS (SELECT 1 FROM leavers_by_source n WHERE n.la_code = l.la_code AND n.month_end = l.month_end AND n.source = 'ssda903')
 ),
 f AS (
-    SELECT m.la_code, m.month_start, m.window_start, m.month_end, m.population_0_17 AS pop, m.cla_month, m.cla_12m,
+    SELECT m.la_code, m.month_start, m.window_start, m.month_end, m.population_0_17 AS pop, m.cla_month, m.cla_12m, m.ssda903_month, m.ssda903_12m,
            coalesce(s.cla, 0) AS cla, coalesce(s.uasc, 0) AS uasc, s.with_placement, s.external,
            s.with_placements_known, s.three_plus, s.lts_due, s.lts_stable, s.review_due, s.reviewed,
            fl.starts, fl.ceased, mi.looked_after, mi.went_missing,
@@ -199,11 +201,11 @@ v (la_code, period_start, period_end, "window", indicator_id, numerator, denomin
     UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_rate_per_10k', cla, pop, 'per10k', cla_month FROM f
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_starts', starts, NULL, 'count', cla_12m FROM f
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_ceased', ceased, NULL, 'count', cla_12m FROM f
-    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_3plus_placements_pct', three_plus, with_placements_known, 'percent', cla_12m FROM f
-    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_long_term_stability_pct', lts_stable, lts_due, 'percent', cla_month FROM f
-    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_placed_external_pct', external, with_placement, 'percent', cla_month FROM f
+    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_3plus_placements_pct', three_plus, with_placements_known, 'percent', ssda903_12m FROM f
+    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_long_term_stability_pct', lts_stable, lts_due, 'percent', ssda903_month FROM f
+    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_placed_external_pct', external, with_placement, 'percent', ssda903_month FROM f
     UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_uasc_at_period_end', uasc, NULL, 'count', cla_month FROM f
-    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_missing_children_pct', went_missing, looked_after, 'percent', cla_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_missing_children_pct', went_missing, looked_after, 'percent', ssda903_12m FROM f
     UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_reviews_in_time_pct', reviewed, review_due, 'percent', cla_month FROM f
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'adoption_entry_to_placement_avg_days', entry_to_placement_days, adopted_placed, 'days', cla_12m FROM f
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'adoption_order_to_match_avg_days', order_to_match_days, with_match, 'days', cla_12m FROM f
