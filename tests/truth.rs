@@ -21,7 +21,8 @@
 //!   value's period, widened back by its look-back;
 //! - each defect quarantines one row (or, for an overlapping 903 episode, changes one), so one
 //!   record of one child: numerator and denominator may each differ from the truth by at most
-//!   the number of such defects.
+//!   the number of such defects (for a mean, whose numerator is a sum of days over records, the
+//!   numerator by at most 366 days a defect).
 //!
 //! A clean shape (defect rate 0) has no defects, so every difference there is unexplained.
 //! Indicators the truth does not compute yet are listed in `truth::WITHOUT_TRUTH`, with the
@@ -96,6 +97,14 @@ struct Report {
     unlisted: BTreeSet<String>,
 }
 
+/// A mean's numerator is a sum of days (or working days) over records: one record can move it by
+/// its own days, at most a year's.
+const DAYS_PER_RECORD: f64 = 366.0;
+
+fn is_mean(indicator: &str) -> bool {
+    indicator.contains("_avg_")
+}
+
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|_| panic!("`{s}` is not a date"))
 }
@@ -149,7 +158,8 @@ fn compare(truth: &[Value], mart: &[Value], defects: &[DefectSpan], first_day: N
         }
         let family = family_of(&t.indicator);
         let k = defects.iter().filter(|d| d.la == t.la && d.family == family && d.from <= t.period_end && d.to >= reaches).count() as f64;
-        if k > 0.0 && gap(t.numerator, m.numerator) <= k && gap(t.denominator, m.denominator) <= k {
+        let per_record = if is_mean(&t.indicator) { DAYS_PER_RECORD } else { 1.0 };
+        if k > 0.0 && gap(t.numerator, m.numerator) <= k * per_record && gap(t.denominator, m.denominator) <= k {
             r.explained += 1;
         } else {
             r.unexplained.push(format!(
@@ -233,8 +243,10 @@ fn read_mart(warehouse: &Path) -> Vec<Value> {
 }
 
 /// Generate in one shape at a small scale, load, compare; print the counts and fail on anything
-/// unexplained.
-fn check(shape: &str, args: &[&str]) -> Report {
+/// unexplained, or on fewer values compared than expected (an Annex A-only council has full
+/// coverage only at its snapshots' month ends and in the 12-month windows its monthly snapshots
+/// cover).
+fn check(shape: &str, args: &[&str], at_least_per_council: usize) -> Report {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let mut generate = vec!["generate", "--out", out.to_str().unwrap(), "--scale", "0.05", "--seed", "21"];
@@ -268,7 +280,7 @@ fn check(shape: &str, args: &[&str]) -> Report {
     );
     assert!(r.unlisted.is_empty(), "{shape}: published indicators with no truth and no reason in truth::WITHOUT_TRUTH: {:?}", r.unlisted);
     assert!(r.unexplained.is_empty(), "{shape}: {} values differ from the truth with no injected defect to explain them:\n{}", r.unexplained.len(), r.unexplained.join("\n"));
-    assert!(r.compared > 1000 * councils.len(), "{shape}: only {} values compared", r.compared);
+    assert!(r.compared >= at_least_per_council * councils.len(), "{shape}: only {} values compared", r.compared);
     if defects.is_empty() {
         assert_eq!(r.explained, 0);
     }
@@ -277,39 +289,39 @@ fn check(shape: &str, args: &[&str]) -> Report {
 
 #[test]
 fn returns_only_match_the_truth() {
-    check("returns only", &["--social-care", "returns", "--defect-rate", "0"]);
+    check("returns only", &["--social-care", "returns", "--defect-rate", "0"], 1500);
 }
 
 #[test]
 fn annex_a_only_matches_the_truth() {
-    check("Annex A only", &["--social-care", "annex-a", "--defect-rate", "0"]);
+    check("Annex A only", &["--social-care", "annex-a", "--defect-rate", "0"], 300);
 }
 
 #[test]
 fn returns_and_annex_a_match_the_truth() {
-    check("returns and Annex A", &["--social-care", "both", "--defect-rate", "0"]);
+    check("returns and Annex A", &["--social-care", "both", "--defect-rate", "0"], 1500);
 }
 
 #[test]
 fn ssda903_and_sen2_as_xml_match_the_truth() {
-    check("903 and SEN2 as XML", &["--ssda903", "xml", "--sen2", "xml", "--defect-rate", "0"]);
+    check("903 and SEN2 as XML", &["--ssda903", "xml", "--sen2", "xml", "--defect-rate", "0"], 1500);
 }
 
 #[test]
 fn one_percent_defects_are_all_explained() {
-    let r = check("1% defects", &["--defect-rate", "0.01"]);
+    let r = check("1% defects", &["--defect-rate", "0.01"], 1500);
     assert!(r.explained > 0, "at 1% some values should differ, each explained by a defect");
 }
 
 #[test]
 fn five_percent_defects_are_all_explained() {
-    let r = check("5% defects", &["--defect-rate", "0.05"]);
+    let r = check("5% defects", &["--defect-rate", "0.05"], 1500);
     assert!(r.explained > 0, "at 5% some values should differ, each explained by a defect");
 }
 
 #[test]
 fn three_councils_match_the_truth() {
-    check("three councils", &["--councils", "3", "--defect-rate", "0"]);
+    check("three councils", &["--councils", "3", "--defect-rate", "0"], 1500);
 }
 
 /// The comparison can fail: a truth one off, with no defect or with a defect elsewhere, is

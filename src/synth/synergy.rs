@@ -125,10 +125,11 @@ struct Sen2 {
 }
 
 /// Whether the SEN2 return with census day `census` lists `e`: a request received in the
-/// calendar year before (`from`..=`to`), a plan active on the census day or one that ceased in
-/// that calendar year.
+/// calendar year before (`from`..=`to`), a plan active on the census day or one that ceased
+/// since that calendar year began (one ceasing between 1 January and the census day is in this
+/// return, ceased, and not only in the next).
 pub fn in_return(e: &Ehcp, from: NaiveDate, to: NaiveDate, census: NaiveDate) -> bool {
-    (e.request >= from && e.request <= to) || e.active_on(census) || e.ceased.is_some_and(|(c, _)| c >= from && c <= to && e.plan_start.is_some_and(|s| s <= census))
+    (e.request >= from && e.request <= to) || e.active_on(census) || e.ceased.is_some_and(|(c, _)| c >= from && c <= census && e.plan_start.is_some_and(|s| s <= census))
 }
 
 impl Sen2 {
@@ -138,7 +139,7 @@ impl Sen2 {
         let census = census_day(y, Term::Spring);
         let (from, to) = (date(y - 1, 1, 1), date(y - 1, 12, 31));
         // who is in the return: requests received last calendar year, plans active on census day
-        // and plans that ceased in the calendar year before it (with their CeaseDate: without
+        // and plans that ceased since last calendar year began (with their CeaseDate: without
         // them a plan ceasing between two census days would seem to end on the first)
         let mut by_child: BTreeMap<u32, Vec<&Ehcp>> = BTreeMap::new();
         for e in &w.ehcps {
