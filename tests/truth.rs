@@ -12,10 +12,9 @@
 //!
 //! When they are not, the difference is *explained* only when all of these hold, and is
 //! otherwise *unexplained* (the test fails on any):
-//! - the manifest lists defects in that council's files of the sources the indicator is read
-//!   from (CIN census and Annex A lists 1 and 3 to 7 for the front door, children in need and
-//!   protection; the SSDA903 and Annex A lists 8 to 11 for children in care; the SEN2 return for
-//!   SEND);
+//! - the manifest lists defects in that council's files, each in a row of a table the catalogue
+//!   names among the indicator's `sources` (the rule's table: `cin_details.ReferralSource.codes`
+//!   is a cin_details row; an overlapping 903 episode, with no rule, an ssda903_episodes row);
 //! - the period a defective file covers (a return's collection year, a snapshot's six months,
 //!   twelve for lists 10 and 11; a SEN2 return's calendar year and census day) overlaps the
 //!   value's period, widened back by its look-back;
@@ -49,35 +48,28 @@ struct Value {
     value: Option<f64>,
 }
 
-/// A defect of the manifest, as the sources and the dates it can touch.
+/// A defect of the manifest: the council, the table of the row it broke, and the dates the file
+/// it is in covers.
 #[derive(Debug, Clone)]
 struct DefectSpan {
     la: String,
-    family: Family,
+    table: String,
     from: NaiveDate,
     to: NaiveDate,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Family {
-    /// CIN census, Annex A lists 1 and 3 to 7
-    ChildrenInNeed,
-    /// SSDA903, Annex A lists 8 to 11
-    InCare,
-    /// SEN2
-    Send,
-    /// anything else (school census, finance, early help, Annex A SEND, placement costs)
-    Other,
+/// The tables each indicator is read from, as the catalogue's `sources` names them
+/// (`clean.mosaic.cin_assessments, annex_a_list_4_assessments, clean.reference.population`: a
+/// name without its zone and source takes the last one given; `sen2_*` any table so named).
+fn sources(catalogue: &str) -> Vec<String> {
+    catalogue.split(',').map(|t| t.trim().rsplit('.').next().unwrap_or("").to_string()).filter(|t| !t.is_empty()).collect()
 }
 
-fn family_of(indicator: &str) -> Family {
-    if indicator.starts_with("cla_") || indicator.starts_with("care_leavers") || indicator.starts_with("adoption_") {
-        Family::InCare
-    } else if indicator.starts_with("ehcp") || indicator.starts_with("ehcna") {
-        Family::Send
-    } else {
-        Family::ChildrenInNeed
-    }
+fn reads(sources: &[String], table: &str) -> bool {
+    sources.iter().any(|s| match s.strip_suffix('*') {
+        Some(prefix) => table.starts_with(prefix),
+        None => s == table,
+    })
 }
 
 #[derive(Debug, Default)]
@@ -127,7 +119,7 @@ fn gap(a: Option<f64>, b: Option<f64>) -> f64 {
 
 /// Compare the marts with the truth (see the module's documentation). `first_day`: the first
 /// day the returns cover.
-fn compare(truth: &[Value], mart: &[Value], defects: &[DefectSpan], first_day: NaiveDate) -> Report {
+fn compare(truth: &[Value], mart: &[Value], catalogue: &BTreeMap<String, Vec<String>>, defects: &[DefectSpan], first_day: NaiveDate) -> Report {
     let mut r = Report::default();
     let computed: BTreeSet<&str> = truth.iter().map(|t| t.indicator.as_str()).collect();
     let published: BTreeMap<(&str, &str, NaiveDate), &Value> = mart.iter().map(|m| ((m.la.as_str(), m.indicator.as_str(), m.period_end), m)).collect();
@@ -156,8 +148,8 @@ fn compare(truth: &[Value], mart: &[Value], defects: &[DefectSpan], first_day: N
             r.equal += 1;
             continue;
         }
-        let family = family_of(&t.indicator);
-        let k = defects.iter().filter(|d| d.la == t.la && d.family == family && d.from <= t.period_end && d.to >= reaches).count() as f64;
+        let tables = catalogue.get(&t.indicator).map(Vec::as_slice).unwrap_or_default();
+        let k = defects.iter().filter(|d| d.la == t.la && reads(tables, &d.table) && d.from <= t.period_end && d.to >= reaches).count() as f64;
         let per_record = if is_mean(&t.indicator) { DAYS_PER_RECORD } else { 1.0 };
         if k > 0.0 && gap(t.numerator, m.numerator) <= k * per_record && gap(t.denominator, m.denominator) <= k {
             r.explained += 1;
@@ -171,46 +163,43 @@ fn compare(truth: &[Value], mart: &[Value], defects: &[DefectSpan], first_day: N
     r
 }
 
-/// The period a defective file covers and the sources it belongs to, from its path under
-/// landing/ and its rule (`838/ssda903_2024/episodes.csv`, `838/cin_census/CIN_Census_2024.xml`,
-/// `838/annex_a/Annex_A_2024_Mar_List_3.csv` or `…_Apr.xlsx` with rule `annex_a_list_8_cla.…`,
-/// `838/synergy/SEN2_2024.xml` or `Blade-Export_25-01-2024_…`).
+/// The dates a defective file covers, from its path under landing/ (`838/ssda903_2024/…`,
+/// `838/cin_census/CIN_Census_2024.xml`, `838/annex_a/Annex_A_2024_Mar_List_3.csv` or
+/// `…_Apr.xlsx`, `838/synergy/SEN2_2024.xml` or `Blade-Export_25-01-2024_…`), and the table of
+/// the row it broke, from its rule (`cin_details.ReferralSource.codes`; an overlapping 903
+/// episode has no rule: `ssda903_episodes`).
 fn defect_span(file: &str, rule: Option<&str>) -> DefectSpan {
     let (la, rest) = file.split_once('/').expect("a council folder");
-    let year_at = |s: &str, at: &str| -> i32 {
-        let i = s.find(at).unwrap_or_else(|| panic!("{at} in {s}")) + at.len();
-        s[i..i + 4].parse().unwrap_or_else(|_| panic!("a year after {at} in {s}"))
+    let year_at = |at: &str| -> i32 {
+        let i = rest.find(at).unwrap_or_else(|| panic!("{at} in {rest}")) + at.len();
+        rest[i..i + 4].parse().unwrap_or_else(|_| panic!("a year after {at} in {rest}"))
     };
-    let collection_year = |y: i32| (NaiveDate::from_ymd_opt(y - 1, 4, 1).unwrap(), NaiveDate::from_ymd_opt(y, 3, 31).unwrap());
-    let (family, (from, to)) = if rest.starts_with("ssda903_") {
-        (Family::InCare, collection_year(year_at(rest, "ssda903_")))
-    } else if rest.starts_with("cin_census/") {
-        (Family::ChildrenInNeed, collection_year(year_at(rest, "CIN_Census_")))
+    let ymd = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    let table = rule.map_or("ssda903_episodes", |r| r.split('.').next().unwrap_or("")).to_string();
+    let (from, to) = if rest.starts_with("ssda903_") || rest.starts_with("cin_census/") {
+        // a return: its collection year
+        let y = year_at(if rest.starts_with("ssda903_") { "ssda903_" } else { "CIN_Census_" });
+        (ymd(y - 1, 4, 1), ymd(y, 3, 31))
     } else if rest.starts_with("annex_a/") {
-        let y = year_at(rest, "Annex_A_");
-        let i = rest.find("Annex_A_").unwrap() + "Annex_A_".len() + 5;
-        let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].iter().position(|m| rest[i..].starts_with(m)).expect("a month") as u32 + 1;
-        let list: u32 = rule.and_then(|r| r.strip_prefix("annex_a_list_")).and_then(|r| r.split('_').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
-        let start = NaiveDate::from_ymd_opt(y, month, 1).unwrap();
-        let months_back = if list >= 10 { 11 } else { 5 };
-        let family = match list {
-            1 | 3..=7 => Family::ChildrenInNeed,
-            8..=11 => Family::InCare,
-            _ => Family::Other,
-        };
-        (family, (start - Months::new(months_back), start + Months::new(1) - chrono::Duration::days(1)))
-    } else if rest.starts_with("synergy/SEN2_") || rest.starts_with("synergy/Blade-Export_") {
-        // the XML is named by its return's year; the Blade export is dated (dd-mm-yyyy) in the
-        // January of its return's year
-        let y = match rest.strip_prefix("synergy/Blade-Export_") {
-            Some(dated) => dated[6..10].parse().expect("a year"),
-            None => year_at(rest, "SEN2_"),
-        };
-        (Family::Send, (NaiveDate::from_ymd_opt(y - 1, 1, 1).unwrap(), NaiveDate::from_ymd_opt(y, 1, 31).unwrap()))
+        // a snapshot: its month and the five before (eleven for lists 10 and 11)
+        let y = year_at("Annex_A_");
+        let mon = &rest[rest.find("Annex_A_").unwrap() + "Annex_A_".len() + 5..][..3];
+        let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].iter().position(|m| *m == mon).expect("a month") as u32 + 1;
+        let start = ymd(y, month, 1);
+        let back = if table.starts_with("annex_a_list_10") || table.starts_with("annex_a_list_11") { 11 } else { 5 };
+        (start - Months::new(back), start + Months::new(1) - chrono::Duration::days(1))
+    } else if let Some(dated) = rest.strip_prefix("synergy/Blade-Export_") {
+        // a SEN2 return, dated (dd-mm-yyyy) in its January: the calendar year before and its census day
+        let y: i32 = dated[6..10].parse().expect("a year");
+        (ymd(y - 1, 1, 1), ymd(y, 1, 31))
+    } else if rest.starts_with("synergy/SEN2_") {
+        let y = year_at("SEN2_");
+        (ymd(y - 1, 1, 1), ymd(y, 1, 31))
     } else {
-        (Family::Other, (NaiveDate::MIN, NaiveDate::MIN))
+        // the school census, finance, Annex A SEND, placement costs: no indicator with a truth reads them
+        (NaiveDate::MIN, NaiveDate::MIN)
     };
-    DefectSpan { la: la.to_string(), family, from, to }
+    DefectSpan { la: la.to_string(), table, from, to }
 }
 
 fn read_truth(path: &Path) -> Vec<Value> {
@@ -265,7 +254,11 @@ fn check(shape: &str, args: &[&str], at_least_per_council: usize) -> Report {
     let truth = read_truth(&out.join("truth.csv"));
     let councils: BTreeSet<&str> = truth.iter().map(|t| t.la.as_str()).collect();
     assert_eq!(councils.len(), manifest["councils"].as_array().unwrap().len(), "a truth for every council");
-    let r = compare(&truth, &read_mart(&warehouse), &defects, first_day);
+    let catalogue: BTreeMap<String, Vec<String>> = sql_json(&warehouse, "SELECT indicator_id, sources FROM marts.indicators.indicator_catalogue")
+        .iter()
+        .map(|r| (r["indicator_id"].as_str().unwrap().to_string(), sources(r["sources"].as_str().unwrap())))
+        .collect();
+    let r = compare(&truth, &read_mart(&warehouse), &catalogue, &defects, first_day);
     println!(
         "{shape}: {} defects; {} values compared, {} equal, {} explained by injected defects, {} unexplained; \
          not compared: {} before the first return, {} not published with full coverage, {} of indicators without a truth",
@@ -341,46 +334,59 @@ fn the_comparison_catches_a_wrong_value() {
             None => n,
         }),
     };
+    let catalogue: BTreeMap<String, Vec<String>> = [
+        ("cla_at_period_end", "clean.mosaic.ssda903_episodes, annex_a_list_8_cla"),
+        ("referrals_nfa_pct", "clean.mosaic.cin_details, annex_a_list_3_referrals"),
+        ("ehcp_at_period_end", "clean.synergy.sen2_*"),
+    ]
+    .iter()
+    .map(|(i, s)| (i.to_string(), sources(s)))
+    .collect();
+    assert_eq!(catalogue["cla_at_period_end"], ["ssda903_episodes", "annex_a_list_8_cla"]);
     let mart = vec![v("cla_at_period_end", "2023-03-01", "2023-03-31", 40.0, None), v("referrals_nfa_pct", "2022-05-01", "2023-04-30", 10.0, Some(100.0))];
     let first = d("2020-04-01");
+    let compare = |truth: &[Value], mart: &[Value], defects: &[DefectSpan]| compare(truth, mart, &catalogue, defects, first);
     // right
-    let r = compare(&mart, &mart, &[], first);
+    let r = compare(&mart, &mart, &[]);
     assert_eq!((r.compared, r.equal, r.explained, r.unexplained.len()), (2, 2, 0, 0));
     // one child too many in care, a share one off: no defects, both unexplained
     let wrong = vec![v("cla_at_period_end", "2023-03-01", "2023-03-31", 41.0, None), v("referrals_nfa_pct", "2022-05-01", "2023-04-30", 11.0, Some(100.0))];
-    let r = compare(&wrong, &mart, &[], first);
+    let r = compare(&wrong, &mart, &[]);
     assert_eq!((r.equal, r.unexplained.len()), (0, 2));
     assert!(r.unexplained[0].contains("cla_at_period_end 2023-03-31"), "{:?}", r.unexplained);
-    // a 903 defect in the 2023 return explains the month end in it, not the referrals (other sources)
-    let in_care = defect_span("838/ssda903_2023/episodes.csv", Some("ssda903_episodes.DECOM.type"));
-    let r = compare(&wrong, &mart, &[in_care.clone()], first);
+    // a 903 episode defect in the 2023 return explains the month end in it, not the referrals
+    let episode = defect_span("838/ssda903_2023/episodes.csv", Some("ssda903_episodes.DECOM.type"));
+    let r = compare(&wrong, &mart, std::slice::from_ref(&episode));
     assert_eq!((r.explained, r.unexplained.len()), (1, 1));
-    // a 903 defect in another council's or another year's return explains nothing
-    let elsewhere = DefectSpan { la: "933".into(), ..in_care.clone() };
+    // nor does one in another council's return, another year's, or a table it does not read
+    let elsewhere = DefectSpan { la: "933".into(), ..episode.clone() };
     let later = defect_span("838/ssda903_2025/episodes.csv", Some("ssda903_episodes.DECOM.type"));
-    let r = compare(&wrong, &mart, &[elsewhere, later], first);
+    let reviews = defect_span("838/ssda903_2023/reviews.csv", Some("ssda903_reviews.DOB.required"));
+    let r = compare(&wrong, &mart, &[elsewhere, later, reviews]);
     assert_eq!(r.unexplained.len(), 2);
     // one defect cannot explain two children
     let two_off = vec![v("cla_at_period_end", "2023-03-01", "2023-03-31", 42.0, None)];
-    let r = compare(&two_off, &mart, &[in_care], first);
+    let r = compare(&two_off, &mart, std::slice::from_ref(&episode));
     assert_eq!(r.unexplained.len(), 1);
-    // a CIN census defect of the year explains the referrals; an Annex A list 8 snapshot does not
+    // an overlapping 903 episode (no rule) is an episode defect
+    assert_eq!(defect_span("838/ssda903_2023/SSDA903_2023.xml", None).table, "ssda903_episodes");
+    // a CIN census referral defect of the year explains the referrals; an Annex A list 8 snapshot does not
     let census = defect_span("838/cin_census/CIN_Census_2023.xml", Some("cin_details.ReferralSource.codes"));
     let list_8 = defect_span("838/annex_a/Annex_A_2023_Mar.xlsx", Some("annex_a_list_8_cla.key"));
-    assert_eq!(list_8.family, Family::InCare);
-    let r = compare(&wrong[1..], &mart, &[list_8], first);
-    assert_eq!(r.unexplained.len(), 1);
-    let r = compare(&wrong[1..], &mart, &[census], first);
+    assert_eq!((list_8.from, list_8.to), (d("2022-10-01"), d("2023-03-31")));
+    assert_eq!(compare(&wrong[1..], &mart, &[list_8]).unexplained.len(), 1);
+    let r = compare(&wrong[1..], &mart, &[census]);
     assert_eq!((r.explained, r.unexplained.len()), (1, 0));
     // a re-referral share whose 12 months of look-back start before the data is not compared
     let early = vec![v("re_referrals_12m_pct", "2020-05-01", "2021-04-30", 1.0, Some(10.0))];
     let published = vec![v("re_referrals_12m_pct", "2020-05-01", "2021-04-30", 0.0, Some(10.0))];
-    let r = compare(&early, &published, &[], first);
+    let r = compare(&early, &published, &[]);
     assert_eq!((r.compared, r.before_history), (0, 1));
     // a published indicator with neither a truth nor a reason is reported
-    let r = compare(&[], &[v("a_new_indicator", "2023-03-01", "2023-03-31", 1.0, None)], &[], first);
+    let r = compare(&[], &[v("a_new_indicator", "2023-03-01", "2023-03-31", 1.0, None)], &[]);
     assert!(r.unlisted.contains("a_new_indicator"));
-    // SEN2: a Blade export of January 2024 covers 2023 and its census day
-    let sen2 = defect_span("838/synergy/Blade-Export_25-01-2024_namedplan.csv", None);
-    assert_eq!((sen2.family, sen2.from, sen2.to), (Family::Send, d("2023-01-01"), d("2024-01-31")));
+    // SEN2: a Blade export of January 2024 covers 2023 and its census day, and `sen2_*` reads it
+    let sen2 = defect_span("838/synergy/Blade-Export_25-01-2024_namedplan.csv", Some("sen2_named_plan.StartDate.type"));
+    assert_eq!((sen2.from, sen2.to), (d("2023-01-01"), d("2024-01-31")));
+    assert!(reads(&catalogue["ehcp_at_period_end"], &sen2.table));
 }
