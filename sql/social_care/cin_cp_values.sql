@@ -6,8 +6,7 @@
 --   episode or plan that ends on the month end is not counted), and plan starts, endings and
 --   reviews over the 12 months to the month end; definitions in
 --   marts.social_care.indicator_catalogue. `coverage`: how much of the month or window the CIN
---   census and Annex A lists 3 to 7 loaded cover (marts.social_care.months); for reviews in time,
---   the CIN census alone (Annex A list 7 gives only a plan's latest review, not its first).
+--   census and Annex A lists 3 to 7 loaded cover (marts.social_care.months).
 WITH m AS (
     SELECT * FROM marts.social_care.months
 ),
@@ -73,7 +72,7 @@ rv AS (
     GROUP BY m.la_code, m.month_end
 ),
 f AS (
-    SELECT m.la_code, m.month_start, m.window_start, m.month_end, m.population_0_17 AS pop, m.cin_month, m.cin_12m, m.cin_census_month,
+    SELECT m.la_code, m.month_start, m.window_start, m.month_end, m.population_0_17 AS pop, m.cin_month, m.cin_12m,
            cin.children AS cin, cpp.children AS cpp, starts.starts, starts.subsequent,
            ended.ended, ended.two_years, rv.due, rv.in_time
     FROM m
@@ -91,7 +90,7 @@ v (la_code, period_start, period_end, "window", indicator_id, numerator, denomin
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_starts', starts, NULL, 'count', cin_12m FROM f
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_second_or_subsequent_pct', subsequent, starts, 'percent', cin_12m FROM f
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cpp_ended_2yrs_plus_pct', two_years, ended, 'percent', cin_12m FROM f
-    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cpp_reviews_in_time_pct', in_time, due, 'percent', cin_census_month FROM f
+    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cpp_reviews_in_time_pct', in_time, due, 'percent', cin_month FROM f
 )
 SELECT
     la_code,

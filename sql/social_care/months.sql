@@ -14,9 +14,8 @@
 --   child, the latest, so a month end before the snapshot's can miss a child's earlier episode,
 --   plan or period of care; their events over the six months are all there), else 'none';
 --   `*_12m` is 'full' when all 12 months of the window are covered, 'none' when none is, else
---   'partial'. `cin_census_month`, `ssda903_month` and `ssda903_12m` are the same for the
---   returns alone, for the measures only the returns carry (placements, missing episodes,
---   every child protection review).
+--   'partial'. `ssda903_month` and `ssda903_12m` are the same for the 903 returns alone, for the
+--   measures only they carry (placements, missing episodes).
 --   `population_0_17`: the ONS mid-year estimate the DfE uses for the period, summed over single
 --   years of age 0 to 17: the mid-year (30 June) inside the financial year of the month (a
 --   31 March 2024 figure uses mid-2023, as the DfE's reporting year 2024 does); when that
@@ -46,10 +45,10 @@ covered AS (
     -- the months whose month end a return or snapshot shows as it stood (a return's year, a
     -- snapshot's own month: lists 6 to 8 keep one row per child, the latest, so a month end
     -- before the snapshot's may miss a child's earlier episode, plan or period of care);
-    -- `*_return`: the months a return covers
+    -- `ssda903`: the months a 903 return covers
     SELECT la_code, family, first_day, last_day FROM returns
     UNION ALL SELECT la_code, family || '_at', first_day, last_day FROM returns
-    UNION ALL SELECT la_code, family || '_return', first_day, last_day FROM returns
+    UNION ALL SELECT la_code, 'ssda903', first_day, last_day FROM returns WHERE family = 'cla'
     UNION ALL
     SELECT la_code, family, CAST(month_start - INTERVAL '5 months' AS DATE), month_end(month_start) FROM snapshots
     UNION ALL
@@ -76,13 +75,12 @@ cov AS (
            count(c.month_start) FILTER (WHERE c.family = 'cin') AS cin_12m,
            count(c.month_start) FILTER (WHERE c.family = 'cla') AS cla_12m,
            count(c.month_start) FILTER (WHERE c.family = 'contacts') AS contacts_12m,
-           count(c.month_start) FILTER (WHERE c.family = 'cla_return') AS ssda903_12m,
+           count(c.month_start) FILTER (WHERE c.family = 'ssda903') AS ssda903_12m,
            count(c.month_start) FILTER (WHERE c.family = 'cin' AND c.month_start = m.month_start) > 0 AS cin_month,
            count(c.month_start) FILTER (WHERE c.family = 'cla' AND c.month_start = m.month_start) > 0 AS cla_month,
            count(c.month_start) FILTER (WHERE c.family = 'cin_at' AND c.month_start = m.month_start) > 0 AS cin_at,
            count(c.month_start) FILTER (WHERE c.family = 'cla_at' AND c.month_start = m.month_start) > 0 AS cla_at,
-           count(c.month_start) FILTER (WHERE c.family = 'cin_return' AND c.month_start = m.month_start) > 0 AS cin_census_month,
-           count(c.month_start) FILTER (WHERE c.family = 'cla_return' AND c.month_start = m.month_start) > 0 AS ssda903_month
+           count(c.month_start) FILTER (WHERE c.family = 'ssda903' AND c.month_start = m.month_start) > 0 AS ssda903_month
     FROM m
     LEFT JOIN covered_months c ON c.la_code = m.la_code AND c.month_start BETWEEN m.window_start AND m.month_start
     GROUP BY m.la_code, m.month_end
@@ -111,7 +109,6 @@ SELECT m.la_code, m.month, m.month_start, m.month_end, m.window_start, p.pop_0_1
        CASE c.cin_12m WHEN 12 THEN 'full' WHEN 0 THEN 'none' ELSE 'partial' END AS cin_12m,
        CASE WHEN c.cla_at THEN 'full' WHEN c.cla_month THEN 'partial' ELSE 'none' END AS cla_month,
        CASE c.cla_12m WHEN 12 THEN 'full' WHEN 0 THEN 'none' ELSE 'partial' END AS cla_12m,
-       CASE WHEN c.cin_census_month THEN 'full' ELSE 'none' END AS cin_census_month,
        CASE WHEN c.ssda903_month THEN 'full' ELSE 'none' END AS ssda903_month,
        CASE c.ssda903_12m WHEN 12 THEN 'full' WHEN 0 THEN 'none' ELSE 'partial' END AS ssda903_12m,
        CASE c.contacts_12m WHEN 12 THEN 'full' WHEN 0 THEN 'none' ELSE 'partial' END AS contacts_12m
