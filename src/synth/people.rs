@@ -311,6 +311,17 @@ impl Ehcp {
     pub fn active_on(&self, d: NaiveDate) -> bool {
         self.plan_start.is_some_and(|s| s <= d) && self.ceased.is_none_or(|(c, _)| c > d)
     }
+
+    /// Issued more than 20 weeks (140 days) after the request.
+    pub fn issued_late(&self) -> bool {
+        self.plan_start.is_some_and(|s| (s - self.request).num_days() > 140)
+    }
+
+    /// An exception to the 20-week time limit applies (SEN2 Week20): said of a quarter of the
+    /// plans issued late, chosen by child so no random draw moves.
+    pub fn week20_exception(&self) -> bool {
+        self.issued_late() && self.child % 4 == 0
+    }
 }
 
 /// An adoption provider, IFA or children's home company that invoices the council.

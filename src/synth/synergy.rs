@@ -185,9 +185,8 @@ impl Sen2 {
                             }
                         }
                     };
-                    // Week20: an exception to the 20-week time limit applies (SEN2 guide): said of a quarter
-                    // of the plans issued late, chosen by child so no random draw moves
-                    let week20 = ass_outcome == "Y" && e.plan_start.is_some_and(|s| (s - e.request).num_days() > 140) && e.child % 4 == 0;
+                    // Week20: an exception to the 20-week time limit applies (SEN2 guide), once the plan is issued
+                    let week20 = ass_outcome == "Y" && e.week20_exception();
                     let tribunal = chance(&mut r, 0.03);
                     let plan = e.plan_start.filter(|s| *s <= census).map(|start| {
                         let (pb, oa, dp) = (chance(&mut r, 0.12), chance(&mut r, 0.05), chance(&mut r, 0.04));

@@ -60,11 +60,8 @@ pub const WITHOUT_TRUTH: &[(&str, &str)] = &[
     ("care_leavers_in_touch_17_18_pct", "not yet: as care_leavers_in_touch_pct"),
     ("care_leavers_suitable_accommodation_17_18_pct", "not yet: as care_leavers_in_touch_pct"),
     ("care_leavers_eet_17_18_pct", "not yet: as care_leavers_in_touch_pct"),
-    ("assessments_nfa_pct", "not yet: the census gives the outcome only through the episode's closure reason"),
     ("ehcp_independent_special_pct", "not yet: per SEN2 census day, setting from the placement costs list"),
     ("ehcp_annual_review_in_time_pct", "not yet: per SEN2 census day"),
-    ("ehcp_issued_within_20wks_pct", "not yet: the Week20 exception is decided by the SEN2 writer"),
-    ("ehcp_rate_per_10k", "not yet: population 0-25"),
     ("pupils_on_roll", "not yet: who is on roll on a census day is decided by the census writer"),
     ("fsm_pct", "not yet: census writer"),
     ("sen_support_pct", "not yet: census writer"),
@@ -96,14 +93,15 @@ pub fn lookback_months(indicator: &str) -> u32 {
 pub fn compute(w: &World) -> Vec<Truth> {
     let cal = Calendar::shipped();
     let mut out = Out { la: w.council.la_code.to_string(), rows: vec![] };
+    let populations = Populations::of(w);
     for d in month_ends(w.window_start, w.window_end) {
         let ws = window_start(d);
-        let pop = population(w, dfe_mid_year(d), 0, 17);
+        let pop = populations.at(dfe_mid_year(d)).0;
         front_door(w, &cal, &mut out, ws, d, pop);
         cin_cp(w, &mut out, ws, d, pop);
         cla(w, &cal, &mut out, ws, d, pop);
     }
-    send(w, &mut out);
+    send(w, &populations, &mut out);
     out.rows
 }
 
@@ -170,14 +168,31 @@ fn dfe_mid_year(d: NaiveDate) -> i32 {
     if d.month() < 4 { d.year() - 1 } else { d.year() }
 }
 
-/// Residents aged `lo` to `hi` on 30 June of `mid_year`, or the nearest mid-year the generator
-/// writes (`reference::write_population`: one per collection year) as the models fall back: the
-/// latest before it, else the earliest.
-fn population(w: &World, mid_year: i32, lo: i32, hi: i32) -> f64 {
-    let written: Vec<i32> = w.years.iter().map(|y| y - 1).collect();
-    let chosen = written.iter().copied().filter(|y| *y <= mid_year).max().or_else(|| written.iter().copied().min()).expect("a year");
-    let mid = date(chosen, 6, 30);
-    w.persons.iter().filter(|p| p.resident && !p.uasc && p.dob <= mid && (lo..=hi).contains(&age_on(p.dob, mid))).count() as f64
+/// Residents aged 0-17 (the social care rates') and 0-25 (the EHC plan rate's) on 30 June of each
+/// mid-year the generator writes (`reference::write_population`: the one before each collection
+/// year), as `mid_year_population.csv` counts them.
+struct Populations {
+    by_year: BTreeMap<i32, (f64, f64)>,
+}
+
+impl Populations {
+    fn of(w: &World) -> Self {
+        let mut by_year = BTreeMap::new();
+        for y in w.years.iter().map(|y| y - 1) {
+            let mid = date(y, 6, 30);
+            let ages: Vec<i32> = w.persons.iter().filter(|p| p.resident && !p.uasc && p.dob <= mid).map(|p| age_on(p.dob, mid)).collect();
+            let aged = |hi: i32| ages.iter().filter(|a| **a <= hi).count() as f64;
+            by_year.insert(y, (aged(17), aged(25)));
+        }
+        Populations { by_year }
+    }
+
+    /// The estimate for `mid_year`, or as the models fall back when it is not loaded: the latest
+    /// before it, else the earliest.
+    fn at(&self, mid_year: i32) -> (f64, f64) {
+        let before = self.by_year.range(..=mid_year).next_back();
+        *before.or_else(|| self.by_year.iter().next()).expect("a mid-year").1
+    }
 }
 
 fn working_days(cal: &Calendar, a: NaiveDate, b: NaiveDate) -> i64 {
@@ -215,17 +230,19 @@ fn front_door(w: &World, cal: &Calendar, out: &mut Out, ws: NaiveDate, d: NaiveD
     out.add("referrals_from_schools_pct", ws, d, Kind::Percent, count(&|r| r.source == "2A"), Some(n));
 
     // assessments authorised in the window: one per child and start date
-    let mut assessed: BTreeMap<(u32, NaiveDate), i64> = BTreeMap::new();
+    // (working days from start to authorisation, assessed as needing support)
+    let mut assessed: BTreeMap<(u32, NaiveDate), (i64, bool)> = BTreeMap::new();
     for r in w.referrals.iter().filter(|r| is_child(w, r.child, r.date)) {
         if let Some(a) = r.assessment.as_ref().filter(|a| within(a.authorised, ws, d) && a.authorised <= end) {
-            assessed.entry((r.child, a.start)).or_insert(working_days(cal, a.start, a.authorised));
+            assessed.entry((r.child, a.start)).or_insert((working_days(cal, a.start, a.authorised), a.needs_support));
         }
     }
     let n = assessed.len() as f64;
     out.add("assessments", ws, d, Kind::Count, n, None);
     out.add("assessments_rate_per_10k", ws, d, Kind::Per10k, n, Some(pop));
-    out.add("assessments_within_45wd_pct", ws, d, Kind::Percent, assessed.values().filter(|wd| **wd <= 45).count() as f64, Some(n));
-    out.add("assessment_avg_working_days", ws, d, Kind::Mean, assessed.values().sum::<i64>() as f64, Some(n));
+    out.add("assessments_within_45wd_pct", ws, d, Kind::Percent, assessed.values().filter(|(wd, _)| *wd <= 45).count() as f64, Some(n));
+    out.add("assessment_avg_working_days", ws, d, Kind::Mean, assessed.values().map(|(wd, _)| wd).sum::<i64>() as f64, Some(n));
+    out.add("assessments_nfa_pct", ws, d, Kind::Percent, assessed.values().filter(|(_, support)| !support).count() as f64, Some(n));
 
     // section 47 enquiries started in the window, and conferences held in it
     let mut s47: BTreeMap<(u32, NaiveDate), bool> = BTreeMap::new();
@@ -385,7 +402,7 @@ fn cla(w: &World, cal: &Calendar, out: &mut Out, ws: NaiveDate, d: NaiveDate, po
 /// SEND: the months SEN2 returns cover, January of the year before the first to December of the
 /// year before the last. SEN2 keys a plan or request on the UPN: one that no return lists with a
 /// UPN cannot be keyed, and the catalogue leaves it out.
-fn send(w: &World, out: &mut Out) {
+fn send(w: &World, populations: &Populations, out: &mut Out) {
     let (y1, yn) = (w.years[0], w.years[w.years.len() - 1]);
     let keyed = |e: &Ehcp| {
         let p = w.person(e.child);
@@ -400,7 +417,14 @@ fn send(w: &World, out: &mut Out) {
         let ws = window_start(d);
         let plans = ehcps.iter().filter(|e| e.active_on(d)).count() as f64;
         out.add("ehcp_at_period_end", month_start, d, Kind::Count, plans, None);
+        // the rate: plans of 0-25 year olds per 10,000 aged 0-25 (the latest mid-year not after the month's year)
+        let young = ehcps.iter().filter(|e| e.active_on(d) && age_on(w.person(e.child).dob, d) <= 25).count() as f64;
+        out.add("ehcp_rate_per_10k", month_start, d, Kind::Per10k, young, Some(populations.at(d.year()).1));
         let requests: BTreeSet<(u32, NaiveDate)> = ehcps.iter().filter(|e| within(e.request, ws, d)).map(|e| (e.child, e.request)).collect();
         out.add("ehcna_requests", ws, d, Kind::Count, requests.len() as f64, None);
+        // plans issued in the window with no Week20 exception, and those issued within 20 weeks
+        let issued: Vec<&&Ehcp> = ehcps.iter().filter(|e| e.plan_start.is_some_and(|s| within(s, ws, d)) && !e.week20_exception()).collect();
+        let in_time = issued.iter().filter(|e| !e.issued_late()).count() as f64;
+        out.add("ehcp_issued_within_20wks_pct", ws, d, Kind::Percent, in_time, Some(issued.len() as f64));
     }
 }
