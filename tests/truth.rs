@@ -43,6 +43,7 @@ struct Value {
     indicator: String,
     period_start: NaiveDate,
     period_end: NaiveDate,
+    window: String,
     numerator: Option<f64>,
     denominator: Option<f64>,
     value: Option<f64>,
@@ -122,7 +123,7 @@ fn gap(a: Option<f64>, b: Option<f64>) -> f64 {
 fn compare(truth: &[Value], mart: &[Value], catalogue: &BTreeMap<String, Vec<String>>, defects: &[DefectSpan], first_day: NaiveDate) -> Report {
     let mut r = Report::default();
     let computed: BTreeSet<&str> = truth.iter().map(|t| t.indicator.as_str()).collect();
-    let published: BTreeMap<(&str, &str, NaiveDate), &Value> = mart.iter().map(|m| ((m.la.as_str(), m.indicator.as_str(), m.period_end), m)).collect();
+    let published: BTreeMap<(&str, &str, &str, NaiveDate), &Value> = mart.iter().map(|m| ((m.la.as_str(), m.indicator.as_str(), m.window.as_str(), m.period_end), m)).collect();
     for m in mart {
         if !computed.contains(m.indicator.as_str()) {
             if WITHOUT_TRUTH.iter().any(|(i, _)| *i == m.indicator) {
@@ -133,7 +134,7 @@ fn compare(truth: &[Value], mart: &[Value], catalogue: &BTreeMap<String, Vec<Str
         }
     }
     for t in truth {
-        let Some(m) = published.get(&(t.la.as_str(), t.indicator.as_str(), t.period_end)) else {
+        let Some(m) = published.get(&(t.la.as_str(), t.indicator.as_str(), t.window.as_str(), t.period_end)) else {
             r.not_covered += 1;
             continue;
         };
@@ -155,8 +156,8 @@ fn compare(truth: &[Value], mart: &[Value], catalogue: &BTreeMap<String, Vec<Str
             r.explained += 1;
         } else {
             r.unexplained.push(format!(
-                "{} {} {}: truth {:?}/{:?} = {:?}, published {:?}/{:?} = {:?} ({k} defects in its sources and period)",
-                t.la, t.indicator, t.period_end, t.numerator, t.denominator, t.value, m.numerator, m.denominator, m.value
+                "{} {} {} ({}): truth {:?}/{:?} = {:?}, published {:?}/{:?} = {:?} ({k} defects in its sources and period)",
+                t.la, t.indicator, t.period_end, t.window, t.numerator, t.denominator, t.value, m.numerator, m.denominator, m.value
             ));
         }
     }
@@ -207,7 +208,7 @@ fn read_truth(path: &Path) -> Vec<Value> {
     rd.records()
         .map(|r| {
             let r = r.expect("a truth row");
-            Value { la: r[0].into(), indicator: r[1].into(), period_start: date(&r[2]), period_end: date(&r[3]), numerator: num(&r[4]), denominator: num(&r[5]), value: num(&r[6]) }
+            Value { la: r[0].into(), indicator: r[1].into(), period_start: date(&r[2]), period_end: date(&r[3]), window: r[4].into(), numerator: num(&r[5]), denominator: num(&r[6]), value: num(&r[7]) }
         })
         .collect()
 }
@@ -215,7 +216,7 @@ fn read_truth(path: &Path) -> Vec<Value> {
 fn read_mart(warehouse: &Path) -> Vec<Value> {
     let rows = sql_json(
         warehouse,
-        "SELECT la_code, indicator_id, CAST(period_start AS VARCHAR) AS ps, CAST(period_end AS VARCHAR) AS pe, numerator, denominator, value \
+        "SELECT la_code, indicator_id, CAST(period_start AS VARCHAR) AS ps, CAST(period_end AS VARCHAR) AS pe, \"window\", numerator, denominator, value \
          FROM marts.indicators.indicator_values WHERE coverage = 'full'",
     );
     rows.iter()
@@ -224,6 +225,7 @@ fn read_mart(warehouse: &Path) -> Vec<Value> {
             indicator: r["indicator_id"].as_str().unwrap().into(),
             period_start: date(r["ps"].as_str().unwrap()),
             period_end: date(r["pe"].as_str().unwrap()),
+            window: r["window"].as_str().unwrap().into(),
             numerator: r["numerator"].as_f64(),
             denominator: r["denominator"].as_f64(),
             value: r["value"].as_f64(),
@@ -327,6 +329,7 @@ fn the_comparison_catches_a_wrong_value() {
         indicator: ind.into(),
         period_start: d(start),
         period_end: d(end),
+        window: if start[..7] == end[..7] { "month end" } else { "12 months to period end" }.into(),
         numerator: Some(n),
         denominator: den,
         value: Some(match den {

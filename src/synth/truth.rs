@@ -20,7 +20,7 @@ use std::path::Path;
 use chrono::{Datelike, Months, NaiveDate};
 
 use super::census::{census_day, Term};
-use super::people::{add_years, age_on, date, CarePeriod, Ehcp, Episode, World};
+use super::people::{add_years, age_on, date, leaver_status, year_end, year_start, CarePeriod, Ehcp, Episode, World};
 use super::synergy;
 use super::{io_err, Result};
 use crate::model::calendar::{from_date, Calendar};
@@ -32,6 +32,9 @@ pub struct Truth {
     pub indicator_id: &'static str,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
+    /// The kind of period, as marts.indicators.indicator_values names it: 'month end',
+    /// '12 months to period end', or the return or snapshot a per-return measure is read from.
+    pub window: &'static str,
     pub numerator: f64,
     pub denominator: Option<f64>,
     /// As the marts work it out from numerator and denominator: a count is the numerator; a
@@ -52,14 +55,6 @@ enum Kind {
 pub const WITHOUT_TRUTH: &[(&str, &str)] = &[
     ("adoption_entry_to_placement_avg_days", "not yet: needs the placed-for-adoption date rule (DATE_PLACED, else first A3-A6 episode)"),
     ("adoption_order_to_match_avg_days", "not yet"),
-    ("cla_health_assessment_pct", "not yet: OC2 cohort (looked after 12 months at 31 March) and Annex A list 8 rule"),
-    ("cla_dental_check_pct", "not yet: as cla_health_assessment_pct"),
-    ("care_leavers_in_touch_pct", "not yet: the OC3 statuses are drawn by the writer (mosaic::leaver_status), not held in the World"),
-    ("care_leavers_suitable_accommodation_pct", "not yet: as care_leavers_in_touch_pct"),
-    ("care_leavers_eet_pct", "not yet: as care_leavers_in_touch_pct"),
-    ("care_leavers_in_touch_17_18_pct", "not yet: as care_leavers_in_touch_pct"),
-    ("care_leavers_suitable_accommodation_17_18_pct", "not yet: as care_leavers_in_touch_pct"),
-    ("care_leavers_eet_17_18_pct", "not yet: as care_leavers_in_touch_pct"),
     ("ehcp_independent_special_pct", "not yet: per SEN2 census day, setting from the placement costs list"),
     ("ehcp_annual_review_in_time_pct", "not yet: per SEN2 census day"),
     ("pupils_on_roll", "not yet: who is on roll on a census day is decided by the census writer"),
@@ -100,6 +95,8 @@ pub fn compute(w: &World) -> Vec<Truth> {
         front_door(w, &cal, &mut out, ws, d, pop);
         cin_cp(w, &mut out, ws, d, pop);
         cla(w, &cal, &mut out, ws, d, pop);
+        health(w, &mut out, d);
+        care_leavers(w, &mut out, d);
     }
     send(w, &populations, &mut out);
     out.rows
@@ -107,10 +104,10 @@ pub fn compute(w: &World) -> Vec<Truth> {
 
 /// Write `truth.csv`: one row per council, indicator and period.
 pub fn write(rows: &[Truth], path: &Path) -> Result<()> {
-    let mut s = String::from("la_code,indicator_id,period_start,period_end,numerator,denominator,value\n");
+    let mut s = String::from("la_code,indicator_id,period_start,period_end,window,numerator,denominator,value\n");
     let num = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
     for t in rows {
-        s.push_str(&format!("{},{},{},{},{},{},{}\n", t.la_code, t.indicator_id, t.period_start, t.period_end, t.numerator, num(t.denominator), num(t.value)));
+        s.push_str(&format!("{},{},{},{},{},{},{},{}\n", t.la_code, t.indicator_id, t.period_start, t.period_end, t.window, t.numerator, num(t.denominator), num(t.value)));
     }
     std::fs::write(path, s).map_err(io_err(path))
 }
@@ -121,14 +118,21 @@ struct Out {
 }
 
 impl Out {
+    /// A value over a month end or the 12 months to it (the window follows from the start).
     fn add(&mut self, id: &'static str, start: NaiveDate, end: NaiveDate, kind: Kind, n: f64, d: Option<f64>) {
+        let window = if start.month() == end.month() && start.year() == end.year() { "month end" } else { "12 months to period end" };
+        self.add_in(window, id, start, end, kind, n, d);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_in(&mut self, window: &'static str, id: &'static str, start: NaiveDate, end: NaiveDate, kind: Kind, n: f64, d: Option<f64>) {
         let value = match kind {
             Kind::Count => Some(n),
             Kind::Percent => d.filter(|d| *d > 0.0).map(|d| 100.0 * n / d),
             Kind::Per10k => d.filter(|d| *d > 0.0).map(|d| 10000.0 * n / d),
             Kind::Mean => d.filter(|d| *d > 0.0).map(|d| n / d),
         };
-        self.rows.push(Truth { la_code: self.la.clone(), indicator_id: id, period_start: start, period_end: end, numerator: n, denominator: d, value });
+        self.rows.push(Truth { la_code: self.la.clone(), indicator_id: id, period_start: start, period_end: end, window, numerator: n, denominator: d, value });
     }
 }
 
@@ -397,6 +401,65 @@ fn cla(w: &World, cal: &Calendar, out: &mut Out, ws: NaiveDate, d: NaiveDate, po
         }
     }
     out.add("cla_missing_children_pct", ws, d, Kind::Percent, missing.len() as f64, Some(looked_after.len() as f64));
+}
+
+/// Health assessments and dental checks of children looked after continuously for 12 months (in
+/// care at the month end, since the same day a year before or earlier), in the 12 months to the
+/// month end: as the 903 OC2 says them at 31 March and Annex A list 8 at a snapshot's month end.
+fn health(w: &World, out: &mut Out, d: NaiveDate) {
+    let year_ago = months_before(d, 12);
+    let cohort: Vec<&CarePeriod> = w.care.iter().filter(|cp| cp.open_on(d) && cp.start <= year_ago).collect();
+    let in_year = |dates: &[NaiveDate]| dates.iter().any(|x| *x > year_ago && *x <= d);
+    let health = cohort.iter().filter(|cp| in_year(&cp.health_assessments)).count() as f64;
+    let dental = cohort.iter().filter(|cp| in_year(&cp.dental_checks)).count() as f64;
+    let n = Some(cohort.len() as f64);
+    let start = year_ago + chrono::Duration::days(1);
+    let mut windows = vec!["Annex A list 8 at month end"];
+    if d.month() == 3 {
+        windows.push("SSDA903 OC2 at 31 March");
+    }
+    for window in windows {
+        out.add_in(window, "cla_health_assessment_pct", start, d, Kind::Percent, health, n);
+        out.add_in(window, "cla_dental_check_pct", start, d, Kind::Percent, dental, n);
+    }
+}
+
+/// Care leavers in the DfE's age groups (19 to 21, the headline ids; 17 to 18), in touch, in
+/// suitable accommodation (not known is not), in education, employment or training (activity F* or
+/// P*). The 903 OC3 at 31 March: the young people whose 17th to 21st birthday fell in the
+/// collection year after they left care, as they were on that birthday, by the age they turned in
+/// it. Annex A list 9 at a month end: the care leavers of the day, as they are on it.
+fn care_leavers(w: &World, out: &mut Out, d: NaiveDate) {
+    let y = if d.month() >= 4 { d.year() + 1 } else { d.year() };
+    let start = months_before(d, 12) + chrono::Duration::days(1);
+    let mut per_window: Vec<(&'static str, Vec<(i32, super::people::LeaverStatus)>)> = vec![];
+    let day: Vec<(i32, super::people::LeaverStatus)> = w.care_leavers_on(d).into_iter().map(|(c, _)| (age_on(w.person(c).dob, d), leaver_status(w, c, d, y))).collect();
+    per_window.push(("Annex A list 9 at month end", day));
+    if d.month() == 3 {
+        let (ys, ye) = (year_start(y), year_end(y));
+        let mut oc3: BTreeMap<u32, NaiveDate> = BTreeMap::new();
+        for a in 17..=21 {
+            for (c, cp) in w.care_leavers_between(add_years(ys, -a), add_years(ye, -a)) {
+                let birthday = add_years(w.person(c).dob, a);
+                if cp.end <= birthday && within(birthday, ys, ye) {
+                    oc3.entry(c).or_insert(birthday);
+                }
+            }
+        }
+        per_window.push(("SSDA903 OC3 at 31 March", oc3.into_iter().map(|(c, b)| (age_on(w.person(c).dob, ye), leaver_status(w, c, b, y))).collect()));
+    }
+    for (window, leavers) in per_window {
+        for (ids, ages) in [(["care_leavers_in_touch_pct", "care_leavers_suitable_accommodation_pct", "care_leavers_eet_pct"], 19..=21), (["care_leavers_in_touch_17_18_pct", "care_leavers_suitable_accommodation_17_18_pct", "care_leavers_eet_17_18_pct"], 17..=18)] {
+            let group: Vec<&super::people::LeaverStatus> = leavers.iter().filter(|(a, _)| ages.contains(a)).map(|(_, s)| s).collect();
+            let n = Some(group.len() as f64);
+            let in_touch = group.iter().filter(|s| s.in_touch == "YES").count() as f64;
+            let suitable = group.iter().filter(|s| s.in_touch == "YES" && s.suitable).count() as f64;
+            let eet = group.iter().filter(|s| s.activity.starts_with('F') || s.activity.starts_with('P')).count() as f64;
+            out.add_in(window, ids[0], start, d, Kind::Percent, in_touch, n);
+            out.add_in(window, ids[1], start, d, Kind::Percent, suitable, n);
+            out.add_in(window, ids[2], start, d, Kind::Percent, eet, n);
+        }
+    }
 }
 
 /// SEND: the months SEN2 returns cover, January of the year before the first to December of the
