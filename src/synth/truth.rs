@@ -20,7 +20,7 @@ use std::path::Path;
 use chrono::{Datelike, Months, NaiveDate};
 
 use super::census::{census_day, Term};
-use super::people::{add_years, age_on, date, leaver_status, year_end, year_start, CarePeriod, Ehcp, Episode, World};
+use super::people::{add_years, age_on, date, leaver_status, year_end, year_start, CarePeriod, Cpp, Ehcp, Episode, LeaverStatus, Referral, World};
 use super::synergy;
 use super::{io_err, Result};
 use crate::model::calendar::{from_date, Calendar};
@@ -89,11 +89,16 @@ pub fn compute(w: &World) -> Vec<Truth> {
     let cal = Calendar::shipped();
     let mut out = Out { la: w.council.la_code.to_string(), rows: vec![] };
     let populations = Populations::of(w);
+    // each child's referrals (episodes of need), for the definitions that look at a child's others
+    let mut by_child: ByChild = HashMap::new();
+    for r in &w.referrals {
+        by_child.entry(r.child).or_default().push(r);
+    }
     for d in month_ends(w.window_start, w.window_end) {
         let ws = window_start(d);
         let pop = populations.at(dfe_mid_year(d)).0;
-        front_door(w, &cal, &mut out, ws, d, pop);
-        cin_cp(w, &mut out, ws, d, pop);
+        front_door(w, &cal, &by_child, &mut out, ws, d, pop);
+        cin_cp(w, &by_child, &mut out, ws, d, pop);
         cla(w, &cal, &mut out, ws, d, pop);
         health(w, &mut out, d);
         care_leavers(w, &mut out, d);
@@ -203,13 +208,20 @@ fn working_days(cal: &Calendar, a: NaiveDate, b: NaiveDate) -> i64 {
     cal.working_days(from_date(a), from_date(b))
 }
 
-fn front_door(w: &World, cal: &Calendar, out: &mut Out, ws: NaiveDate, d: NaiveDate, pop: f64) {
+type ByChild<'a> = HashMap<u32, Vec<&'a Referral>>;
+
+/// A child's referrals (none when the child has none).
+fn of<'a>(by_child: &'a ByChild, child: u32) -> &'a [&'a Referral] {
+    by_child.get(&child).map_or(&[], Vec::as_slice)
+}
+
+fn front_door(w: &World, cal: &Calendar, by_child: &ByChild, out: &mut Out, ws: NaiveDate, d: NaiveDate, pop: f64) {
     let end = w.window_end;
     // contacts: one per child, date and source
     let contacts: BTreeSet<(u32, NaiveDate, &str)> = w.contacts.iter().filter(|c| within(c.date, ws, d)).map(|c| (c.child, c.date, c.source)).collect();
     let referred = |child: u32, from: NaiveDate| {
         let to = crate::model::calendar::to_date(cal.add_working_days(from_date(from), 5).expect("a date")).expect("a date");
-        w.referrals.iter().any(|r| r.child == child && within(r.date, from, to) && is_child(w, r.child, r.date))
+        of(by_child, child).iter().any(|r| within(r.date, from, to) && is_child(w, r.child, r.date))
     };
     let converted = contacts.iter().filter(|(c, day, _)| referred(*c, *day)).count() as f64;
     let n = contacts.len() as f64;
@@ -218,13 +230,13 @@ fn front_door(w: &World, cal: &Calendar, out: &mut Out, ws: NaiveDate, d: NaiveD
     out.add("contact_conversion_pct", ws, d, Kind::Percent, converted, Some(n));
 
     // referrals: one per child and referral date
-    let mut refs: BTreeMap<(u32, NaiveDate), &super::people::Referral> = BTreeMap::new();
+    let mut refs: BTreeMap<(u32, NaiveDate), &Referral> = BTreeMap::new();
     for r in w.referrals.iter().filter(|r| within(r.date, ws, d) && is_child(w, r.child, r.date)) {
         refs.entry((r.child, r.date)).or_insert(r);
     }
     let n = refs.len() as f64;
-    let re = refs.keys().filter(|(c, day)| w.referrals.iter().any(|p| p.child == *c && p.date < *day && p.date >= months_before(*day, 12))).count() as f64;
-    let count = |f: &dyn Fn(&super::people::Referral) -> bool| refs.values().filter(|r| f(r)).count() as f64;
+    let re = refs.keys().filter(|(c, day)| of(by_child, *c).iter().any(|p| p.date < *day && p.date >= months_before(*day, 12))).count() as f64;
+    let count = |f: &dyn Fn(&Referral) -> bool| refs.values().filter(|r| f(r)).count() as f64;
     out.add("referrals", ws, d, Kind::Count, n, None);
     out.add("referrals_rate_per_10k", ws, d, Kind::Per10k, n, Some(pop));
     out.add("re_referrals_12m_pct", ws, d, Kind::Percent, re, Some(n));
@@ -258,7 +270,7 @@ fn front_door(w: &World, cal: &Calendar, out: &mut Out, ws: NaiveDate, d: NaiveD
             s47.entry((r.child, s.start)).or_insert(icpc.is_some());
         }
         if let Some(i) = icpc.filter(|i| within(*i, ws, d)) {
-            let to_plan = w.referrals.iter().any(|p| p.child == r.child && p.cpp.as_ref().is_some_and(|c| within(c.start, i, i + chrono::Duration::days(45))));
+            let to_plan = of(by_child, r.child).iter().any(|p| p.cpp.as_ref().is_some_and(|c| within(c.start, i, i + chrono::Duration::days(45))));
             icpcs.entry((r.child, i)).or_insert((working_days(cal, s.start, i), to_plan));
         }
     }
@@ -276,7 +288,7 @@ fn is_child(w: &World, child: u32, on: NaiveDate) -> bool {
     age_on(w.person(child).dob, on) < 18
 }
 
-fn cin_cp(w: &World, out: &mut Out, ws: NaiveDate, d: NaiveDate, pop: f64) {
+fn cin_cp(w: &World, by_child: &ByChild, out: &mut Out, ws: NaiveDate, d: NaiveDate, pop: f64) {
     let end = w.window_end;
     let month_start = date(d.year(), d.month(), 1);
     let refs = || w.referrals.iter().filter(|r| is_child(w, r.child, r.date));
@@ -287,12 +299,13 @@ fn cin_cp(w: &World, out: &mut Out, ws: NaiveDate, d: NaiveDate, pop: f64) {
     out.add("cpp_at_period_end", month_start, d, Kind::Count, cpp.len() as f64, None);
     out.add("cpp_rate_per_10k", month_start, d, Kind::Per10k, cpp.len() as f64, Some(pop));
 
-    let plans: Vec<(u32, &super::people::Cpp)> = refs().filter_map(|r| r.cpp.as_ref().map(|c| (r.child, c))).collect();
-    let started: Vec<&(u32, &super::people::Cpp)> = plans.iter().filter(|(_, c)| within(c.start, ws, d)).collect();
-    let subsequent = started.iter().filter(|(child, c)| c.previous > 0 || plans.iter().any(|(o, e)| o == child && e.start < c.start)).count() as f64;
+    let plans: Vec<(u32, &Cpp)> = refs().filter_map(|r| r.cpp.as_ref().map(|c| (r.child, c))).collect();
+    let started: Vec<&(u32, &Cpp)> = plans.iter().filter(|(_, c)| within(c.start, ws, d)).collect();
+    let earlier_plan = |child: u32, start: NaiveDate| of(by_child, child).iter().any(|r| is_child(w, r.child, r.date) && r.cpp.as_ref().is_some_and(|e| e.start < start));
+    let subsequent = started.iter().filter(|(child, c)| c.previous > 0 || earlier_plan(*child, c.start)).count() as f64;
     out.add("cpp_starts", ws, d, Kind::Count, started.len() as f64, None);
     out.add("cpp_second_or_subsequent_pct", ws, d, Kind::Percent, subsequent, Some(started.len() as f64));
-    let ended: Vec<&(u32, &super::people::Cpp)> = plans.iter().filter(|(_, c)| within(c.end, ws, d) && c.end <= end).collect();
+    let ended: Vec<&(u32, &Cpp)> = plans.iter().filter(|(_, c)| within(c.end, ws, d) && c.end <= end).collect();
     let two_years = ended.iter().filter(|(_, c)| c.end >= months_after(c.start, 24)).count() as f64;
     out.add("cpp_ended_2yrs_plus_pct", ws, d, Kind::Percent, two_years, Some(ended.len() as f64));
 
@@ -432,8 +445,8 @@ fn health(w: &World, out: &mut Out, d: NaiveDate) {
 fn care_leavers(w: &World, out: &mut Out, d: NaiveDate) {
     let y = if d.month() >= 4 { d.year() + 1 } else { d.year() };
     let start = months_before(d, 12) + chrono::Duration::days(1);
-    let mut per_window: Vec<(&'static str, Vec<(i32, super::people::LeaverStatus)>)> = vec![];
-    let day: Vec<(i32, super::people::LeaverStatus)> = w.care_leavers_on(d).into_iter().map(|(c, _)| (age_on(w.person(c).dob, d), leaver_status(w, c, d, y))).collect();
+    let mut per_window: Vec<(&'static str, Vec<(i32, LeaverStatus)>)> = vec![];
+    let day: Vec<(i32, LeaverStatus)> = w.care_leavers_on(d).into_iter().map(|(c, _)| (age_on(w.person(c).dob, d), leaver_status(w, c, d, y))).collect();
     per_window.push(("Annex A list 9 at month end", day));
     if d.month() == 3 {
         let (ys, ye) = (year_start(y), year_end(y));
@@ -450,7 +463,7 @@ fn care_leavers(w: &World, out: &mut Out, d: NaiveDate) {
     }
     for (window, leavers) in per_window {
         for (ids, ages) in [(["care_leavers_in_touch_pct", "care_leavers_suitable_accommodation_pct", "care_leavers_eet_pct"], 19..=21), (["care_leavers_in_touch_17_18_pct", "care_leavers_suitable_accommodation_17_18_pct", "care_leavers_eet_17_18_pct"], 17..=18)] {
-            let group: Vec<&super::people::LeaverStatus> = leavers.iter().filter(|(a, _)| ages.contains(a)).map(|(_, s)| s).collect();
+            let group: Vec<&LeaverStatus> = leavers.iter().filter(|(a, _)| ages.contains(a)).map(|(_, s)| s).collect();
             let n = Some(group.len() as f64);
             let in_touch = group.iter().filter(|s| s.in_touch == "YES").count() as f64;
             let suitable = group.iter().filter(|s| s.in_touch == "YES" && s.suitable).count() as f64;
