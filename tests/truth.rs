@@ -323,8 +323,14 @@ fn three_councils_match_the_truth() {
     check("three councils", &["--councils", "3", "--defect-rate", "0"], 1500);
 }
 
-/// The same at scale 1 (a Dorset-sized council) with 1 % defects: several minutes in a debug
-/// build, so run by hand: `cargo test --test truth -- --ignored --nocapture`.
+/// The same at scale 1 (a Dorset-sized council), clean and with 1 % defects: several minutes each
+/// in a debug build, so run by hand: `cargo test --test truth -- --ignored --nocapture`.
+#[test]
+#[ignore = "scale 1: several minutes; run by hand"]
+fn scale_one_matches_the_truth() {
+    check_at("1", "scale 1", &["--defect-rate", "0"], 1500);
+}
+
 #[test]
 #[ignore = "scale 1: several minutes; run by hand"]
 fn scale_one_with_one_percent_defects() {

@@ -320,7 +320,7 @@ impl Ehcp {
     /// An exception to the 20-week time limit applies (SEN2 Week20): said of a quarter of the
     /// plans issued late, chosen by child so no random draw moves.
     pub fn week20_exception(&self) -> bool {
-        self.issued_late() && self.child % 4 == 0
+        self.issued_late() && self.child.is_multiple_of(4)
     }
 }
 
