@@ -53,22 +53,23 @@ enum Kind {
 
 /// Indicators whose truth is not computed yet, and why: the comparison skips them, and says so.
 pub const WITHOUT_TRUTH: &[(&str, &str)] = &[
-    ("adoption_entry_to_placement_avg_days", "not yet: needs the placed-for-adoption date rule (DATE_PLACED, else first A3-A6 episode)"),
-    ("adoption_order_to_match_avg_days", "not yet"),
-    ("ehcp_independent_special_pct", "not yet: per SEN2 census day, setting from the placement costs list"),
-    ("ehcp_annual_review_in_time_pct", "not yet: per SEN2 census day"),
-    ("pupils_on_roll", "not yet: who is on roll on a census day is decided by the census writer"),
-    ("fsm_pct", "not yet: census writer"),
-    ("sen_support_pct", "not yet: census writer"),
-    ("ehcp_pupils_pct", "not yet: census writer"),
-    ("overall_absence_pct", "not yet: sessions are drawn by the census writer"),
-    ("persistent_absence_pct", "not yet: sessions are drawn by the census writer"),
-    ("suspension_rate", "not yet: exclusions are drawn by the census writer"),
-    ("permanent_exclusion_rate", "not yet: exclusions are drawn by the census writer"),
-    ("cin_pupils_persistent_absence_pct", "not yet: census writer"),
-    ("cla_pupils_persistent_absence_pct", "not yet: census writer"),
-    ("cin_cla_with_ehcp_pct", "not yet: census writer"),
+    ("adoption_entry_to_placement_avg_days", "not yet: a mean over the adoptions in the window of the days since entering care, which for most of them lies before the first return (a look-back of years), with the DATE_PLACED-else-first-A3-A6 rule"),
+    ("adoption_order_to_match_avg_days", "not yet: as adoption_entry_to_placement_avg_days (the World's Adoption has the order and match dates)"),
+    ("ehcp_independent_special_pct", "not yet: the setting type is the placement-costs export's (synergy::setting on the plan's URN), not the plan's alone"),
+    ("pupils_on_roll", CENSUS_WRITER),
+    ("fsm_pct", CENSUS_WRITER),
+    ("sen_support_pct", CENSUS_WRITER),
+    ("ehcp_pupils_pct", CENSUS_WRITER),
+    ("overall_absence_pct", CENSUS_WRITER),
+    ("persistent_absence_pct", CENSUS_WRITER),
+    ("suspension_rate", CENSUS_WRITER),
+    ("permanent_exclusion_rate", CENSUS_WRITER),
+    ("cin_pupils_persistent_absence_pct", CENSUS_WRITER),
+    ("cla_pupils_persistent_absence_pct", CENSUS_WRITER),
+    ("cin_cla_with_ehcp_pct", CENSUS_WRITER),
 ];
+
+const CENSUS_WRITER: &str = "not yet: who is on roll on a census day, and a term's sessions, absence and exclusions, are drawn by the school census writer (census.rs) as it writes; the World holds no per-term record to compute them from";
 
 /// How many months before a period's start its definition looks beyond what the returns of the
 /// period hold: a re-referral looks for a referral in the 12 months before the window (the CIN
@@ -488,6 +489,16 @@ fn send(w: &World, populations: &Populations, out: &mut Out) {
         })
     };
     let ehcps: Vec<&Ehcp> = w.ehcps.iter().filter(|e| keyed(e)).collect();
+    // per return: plans active on its census day issued 12 months or more before it, reviewed in
+    // the 12 months to it (the plans that return lists with a UPN)
+    for &y in &w.years {
+        let census = census_day(y, Term::Spring);
+        let year_ago = months_before(census, 12);
+        let listed = w.ehcps.iter().filter(|e| e.active_on(census) && w.person(e.child).dob <= census && w.person(e.child).upn_on(census).is_some());
+        let due: Vec<&Ehcp> = listed.filter(|e| e.plan_start.is_some_and(|s| s <= year_ago)).collect();
+        let reviewed = due.iter().filter(|e| e.reviews.iter().filter(|r| **r <= census).max().is_some_and(|r| *r >= year_ago)).count() as f64;
+        out.add_in("SEN2 census day", "ehcp_annual_review_in_time_pct", census, census, Kind::Percent, reviewed, Some(due.len() as f64));
+    }
     for d in month_ends(date(y1 - 1, 1, 1), date(yn - 1, 12, 31)) {
         let month_start = date(d.year(), d.month(), 1);
         let ws = window_start(d);
