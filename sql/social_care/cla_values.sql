@@ -31,11 +31,19 @@ in_care AS (
 ),
 placement_now AS (
     SELECT c.la_code, c.month_end, c.child_id, max(pl.placement_start) AS placement_start,
-           first_value(pl.previous_placement_start ORDER BY pl.placement_start DESC) AS previous_placement_start,
-           bool_or(pl.external) AS external
+           first_value(pl.previous_placement_start ORDER BY pl.placement_start DESC) AS previous_placement_start
     FROM in_care c
     JOIN marts.staging.placements pl ON pl.la_code = c.la_code AND pl.child_id = c.child_id
         AND pl.placement_start <= c.month_end AND (pl.placement_end IS NULL OR pl.placement_end > c.month_end)
+    GROUP BY c.la_code, c.month_end, c.child_id
+),
+provider_now AS (
+    -- the provider of the 903 episode open at the month end (a placement's provider can change
+    -- with the same carer, RNE T or U: the month end's is the one the DfE counts at 31 March)
+    SELECT c.la_code, c.month_end, c.child_id, bool_or(e.place_provider IN ('PR4', 'PR5')) AS external
+    FROM in_care c
+    JOIN marts.staging.care_episodes e ON e.la_code = c.la_code AND e.child_id = c.child_id
+        AND e.decom <= c.month_end AND (e.dec IS NULL OR e.dec > c.month_end)
     GROUP BY c.la_code, c.month_end, c.child_id
 ),
 adoptive_now AS (
@@ -76,7 +84,7 @@ stock AS (
            count(*) AS cla,
            count(u.child_id) AS uasc,
            count(pn.child_id) AS with_placement,
-           count(pn.child_id) FILTER (WHERE pn.external) AS external,
+           count(pn.child_id) FILTER (WHERE pv.external) AS external,
            count(p12.child_id) AS with_placements_known,
            count(p12.child_id) FILTER (WHERE p12.placements >= 3) AS three_plus,
            count(*) FILTER (WHERE c.birth_date IS NOT NULL AND age_on(c.birth_date, c.month_end) < 16
@@ -96,6 +104,7 @@ stock AS (
     FROM in_care c
     LEFT JOIN is_uasc u ON u.la_code = c.la_code AND u.month_end = c.month_end AND u.child_id = c.child_id
     LEFT JOIN placement_now pn ON pn.la_code = c.la_code AND pn.month_end = c.month_end AND pn.child_id = c.child_id
+    LEFT JOIN provider_now pv ON pv.la_code = c.la_code AND pv.month_end = c.month_end AND pv.child_id = c.child_id
     LEFT JOIN adoptive_now an ON an.la_code = c.la_code AND an.month_end = c.month_end AND an.child_id = c.child_id
     LEFT JOIN placements_12m p12 ON p12.la_code = c.la_code AND p12.month_end = c.month_end AND p12.child_id = c.child_id
     LEFT JOIN latest_review lr ON lr.la_code = c.la_code AND lr.month_end = c.month_end AND lr.child_id = c.child_id

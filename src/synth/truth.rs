@@ -371,7 +371,7 @@ fn cla(w: &World, cal: &Calendar, out: &mut Out, ws: NaiveDate, d: NaiveDate, po
         let Some(k) = pls.iter().position(|pl| pl.start <= d && pl.end > d) else { continue };
         let now = &pls[k];
         with_placement += 1.0;
-        if matches!(now.episodes[0].provider, "PR4" | "PR5") {
+        if cp.episode_on(d).is_some_and(|e| matches!(e.provider, "PR4" | "PR5")) {
             external += 1.0;
         }
         let in_window: usize = periods_of[&cp.child].iter().map(|q| placements(q).iter().filter(|pl| pl.start <= d && pl.end >= ws).count()).sum();
