@@ -84,7 +84,7 @@ def measure(cmd, env, cwd=None, ok=(0,)) -> dict:
     peak = max([ru.ru_maxrss] + [s[1] for s in samples])
     if p.returncode not in ok:
         sys.exit(f"{' '.join(map(str, cmd[:4]))} … failed ({p.returncode}):\n{stdout[-3000:]}\n{stderr[-3000:]}")
-    return {"seconds": secs, "peak_kib": peak, "max_rss_kib": ru.ru_maxrss, "samples": samples,
+    return {"seconds": secs, "cpu_seconds": ru.ru_utime + ru.ru_stime, "peak_kib": peak, "max_rss_kib": ru.ru_maxrss, "samples": samples,
             "returncode": p.returncode, "stdout": stdout, "stderr": stderr}
 
 

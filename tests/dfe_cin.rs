@@ -396,9 +396,10 @@ fn dfe_flags(py: &str, file: &Path, year: &str, out: &Path) -> Vec<(String, Stri
 fn a_generated_cin_census_raises_no_dfe_flag_but_at_its_injected_defects() {
     let py = dfe_python();
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-generated.{}", std::process::id()));
-    // five clean years: nothing for the DfE's tool or Lantern to flag, in any year's rule set
+    // five clean years of a council a third of Dorset's size (about 7,000 CIN census episodes a
+    // year): nothing for the DfE's tool or Lantern to flag, in any year's rule set
     let clean = work.join("clean");
-    common::ok(&["generate", "--out", clean.to_str().unwrap(), "--scale", "0.05", "--seed", "11", "--years", "5", "--end-year", "2025", "--defect-rate", "0", "--social-care", "returns"]);
+    common::ok(&["generate", "--out", clean.to_str().unwrap(), "--scale", "0.3", "--seed", "11", "--years", "5", "--end-year", "2025", "--defect-rate", "0", "--social-care", "returns"]);
     let mut files: Vec<PathBuf> = common::all_files(&clean).into_iter().filter(|p| p.to_string_lossy().contains("/cin_census/")).collect();
     files.sort();
     assert_eq!(files.len(), 5, "five CIN censuses: {files:?}");

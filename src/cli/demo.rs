@@ -48,6 +48,7 @@ pub(super) fn demo(overrides: &Overrides, dir: &Path, scale: f64, seed: u64) -> 
         progress: std::io::stderr().is_terminal(),
         limits: settings.limits,
         stop: None,
+        threads: settings.read_threads,
     };
     let _lock = warehouse.lock("lantern demo", std::time::Duration::ZERO)?;
     let mut record = Runner { project: &project, warehouse: &warehouse, protector: &protector }.run(&opts)?;
@@ -59,6 +60,10 @@ pub(super) fn demo(overrides: &Overrides, dir: &Path, scale: f64, seed: u64) -> 
     match crate::report::write(&warehouse, &record) {
         Ok(p) => println!("\nthe run report (open it in a browser): {}", p.with_file_name("latest.html").display()),
         Err(e) => tracing::warn!(error = %e, "could not write the run report"),
+    }
+    // the record, final once the report is written (until then it says the run is unfinished)
+    if let Err(e) = warehouse.save_run(&record) {
+        tracing::warn!(error = %e, "could not save the run record");
     }
     println!("\ndone in {:.1}s", t0.elapsed().as_secs_f64());
     if let Some(e) = models_failed {

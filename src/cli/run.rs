@@ -35,6 +35,7 @@ pub(super) fn run(overrides: Overrides, pipelines: Vec<String>, as_of: Option<Na
             progress: std::io::stderr().is_terminal(),
             limits: settings.limits,
             stop: Some(stop.clone()),
+            threads: settings.read_threads,
         },
         lock_wait: wait.map(Duration::from_secs_f64).unwrap_or(settings.lock_wait),
         trigger: std::env::var("LANTERN_TRIGGER").ok().filter(|t| !t.is_empty()).unwrap_or_else(|| "manual".into()),

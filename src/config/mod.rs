@@ -54,6 +54,8 @@ pub struct EngineFile {
     /// `"8GiB"`, `"50%"` or a number of bytes.
     pub memory_limit: Option<SizeValue>,
     pub target_partitions: Option<usize>,
+    /// Threads that read and check landed files (`lantern run`); default: the cores.
+    pub read_threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +82,9 @@ pub struct Settings {
     /// Memory limit and partitions of SQL sessions (already given to the engine by `load`).
     pub engine: crate::query::engine::EngineSettings,
     pub limits: crate::source::Limits,
+    /// Threads that read and check landed files (0: one per core): `[engine] read_threads` or
+    /// LANTERN_READ_THREADS. A run writes the same with any number.
+    pub read_threads: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +148,16 @@ impl Settings {
             },
         };
         let engine = crate::query::engine::EngineSettings { memory_limit, target_partitions };
+        let read_threads = match env("LANTERN_READ_THREADS") {
+            Some(v) => v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError::Parse {
+                path: "LANTERN_READ_THREADS".into(),
+                message: format!("`{v}` is not a positive whole number"),
+            })?,
+            None => match file.engine.read_threads {
+                Some(0) => return Err(ConfigError::Parse { path: where_("read_threads"), message: "must be at least 1".into() }),
+                n => n.unwrap_or(0),
+            },
+        };
         // the time limit of each query sent to a Ballista cluster, given to the cluster client
         let job_timeout = match env("LANTERN_CLUSTER_JOB_TIMEOUT") {
             Some(v) => Some((duration::parse(&v).map_err(|message| ConfigError::Parse { path: "LANTERN_CLUSTER_JOB_TIMEOUT".into(), message })?, "LANTERN_CLUSTER_JOB_TIMEOUT".to_string())),
@@ -186,6 +201,7 @@ impl Settings {
             alert: file.alert,
             serve: file.serve,
             limits: file.limits,
+            read_threads,
         })
     }
 }

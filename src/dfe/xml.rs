@@ -14,8 +14,8 @@ enum Source {
     Path(String),
     /// The position of the element at this path among its parent's same-named children.
     Seq(String),
-    /// Every value of this path inside the record.
-    List(String),
+    /// Every value of a path inside the record (gathered by `list_paths`).
+    List,
     None,
 }
 
@@ -53,8 +53,8 @@ pub fn read(path: &Path, file: &str, catalog: &Catalog) -> Result<Return, DfeErr
             .map(|(ci, c)| match (&c.xml, &c.seq, c.kind) {
                 (Some(x), _, Kind::List) => {
                     let p = absolute(&t.record, x);
-                    list_paths.entry(p.clone()).or_default().push((ti, ci));
-                    Source::List(p)
+                    list_paths.entry(p).or_default().push((ti, ci));
+                    Source::List
                 }
                 (Some(x), _, _) => Source::Path(absolute(&t.record, x)),
                 (None, Some(s), _) => Source::Seq(absolute(&t.record, s)),
@@ -86,7 +86,7 @@ pub fn read(path: &Path, file: &str, catalog: &Catalog) -> Result<Return, DfeErr
                     .map(|(ci, s)| match s {
                         Source::Path(p) => values.get(p).filter(|v| !v.is_empty()).map_or(Value::Null, |v| Value::Text(v.clone())),
                         Source::Seq(p) => Value::Text((closed.get(p).copied().unwrap_or(0) + 1).to_string()),
-                        Source::List(_) => lists.remove(&(*ti, ci)).map_or(Value::Null, Value::List),
+                        Source::List => lists.remove(&(*ti, ci)).map_or(Value::Null, Value::List),
                         Source::None => Value::Null,
                     })
                     .collect();

@@ -411,7 +411,10 @@ pub fn build_for_run(
             record.error = Some(e.to_string());
         }
     }
-    if let Err(e) = warehouse.save_run(record) {
+    // saved as still unfinished: `succeeded` is written only once the report is (by the job), so
+    // a run killed between its models and its report is never recorded as succeeded
+    let saved = if record.outcome.starts_with("succeeded") { RunRecord { outcome: crate::pipeline::UNFINISHED.into(), ..record.clone() } } else { record.clone() };
+    if let Err(e) = warehouse.save_run(&saved) {
         tracing::warn!(error = %e, "could not add the models to the run record");
     }
     result

@@ -7,6 +7,7 @@ pub use partition::collection_year;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
@@ -34,9 +35,20 @@ pub struct RunOptions {
     pub limits: source::Limits,
     /// Set (by SIGTERM or SIGINT) to abandon the run at the next file, before its commit.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Threads that read and check files ahead of the one being written (0: one per core). The
+    /// run's output is the same with any number.
+    pub threads: usize,
 }
 
 impl RunOptions {
+    /// The reading threads to start: `threads`, or one per core.
+    pub fn reading_threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
     pub fn stopping(&self) -> bool {
         self.stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
     }
@@ -289,12 +301,21 @@ impl Runner<'_> {
         let mut touched = BTreeSet::new();
         let bar = progress_bar(opts.progress, files.len() as u64);
         let mut council_las: BTreeSet<String> = BTreeSet::new();
-        for (i, (rel, path)) in files.iter().enumerate() {
+        // files are read and checked ahead on other threads (`read_ahead`); here, one after
+        // another in the run's order, their rows are settled against what the run has read
+        // before them and written, so the output does not depend on the number of threads
+        let ahead = ReadAhead::new(files.len());
+        std::thread::scope(|scope| -> Result<(), RunError> {
+            for _ in 0..opts.reading_threads() {
+                scope.spawn(|| ahead.work(|i, tx| read_ahead(self.project, sources, opts, &files[i].1, &files[i].0, tx), opts));
+            }
+            let _stop_readers = ahead.stop_on_drop();
+        for (i, (rel, _)) in files.iter().enumerate() {
             if opts.stopping() {
                 return Err(RunError::Stopped);
             }
             bar.set_message(rel.display().to_string());
-            let fr = self.ingest_file(i, path, rel, opts, sources, stage, &run_id, &mut state, &mut touched)?;
+            let fr = self.ingest_file(i, &files[i].1, rel, ahead.take(i), stage, &run_id, &mut state, &mut touched)?;
             if let Some(folder) = council_folder(rel) {
                 council_las.extend(fr.la.iter().filter(|la| is_la_code(la)).cloned());
                 council_las.insert(folder.clone());
@@ -311,6 +332,8 @@ impl Runner<'_> {
             record.files.push(fr);
             bar.inc(1);
         }
+            Ok(())
+        })?;
         bar.finish_and_clear();
         self.protector.forget();
         for (rule, why) in &state.skipped_refs {
@@ -349,25 +372,24 @@ impl Runner<'_> {
         index: usize,
         path: &Path,
         rel: &Path,
-        opts: &RunOptions,
-        sources: &[String],
+        items: Receiver<Item<'_>>,
         stage: &Path,
         run_id: &str,
         state: &mut RunState,
         touched: &mut BTreeSet<String>,
     ) -> Result<FileRecord, RunError> {
         let t0 = Instant::now();
-        let (sha, bytes) = match sha256_file(path) {
-            Ok(x) => x,
-            Err(e) => {
-                let error = Some(format!("the file cannot be read: {e}"));
-                return Ok(FileRecord { file: rel.display().to_string(), status: "unreadable".into(), error, ..Default::default() });
+        let (sha, bytes) = match items.recv() {
+            Ok(Item::Hashed { sha256, bytes }) => (sha256, bytes),
+            Ok(Item::NotOpened(why)) => {
+                return Ok(FileRecord { file: rel.display().to_string(), status: "unreadable".into(), error: Some(why), ..Default::default() });
             }
+            _ => return Err(RunError::Stopped),
         };
         let mut fr = FileRecord { file: rel.display().to_string(), sha256: sha, bytes, ..Default::default() };
         let mut written: Vec<PathBuf> = vec![];
         let mut my_parts = BTreeSet::new();
-        let result = self.read_file(index, path, rel, opts, sources, stage, state, &mut fr, &mut written, &mut my_parts);
+        let result = self.settle_file(index, &items, stage, state, &mut fr, &mut written, &mut my_parts);
         let source_dir = match &result {
             Ok(Some(src)) => src.clone(),
             _ => "_unreadable".into(),
@@ -443,171 +465,337 @@ impl Runner<'_> {
         Ok((summary, part))
     }
 
-    /// Reads, validates and stages one file. `Ok(Some(source))` when it landed, `Ok(None)` when
-    /// no table matched, `Err(message)` for a file-level error.
+    /// Settles and stages one file from what the reading stage sends for it. `Ok(Some(source))`
+    /// when it landed, `Ok(None)` when no table matched, `Err(message)` for a file-level error.
     #[allow(clippy::too_many_arguments)]
-    fn read_file(
+    fn settle_file(
         &self,
         index: usize,
-        path: &Path,
-        rel: &Path,
-        opts: &RunOptions,
-        sources: &[String],
+        items: &Receiver<Item<'_>>,
         stage: &Path,
         state: &mut RunState,
         fr: &mut FileRecord,
         written: &mut Vec<PathBuf>,
         parts: &mut BTreeSet<String>,
     ) -> Result<Option<String>, String> {
-        let (segments, facts) = source::open(path, self.project, &opts.limits).map_err(|e| e.to_string())?;
-        fr.format = facts.format.clone();
-        fr.encoding = facts.encoding.clone();
-        fr.warnings.extend(facts.warnings.clone());
-        let file_name = rel.display().to_string();
         let mut landed_source = None;
-        let multi = segments.len() > 1;
-        for (si, seg) in segments.into_iter().enumerate() {
-            let Segment { name, header, table, mut rows } = seg;
-            let schema = match &table {
-                Some((s, t)) => self.project.find_table(s, t),
-                None => validate::detect(self.project, sources, &header, if multi { &name } else { &file_name }),
-            };
-            let Some(schema) = schema else {
-                if multi {
-                    fr.warnings.push(format!("sheet {name}: no table matches its columns; skipped"));
+        let mut current: Option<(Box<SegmentStart>, BTreeMap<(String, String), PartOut>)> = None;
+        loop {
+            let item = items.recv().map_err(|_| "the file's reading stopped before its end".to_string())?;
+            match item {
+                Item::Hashed { .. } | Item::NotOpened(_) => return Err("the file's reading sent its start twice".into()),
+                Item::Opened(facts) => {
+                    fr.format = facts.format;
+                    fr.encoding = facts.encoding;
+                    fr.warnings.extend(facts.warnings);
                 }
-                continue;
-            };
-            if !sources.contains(&schema.source) {
-                continue;
-            }
-            let file_la = match schema.partition.la.clone() {
-                Some(la) => Some(la),
-                None => la_for(rel, &facts.context, opts.la_code.as_ref())?,
-            };
-            if file_la.is_none() && schema.partition.la_column.is_none() {
-                return Err("cannot tell which council this file belongs to: put it under landing/<LA code>/ or set la_code in lantern.toml (LANTERN_LA_CODE)".to_string());
-            }
-            let file_part = partition::for_file(schema.partition.kind, &facts.context, &file_name, opts.as_of);
-            let where_ = if multi { format!("sheet {name}: ") } else { String::new() };
-            let v = TableValidator::new(self.project, schema, &header, table.is_none() && !is_workbook(&facts.format))
-                .map_err(|e| format!("{where_}{e}"))?;
-            // rows go to the partition their own columns name, when the schema says so
-            let la_field = schema.partition.la_column.as_deref().and_then(|c| v.field_of(c));
-            let part_field = schema.partition.from_column.as_deref().and_then(|c| v.field_of(c));
-            let route = |row: &RawRow| -> (String, String, Option<i32>) {
-                let cell = |f: Option<usize>| f.and_then(|f| row.fields.get(f)).map(str::trim).filter(|s| !s.is_empty());
-                let la = cell(la_field)
-                    .filter(|s| is_la_code(s))
-                    .map(str::to_string)
-                    .or_else(|| file_la.clone())
-                    .unwrap_or_else(|| "unknown".into());
-                let (pval, year) = cell(part_field)
-                    .and_then(|t| partition::from_text(schema.partition.kind, t))
-                    .unwrap_or_else(|| file_part.clone());
-                (la, pval, year)
-            };
-            let mut outs: BTreeMap<(String, String), PartOut> = BTreeMap::new();
-            loop {
-                let chunk = rows.next_chunk(CHUNK_ROWS).map_err(|e| format!("{where_}{e}"))?;
-                let Some(chunk) = chunk else { break };
-                let groups: Vec<((String, String, Option<i32>), Vec<RawRow>)> = if la_field.is_none() && part_field.is_none() {
-                    vec![((file_la.clone().unwrap_or_default(), file_part.0.clone(), file_part.1), chunk)]
-                } else {
-                    let mut g: BTreeMap<(String, String, Option<i32>), Vec<RawRow>> = BTreeMap::new();
-                    for row in chunk {
-                        g.entry(route(&row)).or_default().push(row);
+                Item::Warning(w) => fr.warnings.push(w),
+                Item::Failed(e) => return Err(e),
+                Item::End => return Ok(landed_source),
+                Item::Segment(seg) => current = Some((seg, BTreeMap::new())),
+                Item::Chunk(groups) => {
+                    let Some((seg, outs)) = current.as_mut() else { return Err("rows came before their table".into()) };
+                    let SegmentStart { si, name, schema, v, where_, .. } = &**seg;
+                    for ((la, pval, year), work) in groups {
+                        let out = outs.entry((la.clone(), pval.clone())).or_insert_with(|| PartOut {
+                            ctx: FileContext { file: fr.file.clone(), la: la.clone(), partition_value: pval.clone(), year },
+                            table: TableRecord {
+                                segment: name.clone(),
+                                table: schema.qualified_name(),
+                                partition: format!("la={la}/{}={pval}", schema.partition.column),
+                                unknown_columns: v.unknown_columns.clone(),
+                                ..Default::default()
+                            },
+                            writers: [None, None],
+                            flag_messages: BTreeMap::new(),
+                        });
+                        let (n, res) = match work {
+                            Work::Prepared(p) => (p.len(), v.settle(p, state, self.protector)),
+                            Work::Raw(rows) => (rows.len(), v.process(rows, &out.ctx, state, self.protector)),
+                        };
+                        let res = res.map_err(|e| format!("{where_}{e}"))?;
+                        let tr = &mut out.table;
+                        tr.rows_read += n as u64;
+                        tr.rows_clean += res.clean.num_rows() as u64;
+                        tr.rows_quarantined += res.quarantine.num_rows() as u64;
+                        for (k, n) in res.broken {
+                            *tr.rules_broken.entry(k).or_default() += n;
+                        }
+                        for (k, n) in res.flagged {
+                            *tr.rules_flagged.entry(k).or_default() += n;
+                        }
+                        out.flag_messages.extend(res.flag_messages);
+                        for (k, rows) in res.examples {
+                            let ex = tr.examples.entry(k).or_default();
+                            ex.extend(rows.into_iter().take(validate::EXAMPLES.saturating_sub(ex.len())));
+                        }
+                        for (zi, (batch, schema_ref)) in [(&res.clean, &v.clean_schema), (&res.quarantine, &v.quarantine_schema)].into_iter().enumerate() {
+                            if batch.num_rows() == 0 {
+                                continue;
+                            }
+                            let w = &mut out.writers[zi];
+                            if w.is_none() {
+                                let rel = part_rel(schema, ZONES_WRITTEN[zi], &la, &pval);
+                                if !crate::warehouse::is_inside(&rel) {
+                                    return Err(format!("{where_}the partition this file names is not a folder name Lantern writes; nothing was loaded"));
+                                }
+                                let p = stage.join(rel).join(format!("part-{index:05}-{si:03}.parquet"));
+                                *w = Some(PartWriter::create(&p, schema_ref.clone()).map_err(|e| e.to_string())?);
+                                written.push(p);
+                            }
+                            w.as_mut().unwrap().write(batch).map_err(|e| e.to_string())?;
+                        }
                     }
-                    g.into_iter().collect()
-                };
-                for ((la, pval, year), rows) in groups {
-                    let out = outs.entry((la.clone(), pval.clone())).or_insert_with(|| PartOut {
-                        ctx: FileContext { file: file_name.clone(), la: la.clone(), partition_value: pval.clone(), year },
-                        table: TableRecord {
+                }
+                Item::SegmentEnd => {
+                    let Some((seg, outs)) = current.take() else { return Err("a table ended before it began".into()) };
+                    let SegmentStart { name, schema, v, where_, file_la, file_part, .. } = *seg;
+                    let las: BTreeSet<&String> = outs.keys().map(|(la, _)| la).collect();
+                    fr.la = match las.len() {
+                        0 => file_la.clone(),
+                        1 => las.first().map(|s| s.to_string()),
+                        n => Some(format!("{n} councils")),
+                    };
+                    if outs.is_empty() {
+                        // a header with no rows: recognised, nothing to write
+                        fr.tables.push(TableRecord {
                             segment: name.clone(),
                             table: schema.qualified_name(),
-                            partition: format!("la={la}/{}={pval}", schema.partition.column),
+                            partition: format!("la={}/{}={}", file_la.clone().unwrap_or_default(), schema.partition.column, file_part.0),
                             unknown_columns: v.unknown_columns.clone(),
                             ..Default::default()
-                        },
-                        writers: [None, None],
-                        flag_messages: BTreeMap::new(),
-                    });
-                    let res = v.process(&rows, &out.ctx, state, self.protector).map_err(|e| format!("{where_}{e}"))?;
-                    let tr = &mut out.table;
-                    tr.rows_read += rows.len() as u64;
-                    tr.rows_clean += res.clean.num_rows() as u64;
-                    tr.rows_quarantined += res.quarantine.num_rows() as u64;
-                    for (k, n) in res.broken {
-                        *tr.rules_broken.entry(k).or_default() += n;
+                        });
                     }
-                    for (k, n) in res.flagged {
-                        *tr.rules_flagged.entry(k).or_default() += n;
+                    if !v.unknown_columns.is_empty() {
+                        fr.warnings.push(format!("{where_}columns not in schema {} were not loaded: {}", schema.qualified_name(), v.unknown_columns.join(", ")));
                     }
-                    out.flag_messages.extend(res.flag_messages);
-                    for (k, rows) in res.examples {
-                        let ex = tr.examples.entry(k).or_default();
-                        ex.extend(rows.into_iter().take(validate::EXAMPLES.saturating_sub(ex.len())));
-                    }
-                    for (zi, (batch, schema_ref)) in [(&res.clean, &v.clean_schema), (&res.quarantine, &v.quarantine_schema)].into_iter().enumerate() {
-                        if batch.num_rows() == 0 {
-                            continue;
+                    for ((la, pval), out) in outs {
+                        for w in out.writers.into_iter().flatten() {
+                            w.finish().map_err(|e| e.to_string())?;
                         }
-                        let w = &mut out.writers[zi];
-                        if w.is_none() {
-                            let rel = part_rel(schema, ZONES_WRITTEN[zi], &la, &pval);
-                            if !crate::warehouse::is_inside(&rel) {
-                                return Err(format!("{where_}the partition this file names is not a folder name Lantern writes; nothing was loaded"));
-                            }
-                            let p = stage.join(rel).join(format!("part-{index:05}-{si:03}.parquet"));
-                            *w = Some(PartWriter::create(&p, schema_ref.clone()).map_err(|e| e.to_string())?);
-                            written.push(p);
+                        for zone in ZONES_WRITTEN {
+                            parts.insert(part_rel(schema, zone, &la, &pval));
                         }
-                        w.as_mut().unwrap().write(batch).map_err(|e| e.to_string())?;
+                        let tr = out.table;
+                        for (rule, n) in &tr.rules_flagged {
+                            let rows: Vec<String> = tr.examples.get(rule).into_iter().flatten().map(|r| r.to_string()).collect();
+                            let msg = out.flag_messages.get(rule).map(String::as_str).unwrap_or("");
+                            fr.warnings.push(format!("{where_}{n} row(s) kept but flagged by {rule}: {msg} (first rows: {})", rows.join(", ")));
+                        }
+                        fr.rows_read += tr.rows_read;
+                        fr.rows_clean += tr.rows_clean;
+                        fr.rows_quarantined += tr.rows_quarantined;
+                        fr.tables.push(tr);
                     }
+                    landed_source = Some(schema.source.clone());
                 }
             }
-            let las: BTreeSet<&String> = outs.keys().map(|(la, _)| la).collect();
-            fr.la = match las.len() {
-                0 => file_la.clone(),
-                1 => las.first().map(|s| s.to_string()),
-                n => Some(format!("{n} councils")),
-            };
-            if outs.is_empty() {
-                // a header with no rows: recognised, nothing to write
-                fr.tables.push(TableRecord {
-                    segment: name.clone(),
-                    table: schema.qualified_name(),
-                    partition: format!("la={}/{}={}", file_la.clone().unwrap_or_default(), schema.partition.column, file_part.0),
-                    unknown_columns: v.unknown_columns.clone(),
-                    ..Default::default()
-                });
-            }
-            if !v.unknown_columns.is_empty() {
-                fr.warnings.push(format!("{where_}columns not in schema {} were not loaded: {}", schema.qualified_name(), v.unknown_columns.join(", ")));
-            }
-            for ((la, pval), out) in outs {
-                for w in out.writers.into_iter().flatten() {
-                    w.finish().map_err(|e| e.to_string())?;
-                }
-                for zone in ZONES_WRITTEN {
-                    parts.insert(part_rel(schema, zone, &la, &pval));
-                }
-                let tr = out.table;
-                for (rule, n) in &tr.rules_flagged {
-                    let rows: Vec<String> = tr.examples.get(rule).into_iter().flatten().map(|r| r.to_string()).collect();
-                    let msg = out.flag_messages.get(rule).map(String::as_str).unwrap_or("");
-                    fr.warnings.push(format!("{where_}{n} row(s) kept but flagged by {rule}: {msg} (first rows: {})", rows.join(", ")));
-                }
-                fr.rows_read += tr.rows_read;
-                fr.rows_clean += tr.rows_clean;
-                fr.rows_quarantined += tr.rows_quarantined;
-                fr.tables.push(tr);
-            }
-            landed_source = Some(schema.source.clone());
         }
-        Ok(landed_source)
     }
+}
+
+/// What the reading stage sends of one file, in this order: `Hashed` (or `NotOpened`), then
+/// `Opened`, each table's `Segment`, its `Chunk`s and `SegmentEnd`, and `End` (or `Failed`).
+pub(crate) enum Item<'a> {
+    Hashed { sha256: String, bytes: u64 },
+    /// The file could not be read at all (it is reported, not archived).
+    NotOpened(String),
+    Opened(source::FileFacts),
+    Warning(String),
+    Segment(Box<SegmentStart<'a>>),
+    /// Rows of the current segment, grouped by the partition they go to.
+    Chunk(Vec<(Route, Work)>),
+    SegmentEnd,
+    /// A file-level error: the file is unreadable and archived as such.
+    Failed(String),
+    End,
+}
+
+/// (council, partition value, collection year) a group of rows goes to.
+type Route = (String, String, Option<i32>);
+
+/// Rows as the reading stage leaves them: prepared, or raw when preparing needs the run's state.
+pub(crate) enum Work {
+    Prepared(validate::Prepared),
+    Raw(Vec<RawRow>),
+}
+
+/// One table found in a file, as the reading stage recognised it.
+pub(crate) struct SegmentStart<'a> {
+    si: usize,
+    name: String,
+    schema: &'a TableSchema,
+    v: std::sync::Arc<TableValidator<'a>>,
+    file_la: Option<String>,
+    file_part: (String, Option<i32>),
+    /// "sheet X: " for a workbook's sheets, before their messages.
+    where_: String,
+}
+
+/// Chunks a file's reading may run ahead of its settling, per file.
+const CHUNKS_AHEAD: usize = 4;
+
+/// The reading stage's hand-over: one bounded channel per file, files taken in the run's order
+/// by the reading threads, each file's items received in order by the settling thread.
+struct ReadAhead<'a> {
+    senders: Vec<std::sync::Mutex<Option<SyncSender<Item<'a>>>>>,
+    receivers: std::sync::Mutex<Vec<Option<Receiver<Item<'a>>>>>,
+    next: std::sync::atomic::AtomicUsize,
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+impl<'a> ReadAhead<'a> {
+    fn new(n: usize) -> Self {
+        let (senders, receivers) = (0..n).map(|_| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
+            (std::sync::Mutex::new(Some(tx)), Some(rx))
+        }).unzip();
+        ReadAhead { senders, receivers: std::sync::Mutex::new(receivers), next: Default::default(), stopped: Default::default() }
+    }
+
+    /// A reading thread: takes the next file not yet taken and reads it into its channel, until
+    /// none is left or the run stops.
+    fn work(&self, read: impl Fn(usize, &SyncSender<Item<'a>>), opts: &RunOptions) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let i = self.next.fetch_add(1, Ordering::SeqCst);
+            if i >= self.senders.len() || self.stopped.load(Ordering::SeqCst) || opts.stopping() {
+                return;
+            }
+            let Some(tx) = self.senders[i].lock().expect("reading stage").take() else { continue };
+            read(i, &tx);
+        }
+    }
+
+    /// The items of file `i` (each file's once).
+    fn take(&self, i: usize) -> Receiver<Item<'a>> {
+        self.receivers.lock().expect("reading stage")[i].take().expect("each file is settled once")
+    }
+
+    /// Stops the reading threads when dropped (the run ended or failed): channels not yet
+    /// received from are closed, so a thread waiting to hand over a chunk gives up.
+    fn stop_on_drop(&self) -> StopReading<'_, 'a> {
+        StopReading(self)
+    }
+}
+
+struct StopReading<'s, 'a>(&'s ReadAhead<'a>);
+
+impl Drop for StopReading<'_, '_> {
+    fn drop(&mut self) {
+        self.0.stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut r) = self.0.receivers.lock() {
+            r.clear();
+        }
+    }
+}
+
+/// The reading stage of one file: hashes it, opens it, recognises each table it holds, and
+/// reads, routes and prepares its rows in chunks, sending everything to `tx` in order. Stops
+/// quietly when the receiving end is gone.
+fn read_ahead<'a>(project: &'a Project, sources: &[String], opts: &RunOptions, path: &Path, rel: &Path, tx: &SyncSender<Item<'a>>) {
+    match sha256_file(path) {
+        Ok((sha256, bytes)) => {
+            if tx.send(Item::Hashed { sha256, bytes }).is_err() {
+                return;
+            }
+        }
+        Err(e) => {
+            let _ = tx.send(Item::NotOpened(format!("the file cannot be read: {e}")));
+            return;
+        }
+    }
+    let last = match read_segments(project, sources, opts, path, rel, tx) {
+        Ok(()) => Item::End,
+        Err(e) => Item::Failed(e),
+    };
+    let _ = tx.send(last);
+}
+
+/// The part of `read_ahead` after hashing; `Err` for a file-level error.
+fn read_segments<'a>(project: &'a Project, sources: &[String], opts: &RunOptions, path: &Path, rel: &Path, tx: &SyncSender<Item<'a>>) -> Result<(), String> {
+    // the receiving end is gone (the run stopped or failed): nothing more to do
+    let gone = || String::from("the run stopped reading");
+    let (segments, facts) = source::open(path, project, &opts.limits).map_err(|e| e.to_string())?;
+    let context = facts.context.clone();
+    let format = facts.format.clone();
+    tx.send(Item::Opened(facts)).map_err(|_| gone())?;
+    let file_name = rel.display().to_string();
+    let multi = segments.len() > 1;
+    let no_fills = HashMap::new();
+    for (si, seg) in segments.into_iter().enumerate() {
+        let Segment { name, header, table, mut rows } = seg;
+        let schema = match &table {
+            Some((s, t)) => project.find_table(s, t),
+            None => validate::detect(project, sources, &header, if multi { &name } else { &file_name }),
+        };
+        let Some(schema) = schema else {
+            if multi {
+                tx.send(Item::Warning(format!("sheet {name}: no table matches its columns; skipped"))).map_err(|_| gone())?;
+            }
+            continue;
+        };
+        if !sources.contains(&schema.source) {
+            continue;
+        }
+        let file_la = match schema.partition.la.clone() {
+            Some(la) => Some(la),
+            None => la_for(rel, &context, opts.la_code.as_ref())?,
+        };
+        if file_la.is_none() && schema.partition.la_column.is_none() {
+            return Err("cannot tell which council this file belongs to: put it under landing/<LA code>/ or set la_code in lantern.toml (LANTERN_LA_CODE)".to_string());
+        }
+        let file_part = partition::for_file(schema.partition.kind, &context, &file_name, opts.as_of);
+        let where_ = if multi { format!("sheet {name}: ") } else { String::new() };
+        let v = TableValidator::new(project, schema, &header, table.is_none() && !is_workbook(&format)).map_err(|e| format!("{where_}{e}"))?;
+        // rows go to the partition their own columns name, when the schema says so
+        let la_field = schema.partition.la_column.as_deref().and_then(|c| v.field_of(c));
+        let part_field = schema.partition.from_column.as_deref().and_then(|c| v.field_of(c));
+        let route = |row: &RawRow| -> Route {
+            let cell = |f: Option<usize>| f.and_then(|f| row.fields.get(f)).map(str::trim).filter(|s| !s.is_empty());
+            let la = cell(la_field)
+                .filter(|s| is_la_code(s))
+                .map(str::to_string)
+                .or_else(|| file_la.clone())
+                .unwrap_or_else(|| "unknown".into());
+            let (pval, year) = cell(part_field)
+                .and_then(|t| partition::from_text(schema.partition.kind, t))
+                .unwrap_or_else(|| file_part.clone());
+            (la, pval, year)
+        };
+        let v = std::sync::Arc::new(v);
+        let start = SegmentStart { si, name, schema, v: v.clone(), file_la: file_la.clone(), file_part: file_part.clone(), where_: where_.clone() };
+        tx.send(Item::Segment(Box::new(start))).map_err(|_| gone())?;
+        loop {
+            let chunk = rows.next_chunk(CHUNK_ROWS).map_err(|e| format!("{where_}{e}"))?;
+            let Some(chunk) = chunk else { break };
+            let groups: Vec<(Route, Vec<RawRow>)> = if la_field.is_none() && part_field.is_none() {
+                vec![((file_la.clone().unwrap_or_default(), file_part.0.clone(), file_part.1), chunk)]
+            } else {
+                let mut g: BTreeMap<Route, Vec<RawRow>> = BTreeMap::new();
+                for row in chunk {
+                    g.entry(route(&row)).or_default().push(row);
+                }
+                g.into_iter().collect()
+            };
+            let mut works = Vec::with_capacity(groups.len());
+            for ((la, pval, year), rows) in groups {
+                let work = if v.needs_state_to_prepare() {
+                    Work::Raw(rows)
+                } else {
+                    let ctx = FileContext { file: file_name.clone(), la: la.clone(), partition_value: pval.clone(), year };
+                    Work::Prepared(v.prepare(rows, &ctx, &no_fills).map_err(|e| format!("{where_}{e}"))?)
+                };
+                works.push(((la, pval, year), work));
+            }
+            tx.send(Item::Chunk(works)).map_err(|_| gone())?;
+            if opts.stopping() {
+                return Err(gone());
+            }
+        }
+        tx.send(Item::SegmentEnd).map_err(|_| gone())?;
+    }
+    Ok(())
 }
 
 /// What one file writes to one partition of its table.
@@ -656,7 +844,7 @@ pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, 
         s.dedup();
         s
     };
-    let opts = RunOptions { pipelines: vec![], landing: PathBuf::new(), as_of, la_code: la.or(Some("000".into())), progress: false, limits, stop: None };
+    let opts = RunOptions { pipelines: vec![], landing: PathBuf::new(), as_of, la_code: la.or(Some("000".into())), progress: false, limits, stop: None, threads: 1 };
     let mut out = vec![];
     let tmp = tempfile::tempdir().expect("temp dir");
     let runner_state = &mut RunState::default();
@@ -671,7 +859,16 @@ pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, 
             out.push((f.display().to_string(), Err(why)));
             continue;
         }
-        let r = runner.read_file(i, f, &rel, &opts, &sources, tmp.path(), runner_state, &mut fr, &mut written, &mut parts);
+        let r = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
+            let (sources, opts, rel) = (&sources, &opts, &rel);
+            scope.spawn(move || read_ahead(project, sources, opts, f, rel, &tx));
+            match rx.recv() {
+                Ok(Item::Hashed { .. }) => runner.settle_file(i, &rx, tmp.path(), runner_state, &mut fr, &mut written, &mut parts),
+                Ok(Item::NotOpened(why)) => Err(why),
+                _ => Err("the file's reading stopped before its end".into()),
+            }
+        });
         let summary = |fr: &FileRecord| {
             let mut rules: HashMap<String, u64> = HashMap::new();
             for t in &fr.tables {
@@ -731,7 +928,7 @@ mod tests {
         let project = Project::embedded().unwrap();
         let warehouse = Warehouse::open(warehouse.to_str().unwrap()).unwrap();
         let as_of = NaiveDate::from_ymd_opt(2025, 3, 31).unwrap();
-        let opts = RunOptions { pipelines: vec!["mosaic".into()], landing: landing_dir.into(), as_of, la_code: Some("838".into()), progress: false, limits: Default::default(), stop: None };
+        let opts = RunOptions { pipelines: vec!["mosaic".into()], landing: landing_dir.into(), as_of, la_code: Some("838".into()), progress: false, limits: Default::default(), stop: None, threads: 0 };
         Runner { project: &project, warehouse: &warehouse, protector }.run(&opts).unwrap()
     }
 

@@ -55,6 +55,19 @@ pub fn year_end(y: i32) -> NaiveDate {
     date(y, 3, 31)
 }
 
+/// 31 March ending the collection year `d` falls in.
+pub fn year_end_of(d: NaiveDate) -> NaiveDate {
+    year_end(if d.month() >= 4 { d.year() + 1 } else { d.year() })
+}
+
+/// The first working day (bank holidays counted, as the DfE's rules count them) of the
+/// collection year `d` falls in.
+fn first_working_day_of_year(d: NaiveDate) -> NaiveDate {
+    use crate::model::calendar::{from_date, to_date, Calendar};
+    let start = year_start(year_end_of(d).year());
+    Calendar::shipped().add_working_days(from_date(start) - 1, 1).and_then(to_date).unwrap_or(start)
+}
+
 #[derive(Debug, Clone)]
 pub struct Person {
     pub id: u32,
@@ -776,6 +789,14 @@ impl Sim<'_> {
         };
         if chance(r, p.referral_nfa) {
             rf.nfa = true;
+            // a referral before the first working day of its collection year was open when the
+            // year began, so cannot be "no further action" (the DfE's 8569Q): one dated on the
+            // days of April before that (a weekend, Easter Monday) is recorded on that working day
+            let first = first_working_day_of_year(d);
+            if d < first {
+                rf.date = first;
+                rf.closure = first;
+            }
         } else {
             let start = rng::working_day_on_or_after(add_days(d, int(r, 0, 3)));
             let days = lognormal(r, p.assessment_days_median, p.assessment_days_sigma).round().clamp(2.0, 110.0) as i64;
@@ -855,7 +876,18 @@ impl Sim<'_> {
             // an assessment still open at a year end has not run past 45 working days of that
             // year (the DfE's 8670Q queries one with no end date by then)
             let mut authorised = authorised;
-            let fy_end = year_end(if start.month() >= 4 { start.year() + 1 } else { start.year() });
+            // an assessment beside an enquiry that concludes in a later collection year is
+            // authorised when the enquiry concludes: the census that has the enquiry has the
+            // assessment (the DfE's 2991Q) and none has an assessment authorised before its year
+            // (8696)
+            if let Some(s) = rf.s47.as_ref() {
+                let concluded = s.icpc.unwrap_or(s.icpc_target).max(s.start);
+                if concluded > year_end_of(authorised) {
+                    authorised = concluded;
+                    end = end.max(authorised);
+                }
+            }
+            let fy_end = year_end_of(start);
             if authorised > fy_end && start < rng::add_working_days(fy_end, -44) {
                 authorised = rng::add_working_days(fy_end, -1);
                 end = end.max(authorised);
@@ -866,7 +898,7 @@ impl Sim<'_> {
             // activity after an assessment (an enquiry, a plan) is never closed RC8/RC9 (the DfE's
             // 2990); one closed after assessment closes in the year the assessment ends, so the
             // census that has the closure has the assessment (8825Q, 8696)
-            let auth_fy_end = year_end(if authorised.month() >= 4 { authorised.year() + 1 } else { authorised.year() });
+            let auth_fy_end = year_end_of(authorised);
             (rf.closure, rf.closure_reason) = if further {
                 (closure, "RC7")
             } else {
@@ -985,6 +1017,10 @@ impl Sim<'_> {
                 rf.cin_plan = Some((s, d));
             }
         }
+        // an assessment that led to care found factors: never a lone "21" (the DfE's 8873Q)
+        if let Some(a) = rf.assessment.as_mut().filter(|a| a.factors == ["21"]) {
+            a.factors = vec![FACTORS[c as usize % (FACTORS.len() - 1)].0];
+        }
         // never closed before its assessment is authorised (the DfE's 8565); a child who comes
         // into care on the episode was assessed as needing support, whatever the assessment first
         // concluded (its closure is no longer RC8 or RC9, which is what the census says of it)
@@ -1001,12 +1037,15 @@ impl Sim<'_> {
             _ => "RC7",
         };
         rf.care = Some(ci);
+        // the episode stays open until its closure, which its assessment may hold past the end
+        // of care: no new referral before then (the DfE's 8820, overlapping episodes)
+        let closure = rf.closure;
         if !self.open_refs.contains(&rf_idx) {
             self.open_refs.push(rf_idx);
         }
         let s = &mut self.st[c as usize];
         s.in_care_until = Some(end);
-        s.open_until = Some(s.open_until.map_or(end, |u| u.max(end)));
+        s.open_until = Some(s.open_until.map_or(closure, |u| u.max(closure)));
         self.care.push(period);
     }
 

@@ -145,6 +145,31 @@ impl RunState {
 }
 
 
+/// A cell's problem: (rule, column, message).
+type Problem = (String, Option<String>, String);
+
+/// A chunk after `prepare`: its rows, their cells normalised and typed, the problems found so far.
+pub struct Prepared {
+    rows: Vec<RawRow>,
+    /// Normalised cell text, per schema column.
+    texts: Vec<StringArray>,
+    problems: Vec<Vec<Problem>>,
+    flags: Vec<Vec<(String, String)>>,
+    shifted: Vec<bool>,
+    typed: RecordBatch,
+    pub ctx: FileContext,
+}
+
+impl Prepared {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
 pub struct ChunkResult {
     pub clean: RecordBatch,
     pub quarantine: RecordBatch,
@@ -353,12 +378,27 @@ impl<'a> TableValidator<'a> {
         self.cols.iter().find(|c| c.spec.name == column).and_then(|c| c.field)
     }
 
-    /// Validate and protect one chunk of rows.
-    pub fn process<'r>(&'r self, rows: &'r [RawRow], ctx: &FileContext, state: &mut RunState, protector: &Protector) -> Result<ChunkResult, ValidateError> {
+    /// Validate and protect one chunk of rows: `prepare` then `settle`.
+    pub fn process(&self, rows: Vec<RawRow>, ctx: &FileContext, state: &mut RunState, protector: &Protector) -> Result<ChunkResult, ValidateError> {
+        let fills = self.inherited_cells(&rows, &format!("{}|{}", ctx.la, ctx.partition_value), state);
+        let prepared = self.prepare(rows, ctx, &fills)?;
+        self.settle(prepared, state, protector)
+    }
+
+    /// Whether `prepare` needs the run's state: a table that copies columns from its parent rows
+    /// (`[[inherit]]`) fills its blank cells from parents read earlier in the run.
+    pub fn needs_state_to_prepare(&self) -> bool {
+        !self.inherits.is_empty()
+    }
+
+    /// The checks a chunk needs nothing else for (trim, codes, patterns, types, ranges, derived
+    /// columns, row rules), so chunks can be prepared on any thread, in any order. `fills` are
+    /// the parents' cells for `[[inherit]]` (empty when the table inherits nothing).
+    pub fn prepare(&self, rows: Vec<RawRow>, ctx: &FileContext, fills: &HashMap<usize, Vec<Option<String>>>) -> Result<Prepared, ValidateError> {
         let n = rows.len();
-        let mut problems: Vec<Vec<(String, Option<String>, String)>> = vec![vec![]; n]; // (rule, column, message)
+        let mut problems: Vec<Vec<Problem>> = vec![vec![]; n]; // (rule, column, message)
         let mut flags: Vec<Vec<(String, String)>> = vec![vec![]; n]; // warning rules: the row stays clean
-        let mut texts: Vec<Vec<Option<Cow<'r, str>>>> = Vec::with_capacity(self.cols.len()); // normalised cell text per column
+        let mut texts: Vec<StringArray> = Vec::with_capacity(self.cols.len()); // normalised cell text per column
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.cols.len());
         // a row whose width differs from its header has its values under the wrong columns: any
         // cell may be an identifier, so it is quarantined whole and no message quotes it
@@ -372,10 +412,8 @@ impl<'a> TableValidator<'a> {
                 ));
             }
         }
-        let part_key = format!("{}|{}", ctx.la, ctx.partition_value);
-        let fills = self.inherited_cells(rows, &part_key, state);
         for (ci, c) in self.cols.iter().enumerate() {
-            let mut vals: Vec<Option<Cow<'r, str>>> = Vec::with_capacity(n);
+            let mut vals: Vec<Option<Cow<'_, str>>> = Vec::with_capacity(n);
             let fill = fills.get(&ci);
             for (r, row) in rows.iter().enumerate() {
                 let raw = c.field.and_then(|f| row.fields.get(f)).unwrap_or("");
@@ -388,7 +426,7 @@ impl<'a> TableValidator<'a> {
                 vals.push(v);
             }
             arrays.push(self.to_array(c, &vals, &shifted, &mut problems, &mut flags));
-            texts.push(vals);
+            texts.push(StringArray::from_iter(vals.iter().map(|v| v.as_deref())));
         }
         let mut typed = RecordBatch::try_new(self.typed.clone(), arrays)?;
         for (i, expr) in &self.derives {
@@ -424,13 +462,24 @@ impl<'a> TableValidator<'a> {
                 }
             }
         }
+        Ok(Prepared { rows, texts, problems, flags, shifted, typed, ctx: ctx.clone() })
+    }
+
+    /// The checks that need what the run has read before this chunk, in the run's order: keys
+    /// seen, values referenced, parents' cells; then the clean rows protected and the rest
+    /// quarantined.
+    pub fn settle(&self, p: Prepared, state: &mut RunState, protector: &Protector) -> Result<ChunkResult, ValidateError> {
+        let Prepared { rows, texts, mut problems, flags, shifted, typed, ctx } = p;
+        let ctx = &ctx;
+        let n = rows.len();
+        let part_key = format!("{}|{}", ctx.la, ctx.partition_value);
         let key_of = |idx: &[usize], r: usize| -> Option<String> {
             let mut key = String::new();
             for (n, &i) in idx.iter().enumerate() {
                 if n > 0 {
                     key.push('\u{1f}');
                 }
-                key.push_str(texts[i][r].as_deref()?);
+                key.push_str(texts[i].is_valid(r).then(|| texts[i].value(r))?);
             }
             Some(key)
         };
@@ -504,7 +553,7 @@ impl<'a> TableValidator<'a> {
             let map = state.inherited.entry(format!("{key}|{part_key}")).or_default();
             for r in (0..n).filter(|&r| good[r]) {
                 if let Some(k) = key_of(link, r) {
-                    map.insert(k, copy.iter().map(|&i| texts[i][r].as_deref().map(str::to_string)).collect());
+                    map.insert(k, copy.iter().map(|&i| texts[i].is_valid(r).then(|| texts[i].value(r).to_string())).collect());
                 }
             }
         }
@@ -522,7 +571,7 @@ impl<'a> TableValidator<'a> {
         }
         let flag_messages = flags.into_iter().flatten().collect();
         let clean = self.protect(&typed, &good, ctx, protector)?;
-        let quarantine = self.quarantine(rows, &texts, &problems, &shifted, ctx, protector)?;
+        let quarantine = self.quarantine(&rows, &texts, &problems, &shifted, ctx, protector)?;
         Ok(ChunkResult { clean, quarantine, broken, flagged, examples, flag_messages })
     }
 
@@ -795,8 +844,8 @@ impl<'a> TableValidator<'a> {
     fn quarantine(
         &self,
         rows: &[RawRow],
-        texts: &[Vec<Option<Cow<'_, str>>>],
-        problems: &[Vec<(String, Option<String>, String)>],
+        texts: &[StringArray],
+        problems: &[Vec<Problem>],
         shifted: &[bool],
         ctx: &FileContext,
         protector: &Protector,
@@ -829,8 +878,9 @@ impl<'a> TableValidator<'a> {
                 match &c.treatment {
                     None => raw.map(str::to_string),
                     Some(Treatment::Pseudonym(kind)) => raw.map(|v| protector.pseudonym(kind, v)),
-                    Some(Treatment::Month) => texts[i][r]
-                        .as_deref()
+                    Some(Treatment::Month) => texts[i]
+                        .is_valid(r)
+                        .then(|| texts[i].value(r))
                         .and_then(|v| parse_date(v, &c.formats))
                         .map(|d| d.with_day(1).unwrap().format("%Y-%m-%d").to_string()),
                     Some(Treatment::OutwardPostcode) => raw.and_then(outward_postcode),
