@@ -66,11 +66,14 @@ placements_12m AS (
     GROUP BY c.la_code, c.month_end, c.child_id
 ),
 is_uasc AS (
+    -- a UASC is a child: never at 18 or over, whichever source flags them (Annex A's flag has no
+    -- date it ceased, the 903's DUC is usually the 18th birthday)
     SELECT DISTINCT c.la_code, c.month_end, c.child_id
     FROM in_care c
     JOIN uasc u ON u.la_code = c.la_code AND u.child_id = c.child_id
         AND (u.period_start IS NULL OR u.period_start = c.period_start)
         AND (u.until IS NULL OR u.until > c.month_end)
+    WHERE c.birth_date IS NULL OR age_on(c.birth_date, c.month_end) < 18
 ),
 latest_review AS (
     SELECT c.la_code, c.month_end, c.child_id, max(r.review_date) AS review_date
