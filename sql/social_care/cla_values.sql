@@ -10,7 +10,9 @@
 --   care leavers in the DfE's age groups, 19 to 21 (the headline ids) and 17 to 18 (`*_17_18_pct`).
 --   Long-term stability follows NI 063 (the adoption rule included). `coverage`: how much of the
 --   month or window the 903 returns and Annex A list 8 snapshots loaded cover
---   (marts.social_care.months); 'full' for the per-return measures.
+--   (marts.social_care.months); for the measures only the 903 carries (placements, long-term
+--   stability, missing episodes), how much the 903 returns cover: an Annex A-only council has
+--   none of them, not a count of nothing; 'full' for the per-return measures.
 WITH m AS (
     SELECT * FROM marts.social_care.months
 ),
@@ -29,11 +31,19 @@ in_care AS (
 ),
 placement_now AS (
     SELECT c.la_code, c.month_end, c.child_id, max(pl.placement_start) AS placement_start,
-           first_value(pl.previous_placement_start ORDER BY pl.placement_start DESC) AS previous_placement_start,
-           bool_or(pl.external) AS external
+           first_value(pl.previous_placement_start ORDER BY pl.placement_start DESC) AS previous_placement_start
     FROM in_care c
     JOIN marts.staging.placements pl ON pl.la_code = c.la_code AND pl.child_id = c.child_id
         AND pl.placement_start <= c.month_end AND (pl.placement_end IS NULL OR pl.placement_end > c.month_end)
+    GROUP BY c.la_code, c.month_end, c.child_id
+),
+provider_now AS (
+    -- the provider of the 903 episode open at the month end (a placement's provider can change
+    -- with the same carer, RNE T or U: the month end's is the one the DfE counts at 31 March)
+    SELECT c.la_code, c.month_end, c.child_id, bool_or(e.place_provider IN ('PR4', 'PR5')) AS external
+    FROM in_care c
+    JOIN marts.staging.care_episodes e ON e.la_code = c.la_code AND e.child_id = c.child_id
+        AND e.decom <= c.month_end AND (e.dec IS NULL OR e.dec > c.month_end)
     GROUP BY c.la_code, c.month_end, c.child_id
 ),
 adoptive_now AS (
@@ -56,11 +66,14 @@ placements_12m AS (
     GROUP BY c.la_code, c.month_end, c.child_id
 ),
 is_uasc AS (
+    -- a UASC is a child: never at 18 or over, whichever source flags them (Annex A's flag has no
+    -- date it ceased, the 903's DUC is usually the 18th birthday)
     SELECT DISTINCT c.la_code, c.month_end, c.child_id
     FROM in_care c
     JOIN uasc u ON u.la_code = c.la_code AND u.child_id = c.child_id
         AND (u.period_start IS NULL OR u.period_start = c.period_start)
         AND (u.until IS NULL OR u.until > c.month_end)
+    WHERE c.birth_date IS NULL OR age_on(c.birth_date, c.month_end) < 18
 ),
 latest_review AS (
     SELECT c.la_code, c.month_end, c.child_id, max(r.review_date) AS review_date
@@ -74,7 +87,7 @@ stock AS (
            count(*) AS cla,
            count(u.child_id) AS uasc,
            count(pn.child_id) AS with_placement,
-           count(pn.child_id) FILTER (WHERE pn.external) AS external,
+           count(pn.child_id) FILTER (WHERE pv.external) AS external,
            count(p12.child_id) AS with_placements_known,
            count(p12.child_id) FILTER (WHERE p12.placements >= 3) AS three_plus,
            count(*) FILTER (WHERE c.birth_date IS NOT NULL AND age_on(c.birth_date, c.month_end) < 16
@@ -94,6 +107,7 @@ stock AS (
     FROM in_care c
     LEFT JOIN is_uasc u ON u.la_code = c.la_code AND u.month_end = c.month_end AND u.child_id = c.child_id
     LEFT JOIN placement_now pn ON pn.la_code = c.la_code AND pn.month_end = c.month_end AND pn.child_id = c.child_id
+    LEFT JOIN provider_now pv ON pv.la_code = c.la_code AND pv.month_end = c.month_end AND pv.child_id = c.child_id
     LEFT JOIN adoptive_now an ON an.la_code = c.la_code AND an.month_end = c.month_end AND an.child_id = c.child_id
     LEFT JOIN placements_12m p12 ON p12.la_code = c.la_code AND p12.month_end = c.month_end AND p12.child_id = c.child_id
     LEFT JOIN latest_review lr ON lr.la_code = c.la_code AND lr.month_end = c.month_end AND lr.child_id = c.child_id
@@ -183,7 +197,7 @@ leavers AS (
        OR NOT EXISTS (SELECT 1 FROM leavers_by_source n WHERE n.la_code = l.la_code AND n.month_end = l.month_end AND n.source = 'ssda903')
 ),
 f AS (
-    SELECT m.la_code, m.month_start, m.window_start, m.month_end, m.population_0_17 AS pop, m.cla_month, m.cla_12m,
+    SELECT m.la_code, m.month_start, m.window_start, m.month_end, m.population_0_17 AS pop, m.cla_month, m.cla_12m, m.ssda903_month, m.ssda903_12m,
            coalesce(s.cla, 0) AS cla, coalesce(s.uasc, 0) AS uasc, s.with_placement, s.external,
            s.with_placements_known, s.three_plus, s.lts_due, s.lts_stable, s.review_due, s.reviewed,
            fl.starts, fl.ceased, mi.looked_after, mi.went_missing,
@@ -199,11 +213,11 @@ v (la_code, period_start, period_end, "window", indicator_id, numerator, denomin
     UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_rate_per_10k', cla, pop, 'per10k', cla_month FROM f
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_starts', starts, NULL, 'count', cla_12m FROM f
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_ceased', ceased, NULL, 'count', cla_12m FROM f
-    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_3plus_placements_pct', three_plus, with_placements_known, 'percent', cla_12m FROM f
-    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_long_term_stability_pct', lts_stable, lts_due, 'percent', cla_month FROM f
-    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_placed_external_pct', external, with_placement, 'percent', cla_month FROM f
+    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_3plus_placements_pct', three_plus, with_placements_known, 'percent', ssda903_12m FROM f
+    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_long_term_stability_pct', lts_stable, lts_due, 'percent', ssda903_month FROM f
+    UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_placed_external_pct', external, with_placement, 'percent', ssda903_month FROM f
     UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_uasc_at_period_end', uasc, NULL, 'count', cla_month FROM f
-    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_missing_children_pct', went_missing, looked_after, 'percent', cla_12m FROM f
+    UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'cla_missing_children_pct', went_missing, looked_after, 'percent', ssda903_12m FROM f
     UNION ALL SELECT la_code, month_start, month_end, 'month end', 'cla_reviews_in_time_pct', reviewed, review_due, 'percent', cla_month FROM f
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'adoption_entry_to_placement_avg_days', entry_to_placement_days, adopted_placed, 'days', cla_12m FROM f
     UNION ALL SELECT la_code, window_start, month_end, '12 months to period end', 'adoption_order_to_match_avg_days', order_to_match_days, with_match, 'days', cla_12m FROM f

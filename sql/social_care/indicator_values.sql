@@ -8,8 +8,9 @@
 --   10,000 x numerator / denominator, a mean (working days, days) numerator / denominator; NULL
 --   when the denominator is 0 or missing. `coverage` says whether the sources loaded cover the
 --   period: 'full', 'partial' (some months of a 12-month window have no return or snapshot: the
---   figure counts only the months covered) or 'none' (no source covers it: numerator,
---   denominator and value are NULL, never a count of nothing).
+--   figure counts only the months covered; or a month end only a later Annex A snapshot covers)
+--   or 'none' (no source covers it: numerator, denominator and value are NULL, never a count of
+--   nothing), as marts.social_care.months works it out.
 WITH v AS (
     SELECT * FROM marts.social_care.front_door_values
     UNION ALL

@@ -66,14 +66,22 @@ aa_spans AS (
 ),
 -- A 903 period whose first known episode is later than Annex A's start date is the same period
 -- seen from a later return (the 903 only has episodes open in its years): take Annex A's start.
+-- Only the child's first 903 period starting on or after that date can be it: an earlier one
+-- ended (the 903 says so) before the later one began, and with it the Annex A period, even
+-- when no snapshot lists its end (one that ended between two snapshots' six months).
+from_903_prev AS (
+    SELECT *, lag(period_start) OVER (PARTITION BY la_code, child_id ORDER BY period_start) AS prev_start
+    FROM from_903
+),
 from_903_keyed AS (
     SELECT f.la_code, f.child_id,
            coalesce(max(a.period_start), f.period_start) AS period_start,
            f.period_end, f.reason_ceased, f.legal_status_at_start, f.category_of_need, f.placements,
            f.source, f.as_at, f.priority, f.end_repaired
-    FROM from_903 f
+    FROM from_903_prev f
     LEFT JOIN aa_spans a ON a.la_code = f.la_code AND a.child_id = f.child_id
         AND a.period_start <= f.period_start AND (a.period_end IS NULL OR a.period_end >= f.period_start)
+        AND (f.prev_start IS NULL OR a.period_start > f.prev_start)
     GROUP BY f.la_code, f.child_id, f.period_start, f.period_end, f.reason_ceased, f.legal_status_at_start,
              f.category_of_need, f.placements, f.source, f.as_at, f.priority, f.end_repaired
 ),

@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 
 use super::defects::{DateStyle, Plan};
-use super::mosaic::{dmy, leaver_status, odmy, periods_in, place_code, rec_code};
-use super::people::{add_days, add_months, add_years, age_on, year_end, Assessment, CarePeriod, Person, Referral, World};
+use super::mosaic::{dmy, odmy, periods_in, place_code, rec_code};
+use super::people::{add_days, add_months, add_years, age_on, leaver_status, year_end, Assessment, CarePeriod, Person, Referral, World};
 use super::rng::{self, chance, int, weighted, Rng};
 use super::writer::{Encoding, Output, TableFile, Workbook};
 use super::Result;

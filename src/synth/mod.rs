@@ -30,6 +30,7 @@ pub mod people;
 pub mod reference;
 pub mod rng;
 pub mod synergy;
+pub mod truth;
 pub mod upn;
 mod writer;
 
@@ -271,6 +272,9 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
     pub defects: Vec<Defect>,
     pub rows: u64,
+    /// The true value of every indicator with a truth, from the simulation itself (not from the
+    /// files): `truth.csv` beside this manifest ([`truth`]).
+    pub truth: String,
 }
 
 impl Manifest {
@@ -352,11 +356,14 @@ pub fn generate(opts: &GenerateOptions) -> Result<Manifest> {
         files: vec![],
         defects: vec![],
         rows: 0,
+        truth: "truth.csv".into(),
     };
+    let mut truths = vec![];
     let mut published = vec![];
     for council in COUNCILS.iter().take(opts.councils) {
         let params = Params::dorset();
         let world = people::simulate(council, &params, opts);
+        truths.extend(truth::compute(&world));
         let mut out = writer::Output::new(&landing, council.la_code, opts.seed, opts.defect_rate);
         mosaic::write(&world, &mut out, opts)?;
         let pupils = census::write(&world, &mut out)?;
@@ -395,6 +402,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<Manifest> {
     manifest.files.sort_by(|a, b| a.file.cmp(&b.file));
     manifest.defects.sort();
     manifest.rows = manifest.files.iter().map(|f| f.rows).sum();
+    truth::write(&truths, &opts.out.join(&manifest.truth))?;
     let path = opts.out.join("manifest.json");
     let text = serde_json::to_string_pretty(&manifest).expect("serialisable");
     std::fs::write(&path, text + "\n").map_err(io_err(&path))?;

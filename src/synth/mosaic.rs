@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike, NaiveDate};
 
 use super::defects::{DateStyle, Plan};
-use super::people::{add_days, add_years, age_on, year_end, year_start, CarePeriod, Person, Referral, World};
+use super::people::{add_days, add_years, age_on, leaver_status, year_end, year_start, CarePeriod, Person, Referral, World};
 use super::rng::{self, chance, int, weighted, Rng};
 use super::writer::{Encoding, Output, XmlDoc};
 use super::{GenerateOptions, Result, Ssda903Shape};
@@ -358,8 +358,8 @@ impl Return903 {
                 add(Uasc, c, vec![id.clone(), sex_903(p, y).into(), dob.clone(), dmy(add_years(p.dob, 18))]);
             }
 
-            // Oc2: looked after continuously for 12 months at 31 March
-            if let Some(cp) = ps.iter().find(|cp| cp.open_on(ye) && cp.start <= add_days(ye, -365)) {
+            // Oc2: looked after continuously for 12 months at 31 March (since 31 March a year before)
+            if let Some(cp) = ps.iter().find(|cp| cp.open_on(ye) && cp.start <= add_years(ye, -1)) {
                 add(Oc2, c, oc2_row(w, p, cp, y));
             }
 
@@ -546,7 +546,9 @@ fn oc2_row(w: &World, p: &Person, cp: &CarePeriod, y: i32) -> Vec<String> {
     };
     let teen = age >= 10;
     let misuse = teen && chance(&mut r, 0.05);
-    let dental = cp.dental_checks.iter().any(|d| *d > add_days(ye, -365) && *d <= ye);
+    // in the 12 months to 31 March (a year before it excluded), as the simulated checks say
+    let in_year = |dates: &[NaiveDate]| dates.iter().any(|d| *d > add_years(ye, -1) && *d <= ye);
+    let (dental, health) = (in_year(&cp.dental_checks), in_year(&cp.health_assessments));
     vec![
         p.mosaic_id(),
         dmy(p.dob),
@@ -556,67 +558,13 @@ fn oc2_row(w: &World, p: &Person, cp: &CarePeriod, y: i32) -> Vec<String> {
         if age < 5 { yn(&mut r, 0.9) } else { String::new() },
         yn(&mut r, 0.86),
         if dental { "1".into() } else { "0".into() },
-        yn(&mut r, 0.9),
+        if health { "1".into() } else { "0".into() },
         if teen { (misuse as u8).to_string() } else { String::new() },
         if misuse { yn(&mut r, 0.6) } else { String::new() },
         if misuse { yn(&mut r, 0.8) } else { String::new() },
     ]
 }
 
-
-/// A care leaver's situation around `on`: in touch, main activity, accommodation (903 Oc3 codes
-/// valid in collection year `y`).
-pub struct LeaverStatus {
-    pub in_touch: &'static str,
-    pub activity: &'static str,
-    pub accommodation: &'static str,
-    pub suitable: bool,
-    pub accommodation_label: &'static str,
-}
-
-pub fn leaver_status(w: &World, child: u32, on: NaiveDate, y: i32) -> LeaverStatus {
-    let age = age_on(w.person(child).dob, on);
-    let mut r = rng::item(w.seed, w.council.la_code, "leaver", (child as u64) * 100 + age.max(0) as u64);
-    let p = &w.params;
-    let in_touch = if chance(&mut r, p.leaver_in_touch) { "YES" } else { weighted(&mut r, &[("NO", 0.4), ("REFU", 0.35), ("NREQ", 0.15), ("RHOM", 0.1)]) };
-    if in_touch != "YES" {
-        return LeaverStatus { in_touch, activity: "0", accommodation: "0", suitable: true, accommodation_label: "Not known" };
-    }
-    let eet = chance(&mut r, if age <= 18 { p.leaver_eet + 0.12 } else { p.leaver_eet });
-    let activity = if eet {
-        if y <= 2021 {
-            weighted(&mut r, &[("F1", 0.10), ("P1", 0.02), ("F2", 0.45), ("P2", 0.08), ("F3", 0.25), ("P3", 0.10)])
-        } else {
-            weighted(&mut r, &[("F1", 0.10), ("P1", 0.02), ("F2", 0.45), ("P2", 0.08), ("F4", 0.06), ("P4", 0.02), ("F5", 0.17), ("P5", 0.10)])
-        }
-    } else {
-        weighted(&mut r, &[("G4", 0.25), ("G5", 0.60), ("G6", 0.15)])
-    };
-    let (kind, label) = weighted(
-        &mut r,
-        &[(("U", "Independent living"), 0.38), (("D", "Semi-independent accommodation"), 0.22), (("Z", "With former foster carers"), 0.14), (("B", "With parents or relatives"), 0.12), (("E", "Supported lodgings"), 0.06), (("K", "Ordinary lodgings"), 0.03), (("V", "Emergency accommodation"), 0.02), (("X", "In custody"), 0.01), (("Y", "Other accommodation"), 0.02)],
-    );
-    let suitable = !matches!(kind, "V" | "X") && chance(&mut r, p.leaver_suitable + 0.02);
-    let code: &'static str = match (kind, suitable) {
-        ("U", true) => "U1",
-        ("U", false) => "U2",
-        ("D", true) => "D1",
-        ("D", false) => "D2",
-        ("Z", true) => "Z1",
-        ("Z", false) => "Z2",
-        ("B", true) => "B1",
-        ("B", false) => "B2",
-        ("E", true) => "E1",
-        ("E", false) => "E2",
-        ("K", true) => "K1",
-        ("K", false) => "K2",
-        ("V", _) => "V2",
-        ("X", _) => "X2",
-        (_, true) => "Y1",
-        (_, false) => "Y2",
-    };
-    LeaverStatus { in_touch, activity, accommodation: code, suitable: suitable && !matches!(kind, "V" | "X"), accommodation_label: label }
-}
 
 impl World {
     /// Care periods after which a young person born between `from` and `to` became a care

@@ -324,6 +324,17 @@ impl Ehcp {
     pub fn active_on(&self, d: NaiveDate) -> bool {
         self.plan_start.is_some_and(|s| s <= d) && self.ceased.is_none_or(|(c, _)| c > d)
     }
+
+    /// Issued more than 20 weeks (140 days) after the request.
+    pub fn issued_late(&self) -> bool {
+        self.plan_start.is_some_and(|s| (s - self.request).num_days() > 140)
+    }
+
+    /// An exception to the 20-week time limit applies (SEN2 Week20): said of a quarter of the
+    /// plans issued late, chosen by child so no random draw moves.
+    pub fn week20_exception(&self) -> bool {
+        self.issued_late() && self.child.is_multiple_of(4)
+    }
 }
 
 /// An adoption provider, IFA or children's home company that invoices the council.
@@ -1010,8 +1021,13 @@ impl Sim<'_> {
         if let Some(a) = rf.assessment.as_mut().filter(|a| a.factors == ["21"]) {
             a.factors = vec![FACTORS[c as usize % (FACTORS.len() - 1)].0];
         }
-        // never closed before its assessment is authorised (the DfE's 8565)
+        // never closed before its assessment is authorised (the DfE's 8565); a child who comes
+        // into care on the episode was assessed as needing support, whatever the assessment first
+        // concluded (its closure is no longer RC8 or RC9, which is what the census says of it)
         rf.closure = rf.closure.max(end).max(rf.assessment.as_ref().map_or(end, |a| a.authorised));
+        if let Some(a) = rf.assessment.as_mut() {
+            a.needs_support = true;
+        }
         rf.closure_reason = match reason {
             "E11" | "E12" => "RC1",
             "E45" | "E46" | "E47" | "E48" => "RC4",
@@ -1785,4 +1801,58 @@ impl World {
         }
         out
     }
+}
+
+/// A care leaver's situation around `on`: in touch, main activity, accommodation (903 Oc3 codes
+/// valid in collection year `y`).
+pub struct LeaverStatus {
+    pub in_touch: &'static str,
+    pub activity: &'static str,
+    pub accommodation: &'static str,
+    pub suitable: bool,
+    pub accommodation_label: &'static str,
+}
+
+pub fn leaver_status(w: &World, child: u32, on: NaiveDate, y: i32) -> LeaverStatus {
+    let age = age_on(w.person(child).dob, on);
+    let mut r = rng::item(w.seed, w.council.la_code, "leaver", (child as u64) * 100 + age.max(0) as u64);
+    let p = &w.params;
+    let in_touch = if chance(&mut r, p.leaver_in_touch) { "YES" } else { weighted(&mut r, &[("NO", 0.4), ("REFU", 0.35), ("NREQ", 0.15), ("RHOM", 0.1)]) };
+    if in_touch != "YES" {
+        return LeaverStatus { in_touch, activity: "0", accommodation: "0", suitable: true, accommodation_label: "Not known" };
+    }
+    let eet = chance(&mut r, if age <= 18 { p.leaver_eet + 0.12 } else { p.leaver_eet });
+    let activity = if eet {
+        if y <= 2021 {
+            weighted(&mut r, &[("F1", 0.10), ("P1", 0.02), ("F2", 0.45), ("P2", 0.08), ("F3", 0.25), ("P3", 0.10)])
+        } else {
+            weighted(&mut r, &[("F1", 0.10), ("P1", 0.02), ("F2", 0.45), ("P2", 0.08), ("F4", 0.06), ("P4", 0.02), ("F5", 0.17), ("P5", 0.10)])
+        }
+    } else {
+        weighted(&mut r, &[("G4", 0.25), ("G5", 0.60), ("G6", 0.15)])
+    };
+    let (kind, label) = weighted(
+        &mut r,
+        &[(("U", "Independent living"), 0.38), (("D", "Semi-independent accommodation"), 0.22), (("Z", "With former foster carers"), 0.14), (("B", "With parents or relatives"), 0.12), (("E", "Supported lodgings"), 0.06), (("K", "Ordinary lodgings"), 0.03), (("V", "Emergency accommodation"), 0.02), (("X", "In custody"), 0.01), (("Y", "Other accommodation"), 0.02)],
+    );
+    let suitable = !matches!(kind, "V" | "X") && chance(&mut r, p.leaver_suitable + 0.02);
+    let code: &'static str = match (kind, suitable) {
+        ("U", true) => "U1",
+        ("U", false) => "U2",
+        ("D", true) => "D1",
+        ("D", false) => "D2",
+        ("Z", true) => "Z1",
+        ("Z", false) => "Z2",
+        ("B", true) => "B1",
+        ("B", false) => "B2",
+        ("E", true) => "E1",
+        ("E", false) => "E2",
+        ("K", true) => "K1",
+        ("K", false) => "K2",
+        ("V", _) => "V2",
+        ("X", _) => "X2",
+        (_, true) => "Y1",
+        (_, false) => "Y2",
+    };
+    LeaverStatus { in_touch, activity, accommodation: code, suitable: suitable && !matches!(kind, "V" | "X"), accommodation_label: label }
 }

@@ -35,8 +35,8 @@ fn write_population(w: &World, out: &mut Output) -> Result<()> {
     let mut f = out.csv("reference/mid_year_population.csv", &cols, Plan::none(), Encoding::Utf8);
     for &y in &w.years {
         let mid = date(y - 1, 6, 30);
-        let oldest = add_years(mid, -25);
-        let mut counts = [[0u64; 25]; 2];
+        let oldest = add_years(mid, -26);
+        let mut counts = [[0u64; 26]; 2];
         for p in w.persons.iter().filter(|p| p.resident && !p.uasc && p.dob <= mid && p.dob > oldest) {
             let age = age_on(p.dob, mid) as usize;
             counts[usize::from(p.sex == 'F')][age] += 1;

@@ -124,6 +124,14 @@ struct Sen2 {
     persons: Vec<Person2>,
 }
 
+/// Whether the SEN2 return with census day `census` lists `e`: a request received in the
+/// calendar year before (`from`..=`to`), a plan active on the census day or one that ceased
+/// since that calendar year began (one ceasing between 1 January and the census day is in this
+/// return, ceased, and not only in the next).
+pub fn in_return(e: &Ehcp, from: NaiveDate, to: NaiveDate, census: NaiveDate) -> bool {
+    (e.request >= from && e.request <= to) || e.active_on(census) || e.ceased.is_some_and(|(c, _)| c >= from && c <= census && e.plan_start.is_some_and(|s| s <= census))
+}
+
 impl Sen2 {
     fn build(w: &World, y: i32) -> Self {
         let seed = w.seed;
@@ -131,9 +139,11 @@ impl Sen2 {
         let census = census_day(y, Term::Spring);
         let (from, to) = (date(y - 1, 1, 1), date(y - 1, 12, 31));
         // who is in the return: requests received last calendar year, plans active on census day
+        // and plans that ceased since last calendar year began (with their CeaseDate: without
+        // them a plan ceasing between two census days would seem to end on the first)
         let mut by_child: BTreeMap<u32, Vec<&Ehcp>> = BTreeMap::new();
         for e in &w.ehcps {
-            if (e.request >= from && e.request <= to) || e.active_on(census) {
+            if in_return(e, from, to, census) {
                 by_child.entry(e.child).or_default().push(e);
             }
         }
@@ -175,9 +185,8 @@ impl Sen2 {
                             }
                         }
                     };
-                    // Week20: an exception to the 20-week time limit applies (SEN2 guide): said of a quarter
-                    // of the plans issued late, chosen by child so no random draw moves
-                    let week20 = ass_outcome == "Y" && e.plan_start.is_some_and(|s| (s - e.request).num_days() > 140) && e.child % 4 == 0;
+                    // Week20: an exception to the 20-week time limit applies (SEN2 guide), once the plan is issued
+                    let week20 = ass_outcome == "Y" && e.week20_exception();
                     let tribunal = chance(&mut r, 0.03);
                     let plan = e.plan_start.filter(|s| *s <= census).map(|start| {
                         let (pb, oa, dp) = (chance(&mut r, 0.12), chance(&mut r, 0.05), chance(&mut r, 0.04));
