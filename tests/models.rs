@@ -77,7 +77,9 @@ fn last_models(warehouse: &Path) -> BTreeMap<String, (String, u64)> {
 
 /// Every file under marts/ with its bytes.
 fn marts_snapshot(warehouse: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    all_files(&warehouse.join("marts")).into_iter().map(|p| (p.strip_prefix(warehouse).unwrap().to_path_buf(), std::fs::read(&p).unwrap())).collect()
+    // the models' output: marts/ and the published zone
+    let files = [all_files(&warehouse.join("marts")), all_files(&warehouse.join("published"))].concat();
+    files.into_iter().map(|p| (p.strip_prefix(warehouse).unwrap().to_path_buf(), std::fs::read(&p).unwrap())).collect()
 }
 
 /// Councils in the shipped list whose code is in use (no valid_to), counted from the CSV.
