@@ -218,6 +218,17 @@ fn init_logging(format: LogFormat, default_level: &str) {
     }
 }
 
+/// The settings, with the engine's and the cluster client's handed to them: every SQL session
+/// and cluster query of this process uses them from now on.
+pub fn load_settings(overrides: &Overrides) -> Result<Settings> {
+    let settings = Settings::load(overrides)?;
+    crate::query::engine::configure(settings.engine.clone());
+    if let Some(limit) = settings.cluster_job_timeout {
+        crate::cluster::set_job_timeout(limit);
+    }
+    Ok(settings)
+}
+
 fn key_path() -> PathBuf {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
@@ -251,7 +262,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run { pipelines, landing, as_of, la, wait } => run::run(Overrides { landing, ..overrides }, pipelines, as_of, la, wait),
         Command::Serve { landing } => run::serve(overrides, landing),
         Command::Validate { files, as_of, dfe, year, report } => {
-            let settings = Settings::load(&overrides)?;
+            let settings = load_settings(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;
             let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
             // a folder stands for its files (an SSDA903 CSV set)
@@ -283,7 +294,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sql { sql, file, format, output, cluster } => {
-            let settings = Settings::load(&overrides)?;
+            let settings = load_settings(&overrides)?;
             let warehouse = Warehouse::open(&settings.warehouse)?;
             let rt = tokio::runtime::Runtime::new()?;
             let result = rt.block_on(async {
@@ -317,7 +328,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             result
         }
         Command::Runs { json } => {
-            let settings = Settings::load(&overrides)?;
+            let settings = load_settings(&overrides)?;
             let warehouse = Warehouse::open(&settings.warehouse)?;
             let runs = crate::warehouse::runs::list(&warehouse.root);
             if json {
@@ -362,7 +373,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo { dir, scale, seed } => demo::demo(&overrides, &dir, scale, seed),
         Command::Models { build, full, json, cluster, only } => models::command(&overrides, build, full, json, cluster, only),
         Command::Tables => {
-            let settings = Settings::load(&overrides)?;
+            let settings = load_settings(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;
             for t in &project.tables {
                 let cols: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();

@@ -54,7 +54,7 @@ pub const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(3600);
 static JOB_TIMEOUT_MS: AtomicU64 = AtomicU64::new(0);
 
 /// Sets the time limit of every query sent to a cluster from now on (`[cluster] job_timeout`,
-/// `LANTERN_CLUSTER_JOB_TIMEOUT`; applied by the settings loader).
+/// `LANTERN_CLUSTER_JOB_TIMEOUT`; applied by the command line once the settings are loaded).
 pub fn set_job_timeout(limit: Duration) {
     JOB_TIMEOUT_MS.store(limit.as_millis().clamp(1, u64::MAX as u128) as u64, Ordering::Relaxed);
 }

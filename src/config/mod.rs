@@ -2,6 +2,7 @@
 //! flags. Secrets (the pseudonymisation key) come only from the environment or a file.
 
 pub mod duration;
+pub mod size;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,17 +24,17 @@ pub struct FileSettings {
     pub lock_wait: Option<Dur>,
     /// What to call when a run fails (`[alert] command = "…"`).
     #[serde(default)]
-    pub alert: crate::serve::AlertSettings,
+    pub alert: AlertSettings,
     /// `lantern serve`: grace period on stop, logs.
     #[serde(default)]
-    pub serve: crate::serve::ServeSettings,
+    pub serve: ServeSettings,
     pub cluster: Option<ClusterSettings>,
     #[serde(default)]
     pub engine: EngineFile,
     /// `[limits]`: what one landed file may ask of the readers (field length, XML depth,
     /// workbook size); a file past one is refused on its own.
     #[serde(default)]
-    pub limits: crate::source::Limits,
+    pub limits: Limits,
 }
 
 /// `[cluster]`: build models (and `lantern sql --cluster`) on a Ballista cluster.
@@ -46,8 +47,55 @@ pub struct ClusterSettings {
     pub job_timeout: Option<Dur>,
 }
 
+/// `[alert]`: what to call when a run fails.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSettings {
+    /// A shell command; the JSON summary arrives on its standard input.
+    pub command: Option<String>,
+}
+
+/// `[serve]` in lantern.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeSettings {
+    /// On SIGTERM / SIGINT, how long the current run may take to finish before it is abandoned.
+    pub grace: Dur,
+    /// How long a scheduled run waits for another process writing to the warehouse.
+    pub lock_wait: Dur,
+    /// Pipelines to schedule (default: every pipeline with a `schedule`).
+    pub pipelines: Vec<String>,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings { grace: Dur(Duration::from_secs(300)), lock_wait: Dur(Duration::from_secs(3600)), pipelines: vec![] }
+    }
+}
+
+/// How much one file may ask of the reader; a file past a limit is refused on its own with a
+/// message saying which (`[limits]` in `lantern.toml`).
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// The longest field a delimited file may hold, in bytes.
+    pub field_bytes: usize,
+    /// The deepest an XML document's elements may nest.
+    pub xml_depth: usize,
+    /// The most cells a workbook's sheet may span (rows × columns of its used range).
+    pub sheet_cells: u64,
+    /// The most bytes a workbook's parts may unpack to, all together.
+    pub workbook_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { field_bytes: 1 << 20, xml_depth: 256, sheet_cells: 50_000_000, workbook_bytes: 2 << 30 }
+    }
+}
+
 /// `[engine]` in `lantern.toml`: the memory and parallelism of SQL sessions (model builds,
-/// `lantern sql`); see [`crate::query::engine`].
+/// `lantern sql`); see `query::engine`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EngineFile {
@@ -56,6 +104,15 @@ pub struct EngineFile {
     pub target_partitions: Option<usize>,
     /// Threads that read and check landed files (`lantern run`); default: the cores.
     pub read_threads: Option<usize>,
+}
+
+/// What `[engine]` says; `None` means the default.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EngineSettings {
+    /// Bytes the memory pool of one session may hold.
+    pub memory_limit: Option<u64>,
+    /// Partitions a query is split into (DataFusion's `target_partitions`); default the cores.
+    pub target_partitions: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,14 +131,18 @@ pub struct Settings {
     /// Where `lantern.toml` was found, if anywhere.
     pub config_file: Option<PathBuf>,
     pub lock_wait: Duration,
-    pub alert: crate::serve::AlertSettings,
-    pub serve: crate::serve::ServeSettings,
+    pub alert: AlertSettings,
+    pub serve: ServeSettings,
     /// A Ballista scheduler (df://HOST:PORT) that model builds run on: `[cluster] url` or
     /// LANTERN_CLUSTER; none runs them in this process.
     pub cluster: Option<String>,
-    /// Memory limit and partitions of SQL sessions (already given to the engine by `load`).
-    pub engine: crate::query::engine::EngineSettings,
-    pub limits: crate::source::Limits,
+    /// Memory limit and partitions of SQL sessions, for the command line to give to the engine.
+    pub engine: EngineSettings,
+    /// The time limit of each query sent to a Ballista cluster (`[cluster] job_timeout` or
+    /// LANTERN_CLUSTER_JOB_TIMEOUT), for the command line to give to the cluster client; none
+    /// keeps the client's default.
+    pub cluster_job_timeout: Option<Duration>,
+    pub limits: Limits,
     /// Threads that read and check landed files (0: one per core): `[engine] read_threads` or
     /// LANTERN_READ_THREADS. A run writes the same with any number.
     pub read_threads: usize,
@@ -130,10 +191,10 @@ impl Settings {
             None => what.to_string(),
         };
         let memory_limit = match (env("LANTERN_MEMORY_LIMIT"), &file.engine.memory_limit) {
-            (Some(v), _) => Some(crate::query::engine::parse_size(&v).map_err(|message| ConfigError::Parse { path: "LANTERN_MEMORY_LIMIT".into(), message })?),
+            (Some(v), _) => Some(size::parse_size(&v).map_err(|message| ConfigError::Parse { path: "LANTERN_MEMORY_LIMIT".into(), message })?),
             (None, Some(SizeValue::Bytes(b))) => Some(*b),
             (None, Some(SizeValue::Text(t))) => {
-                Some(crate::query::engine::parse_size(t).map_err(|message| ConfigError::Parse { path: where_("memory_limit"), message })?)
+                Some(size::parse_size(t).map_err(|message| ConfigError::Parse { path: where_("memory_limit"), message })?)
             }
             (None, None) => None,
         };
@@ -147,7 +208,7 @@ impl Settings {
                 n => n,
             },
         };
-        let engine = crate::query::engine::EngineSettings { memory_limit, target_partitions };
+        let engine = EngineSettings { memory_limit, target_partitions };
         let read_threads = match env("LANTERN_READ_THREADS") {
             Some(v) => v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError::Parse {
                 path: "LANTERN_READ_THREADS".into(),
@@ -165,15 +226,14 @@ impl Settings {
                 (d.0, path.as_ref().map_or("[cluster] job_timeout".to_string(), |p| format!("{} [cluster] job_timeout", p.display())))
             }),
         };
-        if let Some((limit, source)) = job_timeout {
+        if let Some((limit, source)) = &job_timeout {
             if limit.is_zero() {
-                return Err(ConfigError::Parse { path: source, message: "must be more than zero".into() });
+                return Err(ConfigError::Parse { path: source.clone(), message: "must be more than zero".into() });
             }
-            crate::cluster::set_job_timeout(limit);
         }
-        crate::query::engine::configure(engine.clone());
         Ok(Settings {
             engine,
+            cluster_job_timeout: job_timeout.map(|(limit, _)| limit),
             landing: flags
                 .landing
                 .clone()

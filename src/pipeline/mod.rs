@@ -32,7 +32,7 @@ pub struct RunOptions {
     pub la_code: Option<String>,
     pub progress: bool,
     /// What one file may ask of the readers.
-    pub limits: source::Limits,
+    pub limits: crate::config::Limits,
     /// Set (by SIGTERM or SIGINT) to abandon the run at the next file, before its commit.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Threads that read and check files ahead of the one being written (0: one per core). The
@@ -210,7 +210,7 @@ fn rank(project: &Project, sources: &[String], path: &Path) -> u8 {
     if matches!(ext.as_str(), "xml" | "xlsx" | "xlsm" | "xls" | "ods") {
         return 0;
     }
-    let Ok((segs, _)) = source::open(path, project, &source::Limits::default()) else { return 0 };
+    let Ok((segs, _)) = source::open(path, project, &crate::config::Limits::default()) else { return 0 };
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     segs.first().and_then(|s| validate::detect(project, sources, &s.header, &name)).map_or(0, |t| depth(project, t, 0))
 }
@@ -852,7 +852,7 @@ fn progress_bar(show: bool, n: u64) -> indicatif::ProgressBar {
 
 /// Check files without writing anything: (file, problems) where problems are file-level errors,
 /// and a summary of row-level rules broken.
-pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, as_of: NaiveDate, limits: source::Limits) -> Vec<(String, Result<String, String>)> {
+pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, as_of: NaiveDate, limits: crate::config::Limits) -> Vec<(String, Result<String, String>)> {
     let protector = Protector::new(b"lantern-validate-only-throwaway-key").expect("key");
     let sources: Vec<String> = {
         let mut s: Vec<String> = project.tables.iter().map(|t| t.source.clone()).collect();

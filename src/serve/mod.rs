@@ -28,7 +28,6 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-pub use alert::AlertSettings;
 pub use schedule::Schedule;
 
 use crate::config::{Dur, Settings};
@@ -80,24 +79,6 @@ pub enum Missed {
     Skip,
     Once,
     Each,
-}
-
-/// `[serve]` in lantern.toml.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ServeSettings {
-    /// On SIGTERM / SIGINT, how long the current run may take to finish before it is abandoned.
-    pub grace: Dur,
-    /// How long a scheduled run waits for another process writing to the warehouse.
-    pub lock_wait: Dur,
-    /// Pipelines to schedule (default: every pipeline with a `schedule`).
-    pub pipelines: Vec<String>,
-}
-
-impl Default for ServeSettings {
-    fn default() -> Self {
-        ServeSettings { grace: Dur(Duration::from_secs(300)), lock_wait: Dur(Duration::from_secs(3600)), pipelines: vec![] }
-    }
 }
 
 /// The retry delay before attempt `n + 1` (n ≥ 1): `base × 2^(n-1)`, at most `cap`.
