@@ -28,7 +28,7 @@ pub(super) fn demo(overrides: &Overrides, dir: &Path, scale: f64, seed: u64) -> 
     prepare(dir)?;
     let (landing, warehouse_dir) = (dir.join("landing"), dir.join("warehouse"));
     // synthetic children: a key of the demo's own, unless the environment gives one
-    let (protector, _) = Protector::from_env_or_local(&dir.join("pseudonym.key"))?;
+    let (protector, _) = Protector::from_env_or_local(None, &dir.join("pseudonym.key"))?;
 
     step(&format!("generating a synthetic council (scale {scale}, seed {seed}) into {}", landing.display()));
     let gen = GenerateOptions { out: dir.to_path_buf(), scale, seed, councils: 1, ..Default::default() };

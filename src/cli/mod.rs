@@ -1,6 +1,6 @@
 //! The command line: parse flags, load settings and project, call the flow, print results.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -237,15 +237,17 @@ fn key_path() -> PathBuf {
     base.join("lantern").join("pseudonym.key")
 }
 
-pub fn protector() -> Result<Protector> {
+/// The pseudonymisation key: from the environment, else the settings' `key_file`, else one
+/// generated on first use in the user's configuration folder.
+pub fn protector(key_file: Option<&Path>) -> Result<Protector> {
     let path = key_path();
-    let (p, created) = Protector::from_env_or_local(&path)?;
+    let (p, created) = Protector::from_env_or_local(key_file, &path)?;
     if let Some(created) = created {
         eprintln!(
             "warning: no LANTERN_PSEUDONYM_KEY or LANTERN_PSEUDONYM_KEY_FILE set; generated a pseudonymisation key at {} (owner-only).\n         Keep it safe and set LANTERN_PSEUDONYM_KEY_FILE on servers: a different key gives different pseudonyms.",
             created.display()
         );
-    } else if std::env::var_os("LANTERN_PSEUDONYM_KEY").is_none() && std::env::var_os("LANTERN_PSEUDONYM_KEY_FILE").is_none() {
+    } else if std::env::var_os("LANTERN_PSEUDONYM_KEY").is_none() && std::env::var_os("LANTERN_PSEUDONYM_KEY_FILE").is_none() && key_file.is_none() {
         tracing::warn!(path = %path.display(), "using the locally generated pseudonymisation key");
     }
     Ok(p)

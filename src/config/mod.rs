@@ -128,6 +128,9 @@ pub struct Settings {
     pub warehouse: String,
     pub project: Option<PathBuf>,
     pub la_code: Option<String>,
+    /// The file holding the pseudonymisation key (`key_file` in lantern.toml, relative to it):
+    /// used when neither LANTERN_PSEUDONYM_KEY nor LANTERN_PSEUDONYM_KEY_FILE is set.
+    pub key_file: Option<PathBuf>,
     /// Where `lantern.toml` was found, if anywhere.
     pub config_file: Option<PathBuf>,
     pub lock_wait: Duration,
@@ -180,12 +183,6 @@ impl Settings {
             None => (FileSettings::default(), PathBuf::new()),
         };
         let rel = |s: String| if Path::new(&s).is_absolute() || s.contains("://") { s } else { base.join(s).display().to_string() };
-        if let Some(k) = file.key_file.clone() {
-            if std::env::var_os("LANTERN_PSEUDONYM_KEY").is_none() && std::env::var_os("LANTERN_PSEUDONYM_KEY_FILE").is_none() {
-                // SAFETY: set once at start-up before threads that read the environment.
-                unsafe { std::env::set_var("LANTERN_PSEUDONYM_KEY_FILE", rel(k)) };
-            }
-        }
         let where_ = |what: &str| match &path {
             Some(p) => format!("{} [engine] {what}", p.display()),
             None => what.to_string(),
@@ -252,6 +249,7 @@ impl Settings {
                 .or_else(|| env("LANTERN_PROJECT").map(PathBuf::from))
                 .or_else(|| file.project.clone().map(|s| PathBuf::from(rel(s)))),
             la_code: env("LANTERN_LA_CODE").or(file.la_code),
+            key_file: file.key_file.clone().map(|k| PathBuf::from(rel(k))),
             cluster: env("LANTERN_CLUSTER").or(file.cluster.as_ref().and_then(|c| c.url.clone())),
             config_file: path,
             lock_wait: match env("LANTERN_LOCK_WAIT") {
@@ -263,5 +261,21 @@ impl Settings {
             limits: file.limits,
             read_threads,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_file_is_a_setting_relative_to_lantern_toml() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("lantern.toml");
+        std::fs::write(&config, "key_file = \"secrets/pseudonym.key\"\n").unwrap();
+        let s = Settings::load(&Overrides { config: Some(config), ..Default::default() }).unwrap();
+        assert_eq!(s.key_file, Some(dir.path().join("secrets/pseudonym.key")));
+        // nothing process-wide: the environment is as it was
+        assert_ne!(std::env::var_os("LANTERN_PSEUDONYM_KEY_FILE"), Some(dir.path().join("secrets/pseudonym.key").into_os_string()));
     }
 }
