@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-pub use expect::Expectations;
-
 use crate::pipeline::{RunOptions, Runner};
 use crate::privacy::Protector;
 use crate::project::Project;

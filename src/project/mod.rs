@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub mod expect;
+pub mod policy;
+
 use include_dir::{include_dir, Dir};
 use serde::Deserialize;
 
@@ -46,10 +49,10 @@ pub struct Pipeline {
     pub depends_on: Vec<String>,
     /// How `lantern serve` runs it: overlapping ticks, missed runs, retries, timeout.
     #[serde(default)]
-    pub policy: crate::serve::Policy,
+    pub policy: policy::Policy,
     /// Freshness and row counts checked after each run.
     #[serde(default)]
-    pub expect: crate::job::Expectations,
+    pub expect: expect::Expectations,
 }
 
 /// Everything declarative, loaded and checked.
