@@ -456,9 +456,9 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
         }
     }
     let mut declared: BTreeMap<String, SchemaRef> = query::declared_tables(project).into_iter().map(|d| (d.name(), d.schema)).collect();
-    let assumptions: BTreeMap<String, &super::assumptions::AssumptionTable> = project.assumptions.tables.iter().map(|t| (t.name(), t)).collect();
+    let assumptions: BTreeMap<String, &crate::project::assumptions::AssumptionTable> = project.assumptions.tables.iter().map(|t| (t.name(), t)).collect();
     for (name, t) in &assumptions {
-        declared.insert(name.clone(), t.batch.schema());
+        declared.insert(name.clone(), super::assumptions::schema(t));
     }
     let known: Vec<String> = on_disk.keys().chain(declared.keys()).cloned().collect::<BTreeSet<_>>().into_iter().collect();
     let ctx = match &opts.cluster {
@@ -483,7 +483,8 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
         let (provider, fp): (Arc<dyn TableProvider>, String) = match (on_disk.get(t), declared.get(t)) {
             (_, Some(schema)) if assumptions.contains_key(t) => {
                 let a = assumptions[t];
-                (in_memory(&ctx, warehouse, cluster_inputs.as_deref(), t, schema.clone(), vec![a.batch.clone()]).await.map_err(input_err)?, a.digest.clone())
+                let batch = super::assumptions::batch(a).map_err(|e| input_err(e.into()))?;
+                (in_memory(&ctx, warehouse, cluster_inputs.as_deref(), t, schema.clone(), vec![batch]).await.map_err(input_err)?, a.digest.clone())
             }
             (Some(data), _) => {
                 (query::table_provider(&ctx, warehouse, data).await.map_err(input_err)?, data_fingerprint(&warehouse.root, data, &state.files, &mut file_hashes)?)
