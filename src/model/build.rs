@@ -413,7 +413,7 @@ pub fn build_for_run(
     }
     // saved as still unfinished: `succeeded` is written only once the report is (by the job), so
     // a run killed between its models and its report is never recorded as succeeded
-    let saved = if record.outcome.starts_with("succeeded") { RunRecord { outcome: crate::pipeline::UNFINISHED.into(), ..record.clone() } } else { record.clone() };
+    let saved = if record.outcome.starts_with("succeeded") { RunRecord { outcome: crate::warehouse::runs::UNFINISHED.into(), ..record.clone() } } else { record.clone() };
     if let Err(e) = warehouse.save_run(&saved) {
         tracing::warn!(error = %e, "could not add the models to the run record");
     }
@@ -469,7 +469,7 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
     tracing::info!(memory_limit = %query::engine::human(query::engine::memory_limit()), target_partitions = query::engine::target_partitions(), cluster = ?opts.cluster, "building models");
     // on a cluster every input must be files the executors can read: in-memory tables (declared
     // tables not yet loaded, assumptions) are written to Parquet for the build
-    let cluster_inputs = opts.cluster.as_ref().map(|_| warehouse.root.join("_tmp").join(format!("cluster-inputs-{}", crate::pipeline::new_run_id())));
+    let cluster_inputs = opts.cluster.as_ref().map(|_| warehouse.root.join("_tmp").join(format!("cluster-inputs-{}", crate::warehouse::runs::new_run_id())));
     let functions: BTreeSet<String> = ctx.state().table_functions().keys().cloned().collect();
     set.check_inputs(&|t| on_disk.contains_key(t) || declared.contains_key(t), &|t| functions.contains(t), &known)?;
 
@@ -555,7 +555,7 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
     }
 
     // run the ones to build into staging, then swap them in together
-    let build_id = opts.run_id.as_ref().map(|r| format!("{r}-models")).unwrap_or_else(crate::pipeline::new_run_id);
+    let build_id = opts.run_id.as_ref().map(|r| format!("{r}-models")).unwrap_or_else(crate::warehouse::runs::new_run_id);
     report.build_id = build_id.clone();
     let stage = warehouse.staging(&build_id);
     let mut partitions = BTreeSet::new();

@@ -229,7 +229,7 @@ impl Daemon<'_> {
         let mut attempt = 0;
         loop {
             let trigger = if attempt == 0 { due.trigger.clone() } else { format!("{} (retry {attempt})", due.trigger) };
-            let run_id = crate::pipeline::new_run_id();
+            let run_id = runs::new_run_id();
             tracing::info!(pipeline = %due.pipeline, run = %run_id, trigger = %trigger, "run starting");
             let ended = self.run_child(&due.pipeline, &run_id, &trigger, policy.timeout.0);
             let record = self.settle(&due.pipeline, &run_id, &trigger, &ended, policy.timeout.0);
@@ -352,7 +352,7 @@ impl Daemon<'_> {
     fn record_skip(&self, pipeline: &str, outcome: &str, trigger: &str) {
         let now = Utc::now().to_rfc3339();
         let r = RunRecord {
-            run_id: crate::pipeline::new_run_id(),
+            run_id: runs::new_run_id(),
             started: now.clone(),
             finished: now,
             outcome: outcome.to_string(),
