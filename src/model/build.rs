@@ -25,7 +25,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::calendar::{Calendar, SHIPPED_CSV};
+use crate::query::calendar::{Calendar, SHIPPED_CSV};
 use super::spec::{line_in_message, Model};
 use super::{ModelError, ModelSet};
 use crate::project::Project;
@@ -208,7 +208,7 @@ pub(crate) fn context_for(project: &Project, spill: Option<&Path>) -> Result<Ses
     })?;
     let cal = project_calendar(project)?;
     if !Arc::ptr_eq(&cal, &Calendar::shipped()) {
-        super::udf::register_with(&ctx, cal);
+        query::udf::register_with(&ctx, cal);
     }
     Ok(ctx)
 }

@@ -8,17 +8,15 @@
 //!   exist are refused with the file and line that name them.
 //! - [`build_all`]: refreshes the models whose inputs changed, staged and swapped in together,
 //!   so a failing model leaves every mart as it was.
-//! - [`udf`] and [`calendar`]: the SQL functions every session has (working days on the England
-//!   and Wales bank holidays, ages, financial years, census terms).
+//! - The SQL functions every session has (working days on the England and Wales bank holidays,
+//!   ages, financial years, census terms) are `query::udf` and `query::calendar`.
 //! - [`Scratch`]: an in-memory session with every declared table empty and writable, where
 //!   models build from hand-made rows (the sqllogictest harness uses it).
 
 pub mod assumptions;
 pub mod build;
-pub mod calendar;
 pub mod scratch;
 pub mod spec;
-pub mod udf;
 
 use std::collections::{BTreeMap, BTreeSet};
 
