@@ -237,11 +237,7 @@ fn references(code: &str, here: &[String]) -> Vec<(String, usize)> {
                             out.push((ident_at(&b, k), line_of(k)));
                             entry_start = false;
                         }
-                        c if !c.is_whitespace() => {
-                            if depth == 1 {
-                                entry_start = false;
-                            }
-                        }
+                        c if depth == 1 && !c.is_whitespace() => entry_start = false,
                         _ => {}
                     }
                     k += 1;
