@@ -390,6 +390,24 @@ fn top_level_modules_form_no_cycle() {
 }
 
 #[test]
+fn the_declarative_project_and_the_settings_depend_on_no_runtime_module() {
+    // the floor: what every runtime module may read, and which reads none of them
+    let floor: BTreeMap<&str, &[&str]> = BTreeMap::from([
+        ("schema", &[][..]),
+        ("privacy", &[][..]),
+        ("config", &[][..]),
+        ("project", &["schema", "privacy", "config"][..]),
+    ]);
+    let (_, edges) = module_graph(&src_dir());
+    let wrong: Vec<String> = edges
+        .iter()
+        .filter(|((from, to), _)| floor.get(from.as_str()).is_some_and(|ok| !ok.contains(&to.as_str())))
+        .map(|((from, to), at)| format!("  {from} -> {to}: {}", at.join(", ")))
+        .collect();
+    assert!(wrong.is_empty(), "the project is plain data and the settings are plain settings: runtime modules depend on them, never the reverse:\n{}", wrong.join("\n"));
+}
+
+#[test]
 fn library_code_sets_no_environment_variables() {
     let src = src_dir();
     let mut found = vec![];

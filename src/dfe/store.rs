@@ -7,6 +7,7 @@ use arrow::array::{ArrayRef, Int64Builder, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
+
 use super::{Flag, RuleType};
 use crate::warehouse::runs::{DfeRuleCount as RuleCount, DfeSummary as Summary};
 
