@@ -10,9 +10,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The source to check: `src/` of this crate.
+/// The source to check: `src/` of this crate, or the folder `LANTERN_CHECK_SRC` names (to run
+/// the checks on another tree, e.g. an older commit's `src/`).
 fn src_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+    match std::env::var_os("LANTERN_CHECK_SRC") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+    }
 }
 
 /// Every `.rs` file under `dir`, sorted.
