@@ -1,9 +1,15 @@
 //! Lantern: council children's services exports → validated, pseudonymised, partitioned Parquet
 //! → indicators in SQL. The flow, module by module:
 //! `source` (read) → `validate` (rules, quarantine) → `privacy` (protect) → `warehouse`
-//! (Parquet, staging, commit, run records) → `model` (SQL models into `marts`, SQL functions)
-//! → `query` (SQL over the warehouse; `cluster` runs it on Ballista); `pipeline` runs
+//! (Parquet, staging, commit, run records) → `model` (SQL models into `marts`) → `query` (SQL
+//! over the warehouse, with Lantern's SQL functions; `cluster` runs it on Ballista); `pipeline` runs
 //! the flow, `project` holds the declarative `pipelines/`, `schemas/`, `sql/`, `cli` is the edge.
+//!
+//! Each module uses only modules below it (`tests/architecture.rs` checks that there is no
+//! cycle): `schema`, `privacy`, `config` (settings) and `warehouse` at the bottom; the
+//! declarative `project` (plain data); `source`; `validate`; `query` (sessions, SQL functions);
+//! `cluster` and `dfe`; `model`, `pipeline` and `report`; `job`; `serve`; `cli`. `synth` stands
+//! aside, on `query`'s calendar.
 
 pub mod cli;
 pub mod cluster;

@@ -249,3 +249,35 @@ fn the_example_deployment_loads_and_the_unit_verifies() {
         assert!(deploy.join(f).is_file(), "deploy/{f} missing");
     }
 }
+
+#[test]
+fn a_key_file_in_lantern_toml_gives_the_pseudonyms_the_same_key_in_the_environment_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let land = landing(dir.path());
+    std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
+    std::fs::write(dir.path().join("secrets/pseudonym.key"), format!("{KEY}\n")).unwrap();
+    let config = dir.path().join("lantern.toml");
+    std::fs::write(&config, "key_file = \"secrets/pseudonym.key\"\n").unwrap();
+    let children = |wh: &Path| -> Vec<String> {
+        let rows = common::sql_json(wh, "select * from clean.mosaic.ssda903_header");
+        let mut ids: Vec<String> = rows.iter().map(|r| r.get("child").or(r.get("CHILD")).and_then(|v| v.as_str()).unwrap_or_else(|| panic!("no child in {r}")).to_string()).collect();
+        ids.sort();
+        ids
+    };
+    let (by_env, by_file) = (dir.path().join("by-env"), dir.path().join("by-file"));
+    let out = lantern_cmd(&run_args(by_env.to_str().unwrap(), land.to_str().unwrap())).output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+    // the key comes from the file lantern.toml names (relative to it), not from the environment
+    let mut args = vec!["--config", config.to_str().unwrap()];
+    args.extend(run_args(by_file.to_str().unwrap(), land.to_str().unwrap()));
+    let out = lantern_cmd(&args).env_remove("LANTERN_PSEUDONYM_KEY").output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("generated a pseudonymisation key"), "{}", text(&out));
+    let ids = children(&by_env);
+    assert!(!ids.is_empty());
+    assert_eq!(ids, children(&by_file));
+    // a key file that cannot be read stops the run before it reads anything
+    std::fs::write(&config, "key_file = \"secrets/absent.key\"\n").unwrap();
+    let out = lantern_cmd(&args).env_remove("LANTERN_PSEUDONYM_KEY").output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("absent.key"), "{}", text(&out));
+}

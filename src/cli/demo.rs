@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::DataType;
 
-use crate::config::{Overrides, Settings};
+use crate::config::Overrides;
 use crate::pipeline::{RunOptions, Runner};
 use crate::privacy::Protector;
 use crate::project::Project;
@@ -28,7 +28,7 @@ pub(super) fn demo(overrides: &Overrides, dir: &Path, scale: f64, seed: u64) -> 
     prepare(dir)?;
     let (landing, warehouse_dir) = (dir.join("landing"), dir.join("warehouse"));
     // synthetic children: a key of the demo's own, unless the environment gives one
-    let (protector, _) = Protector::from_env_or_local(&dir.join("pseudonym.key"))?;
+    let (protector, _) = Protector::from_env_or_local(None, &dir.join("pseudonym.key"))?;
 
     step(&format!("generating a synthetic council (scale {scale}, seed {seed}) into {}", landing.display()));
     let gen = GenerateOptions { out: dir.to_path_buf(), scale, seed, councils: 1, ..Default::default() };
@@ -36,7 +36,7 @@ pub(super) fn demo(overrides: &Overrides, dir: &Path, scale: f64, seed: u64) -> 
     let manifest = crate::synth::generate(&gen)?;
     let gen_seconds = t.elapsed().as_secs_f64();
 
-    let settings = Settings::load(overrides)?;
+    let settings = super::load_settings(overrides)?;
     let project = Project::load(settings.project.as_deref())?;
     let warehouse = Warehouse::open(overrides.warehouse.as_deref().unwrap_or(&warehouse_dir.display().to_string()))?;
     step(&format!("running every pipeline into {}", warehouse.root.display()));

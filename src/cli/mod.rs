@@ -1,6 +1,6 @@
 //! The command line: parse flags, load settings and project, call the flow, print results.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -218,6 +218,17 @@ fn init_logging(format: LogFormat, default_level: &str) {
     }
 }
 
+/// The settings, with the engine's and the cluster client's handed to them: every SQL session
+/// and cluster query of this process uses them from now on.
+pub fn load_settings(overrides: &Overrides) -> Result<Settings> {
+    let settings = Settings::load(overrides)?;
+    crate::query::engine::configure(settings.engine.clone());
+    if let Some(limit) = settings.cluster_job_timeout {
+        crate::cluster::set_job_timeout(limit);
+    }
+    Ok(settings)
+}
+
 fn key_path() -> PathBuf {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
@@ -226,15 +237,17 @@ fn key_path() -> PathBuf {
     base.join("lantern").join("pseudonym.key")
 }
 
-pub fn protector() -> Result<Protector> {
+/// The pseudonymisation key: from the environment, else the settings' `key_file`, else one
+/// generated on first use in the user's configuration folder.
+pub fn protector(key_file: Option<&Path>) -> Result<Protector> {
     let path = key_path();
-    let (p, created) = Protector::from_env_or_local(&path)?;
+    let (p, created) = Protector::from_env_or_local(key_file, &path)?;
     if let Some(created) = created {
         eprintln!(
             "warning: no LANTERN_PSEUDONYM_KEY or LANTERN_PSEUDONYM_KEY_FILE set; generated a pseudonymisation key at {} (owner-only).\n         Keep it safe and set LANTERN_PSEUDONYM_KEY_FILE on servers: a different key gives different pseudonyms.",
             created.display()
         );
-    } else if std::env::var_os("LANTERN_PSEUDONYM_KEY").is_none() && std::env::var_os("LANTERN_PSEUDONYM_KEY_FILE").is_none() {
+    } else if std::env::var_os("LANTERN_PSEUDONYM_KEY").is_none() && std::env::var_os("LANTERN_PSEUDONYM_KEY_FILE").is_none() && key_file.is_none() {
         tracing::warn!(path = %path.display(), "using the locally generated pseudonymisation key");
     }
     Ok(p)
@@ -251,7 +264,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run { pipelines, landing, as_of, la, wait } => run::run(Overrides { landing, ..overrides }, pipelines, as_of, la, wait),
         Command::Serve { landing } => run::serve(overrides, landing),
         Command::Validate { files, as_of, dfe, year, report } => {
-            let settings = Settings::load(&overrides)?;
+            let settings = load_settings(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;
             let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
             // a folder stands for its files (an SSDA903 CSV set)
@@ -283,7 +296,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sql { sql, file, format, output, cluster } => {
-            let settings = Settings::load(&overrides)?;
+            let settings = load_settings(&overrides)?;
             let warehouse = Warehouse::open(&settings.warehouse)?;
             let rt = tokio::runtime::Runtime::new()?;
             let result = rt.block_on(async {
@@ -317,7 +330,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             result
         }
         Command::Runs { json } => {
-            let settings = Settings::load(&overrides)?;
+            let settings = load_settings(&overrides)?;
             let warehouse = Warehouse::open(&settings.warehouse)?;
             let runs = crate::warehouse::runs::list(&warehouse.root);
             if json {
@@ -362,7 +375,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo { dir, scale, seed } => demo::demo(&overrides, &dir, scale, seed),
         Command::Models { build, full, json, cluster, only } => models::command(&overrides, build, full, json, cluster, only),
         Command::Tables => {
-            let settings = Settings::load(&overrides)?;
+            let settings = load_settings(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;
             for t in &project.tables {
                 let cols: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::config::{Overrides, Settings};
+use crate::config::Overrides;
 use crate::model::{BuildOptions, ModelReport};
 use crate::project::Project;
 use crate::warehouse::runs::RunRecord;
@@ -25,7 +25,7 @@ pub(super) fn print(record: &RunRecord) {
 }
 
 pub(super) fn command(overrides: &Overrides, build: bool, full: bool, json: bool, cluster: Option<String>, only: Vec<String>) -> Result<ExitCode> {
-    let settings = Settings::load(overrides)?;
+    let settings = super::load_settings(overrides)?;
     let project = Project::load(settings.project.as_deref())?;
     let warehouse = Warehouse::open(&settings.warehouse)?;
     if build {

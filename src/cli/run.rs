@@ -18,10 +18,10 @@ use crate::warehouse::{LockError, Warehouse};
 /// Exit codes: 0 succeeded; 1 the run finished but not cleanly (rejected files, an expectation
 /// set to fail); 2 an error stopped it; 75 another process was writing to the warehouse.
 pub(super) fn run(overrides: Overrides, pipelines: Vec<String>, as_of: Option<NaiveDate>, la: Option<String>, wait: Option<f64>) -> Result<ExitCode> {
-    let settings = Settings::load(&overrides)?;
+    let settings = super::load_settings(&overrides)?;
     let project = Project::load(settings.project.as_deref())?;
     let warehouse = Warehouse::open(&settings.warehouse)?;
-    let protector = super::protector()?;
+    let protector = super::protector(settings.key_file.as_deref())?;
     // SIGTERM / SIGINT abandon the run at its next safe point (between files, before the commit,
     // between models), with a record that says so
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -73,9 +73,9 @@ pub(super) fn run(overrides: Overrides, pipelines: Vec<String>, as_of: Option<Na
 
 /// `lantern serve`: global flags are handed on to each `lantern run` it starts.
 pub(super) fn serve(overrides: Overrides, landing: Option<PathBuf>) -> Result<ExitCode> {
-    let settings = Settings::load(&Overrides { landing, ..overrides.clone() })?;
+    let settings = super::load_settings(&Overrides { landing, ..overrides.clone() })?;
     let project = Project::load(settings.project.as_deref())?;
-    super::protector()?; // a missing key fails now, not at 02:00
+    super::protector(settings.key_file.as_deref())?; // a missing key fails now, not at 02:00
     let mut child_args = vec!["--log-format".to_string(), "json".to_string()];
     if let Some(c) = &settings.config_file {
         child_args.extend(["--config".into(), std::path::absolute(c)?.display().to_string()]);

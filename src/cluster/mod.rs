@@ -54,7 +54,7 @@ pub const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(3600);
 static JOB_TIMEOUT_MS: AtomicU64 = AtomicU64::new(0);
 
 /// Sets the time limit of every query sent to a cluster from now on (`[cluster] job_timeout`,
-/// `LANTERN_CLUSTER_JOB_TIMEOUT`; applied by the settings loader).
+/// `LANTERN_CLUSTER_JOB_TIMEOUT`; applied by the command line once the settings are loaded).
 pub fn set_job_timeout(limit: Duration) {
     JOB_TIMEOUT_MS.store(limit.as_millis().clamp(1, u64::MAX as u128) as u64, Ordering::Relaxed);
 }
@@ -80,7 +80,7 @@ fn session_with_functions(config: SessionConfig) -> datafusion::common::Result<S
     let state = ballista_core::utils::default_session_builder(config)?;
     let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::from_runtime_env(state.runtime_env()).with_object_store_registry(stores()).build_arc()?;
     let mut state = SessionStateBuilder::new_from_existing(state).with_runtime_env(runtime).build();
-    for f in crate::model::udf::functions() {
+    for f in crate::query::udf::functions() {
         state.register_udf(Arc::new(f))?;
     }
     Ok(state)
@@ -89,7 +89,7 @@ fn session_with_functions(config: SessionConfig) -> datafusion::common::Result<S
 /// Ballista's function registry with Lantern's functions: what executors run plans with.
 pub fn function_registry() -> BallistaFunctionRegistry {
     let mut registry = BallistaFunctionRegistry::default();
-    for f in crate::model::udf::functions() {
+    for f in crate::query::udf::functions() {
         registry.scalar_functions.insert(f.name().to_string(), Arc::new(f));
     }
     registry
@@ -201,7 +201,7 @@ pub async fn remote_context(url: &str) -> Result<SessionContext> {
     let state = ctx.state();
     let planner = TimeLimitedPlanner { inner: state.query_planner().clone(), limit: job_timeout(), scheduler: format!("http://{host}:{port}") };
     let ctx = SessionContext::new_with_state(SessionStateBuilder::new_from_existing(state).with_query_planner(Arc::new(planner)).build());
-    crate::model::udf::register(&ctx);
+    crate::query::udf::register(&ctx);
     Ok(ctx)
 }
 

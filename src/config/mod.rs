@@ -2,6 +2,7 @@
 //! flags. Secrets (the pseudonymisation key) come only from the environment or a file.
 
 pub mod duration;
+pub mod size;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,17 +24,17 @@ pub struct FileSettings {
     pub lock_wait: Option<Dur>,
     /// What to call when a run fails (`[alert] command = "…"`).
     #[serde(default)]
-    pub alert: crate::serve::AlertSettings,
+    pub alert: AlertSettings,
     /// `lantern serve`: grace period on stop, logs.
     #[serde(default)]
-    pub serve: crate::serve::ServeSettings,
+    pub serve: ServeSettings,
     pub cluster: Option<ClusterSettings>,
     #[serde(default)]
     pub engine: EngineFile,
     /// `[limits]`: what one landed file may ask of the readers (field length, XML depth,
     /// workbook size); a file past one is refused on its own.
     #[serde(default)]
-    pub limits: crate::source::Limits,
+    pub limits: Limits,
 }
 
 /// `[cluster]`: build models (and `lantern sql --cluster`) on a Ballista cluster.
@@ -46,8 +47,55 @@ pub struct ClusterSettings {
     pub job_timeout: Option<Dur>,
 }
 
+/// `[alert]`: what to call when a run fails.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSettings {
+    /// A shell command; the JSON summary arrives on its standard input.
+    pub command: Option<String>,
+}
+
+/// `[serve]` in lantern.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeSettings {
+    /// On SIGTERM / SIGINT, how long the current run may take to finish before it is abandoned.
+    pub grace: Dur,
+    /// How long a scheduled run waits for another process writing to the warehouse.
+    pub lock_wait: Dur,
+    /// Pipelines to schedule (default: every pipeline with a `schedule`).
+    pub pipelines: Vec<String>,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings { grace: Dur(Duration::from_secs(300)), lock_wait: Dur(Duration::from_secs(3600)), pipelines: vec![] }
+    }
+}
+
+/// How much one file may ask of the reader; a file past a limit is refused on its own with a
+/// message saying which (`[limits]` in `lantern.toml`).
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// The longest field a delimited file may hold, in bytes.
+    pub field_bytes: usize,
+    /// The deepest an XML document's elements may nest.
+    pub xml_depth: usize,
+    /// The most cells a workbook's sheet may span (rows × columns of its used range).
+    pub sheet_cells: u64,
+    /// The most bytes a workbook's parts may unpack to, all together.
+    pub workbook_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { field_bytes: 1 << 20, xml_depth: 256, sheet_cells: 50_000_000, workbook_bytes: 2 << 30 }
+    }
+}
+
 /// `[engine]` in `lantern.toml`: the memory and parallelism of SQL sessions (model builds,
-/// `lantern sql`); see [`crate::query::engine`].
+/// `lantern sql`); see `query::engine`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EngineFile {
@@ -56,6 +104,15 @@ pub struct EngineFile {
     pub target_partitions: Option<usize>,
     /// Threads that read and check landed files (`lantern run`); default: the cores.
     pub read_threads: Option<usize>,
+}
+
+/// What `[engine]` says; `None` means the default.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EngineSettings {
+    /// Bytes the memory pool of one session may hold.
+    pub memory_limit: Option<u64>,
+    /// Partitions a query is split into (DataFusion's `target_partitions`); default the cores.
+    pub target_partitions: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -71,17 +128,24 @@ pub struct Settings {
     pub warehouse: String,
     pub project: Option<PathBuf>,
     pub la_code: Option<String>,
+    /// The file holding the pseudonymisation key (`key_file` in lantern.toml, relative to it):
+    /// used when neither LANTERN_PSEUDONYM_KEY nor LANTERN_PSEUDONYM_KEY_FILE is set.
+    pub key_file: Option<PathBuf>,
     /// Where `lantern.toml` was found, if anywhere.
     pub config_file: Option<PathBuf>,
     pub lock_wait: Duration,
-    pub alert: crate::serve::AlertSettings,
-    pub serve: crate::serve::ServeSettings,
+    pub alert: AlertSettings,
+    pub serve: ServeSettings,
     /// A Ballista scheduler (df://HOST:PORT) that model builds run on: `[cluster] url` or
     /// LANTERN_CLUSTER; none runs them in this process.
     pub cluster: Option<String>,
-    /// Memory limit and partitions of SQL sessions (already given to the engine by `load`).
-    pub engine: crate::query::engine::EngineSettings,
-    pub limits: crate::source::Limits,
+    /// Memory limit and partitions of SQL sessions, for the command line to give to the engine.
+    pub engine: EngineSettings,
+    /// The time limit of each query sent to a Ballista cluster (`[cluster] job_timeout` or
+    /// LANTERN_CLUSTER_JOB_TIMEOUT), for the command line to give to the cluster client; none
+    /// keeps the client's default.
+    pub cluster_job_timeout: Option<Duration>,
+    pub limits: Limits,
     /// Threads that read and check landed files (0: one per core): `[engine] read_threads` or
     /// LANTERN_READ_THREADS. A run writes the same with any number.
     pub read_threads: usize,
@@ -119,21 +183,15 @@ impl Settings {
             None => (FileSettings::default(), PathBuf::new()),
         };
         let rel = |s: String| if Path::new(&s).is_absolute() || s.contains("://") { s } else { base.join(s).display().to_string() };
-        if let Some(k) = file.key_file.clone() {
-            if std::env::var_os("LANTERN_PSEUDONYM_KEY").is_none() && std::env::var_os("LANTERN_PSEUDONYM_KEY_FILE").is_none() {
-                // SAFETY: set once at start-up before threads that read the environment.
-                unsafe { std::env::set_var("LANTERN_PSEUDONYM_KEY_FILE", rel(k)) };
-            }
-        }
         let where_ = |what: &str| match &path {
             Some(p) => format!("{} [engine] {what}", p.display()),
             None => what.to_string(),
         };
         let memory_limit = match (env("LANTERN_MEMORY_LIMIT"), &file.engine.memory_limit) {
-            (Some(v), _) => Some(crate::query::engine::parse_size(&v).map_err(|message| ConfigError::Parse { path: "LANTERN_MEMORY_LIMIT".into(), message })?),
+            (Some(v), _) => Some(size::parse_size(&v).map_err(|message| ConfigError::Parse { path: "LANTERN_MEMORY_LIMIT".into(), message })?),
             (None, Some(SizeValue::Bytes(b))) => Some(*b),
             (None, Some(SizeValue::Text(t))) => {
-                Some(crate::query::engine::parse_size(t).map_err(|message| ConfigError::Parse { path: where_("memory_limit"), message })?)
+                Some(size::parse_size(t).map_err(|message| ConfigError::Parse { path: where_("memory_limit"), message })?)
             }
             (None, None) => None,
         };
@@ -147,7 +205,7 @@ impl Settings {
                 n => n,
             },
         };
-        let engine = crate::query::engine::EngineSettings { memory_limit, target_partitions };
+        let engine = EngineSettings { memory_limit, target_partitions };
         let read_threads = match env("LANTERN_READ_THREADS") {
             Some(v) => v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError::Parse {
                 path: "LANTERN_READ_THREADS".into(),
@@ -165,15 +223,14 @@ impl Settings {
                 (d.0, path.as_ref().map_or("[cluster] job_timeout".to_string(), |p| format!("{} [cluster] job_timeout", p.display())))
             }),
         };
-        if let Some((limit, source)) = job_timeout {
+        if let Some((limit, source)) = &job_timeout {
             if limit.is_zero() {
-                return Err(ConfigError::Parse { path: source, message: "must be more than zero".into() });
+                return Err(ConfigError::Parse { path: source.clone(), message: "must be more than zero".into() });
             }
-            crate::cluster::set_job_timeout(limit);
         }
-        crate::query::engine::configure(engine.clone());
         Ok(Settings {
             engine,
+            cluster_job_timeout: job_timeout.map(|(limit, _)| limit),
             landing: flags
                 .landing
                 .clone()
@@ -192,6 +249,7 @@ impl Settings {
                 .or_else(|| env("LANTERN_PROJECT").map(PathBuf::from))
                 .or_else(|| file.project.clone().map(|s| PathBuf::from(rel(s)))),
             la_code: env("LANTERN_LA_CODE").or(file.la_code),
+            key_file: file.key_file.clone().map(|k| PathBuf::from(rel(k))),
             cluster: env("LANTERN_CLUSTER").or(file.cluster.as_ref().and_then(|c| c.url.clone())),
             config_file: path,
             lock_wait: match env("LANTERN_LOCK_WAIT") {
@@ -203,5 +261,21 @@ impl Settings {
             limits: file.limits,
             read_threads,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_file_is_a_setting_relative_to_lantern_toml() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("lantern.toml");
+        std::fs::write(&config, "key_file = \"secrets/pseudonym.key\"\n").unwrap();
+        let s = Settings::load(&Overrides { config: Some(config), ..Default::default() }).unwrap();
+        assert_eq!(s.key_file, Some(dir.path().join("secrets/pseudonym.key")));
+        // nothing process-wide: the environment is as it was
+        assert_ne!(std::env::var_os("LANTERN_PSEUDONYM_KEY_FILE"), Some(dir.path().join("secrets/pseudonym.key").into_os_string()));
     }
 }

@@ -101,7 +101,7 @@ fn column(c: &ColumnDecl, rows: &[Row], i: usize) -> ArrayRef {
             let mut b = Date32Builder::new();
             for r in rows {
                 match cell(r) {
-                    Value::Date(d) => b.append_value(crate::model::calendar::from_date(d)),
+                    Value::Date(d) => b.append_value(crate::query::calendar::from_date(d)),
                     Value::Text(s) => {
                         let d = match &c.format {
                             // as pandas reads a layout: a year of four digits, and only the
@@ -109,7 +109,7 @@ fn column(c: &ColumnDecl, rows: &[Row], i: usize) -> ArrayRef {
                             Some(f) => NaiveDate::parse_from_str(s.trim(), f).ok().filter(|d| (1678..=2261).contains(&d.year())),
                             None => parse_date(&s),
                         };
-                        b.append_option(d.map(crate::model::calendar::from_date))
+                        b.append_option(d.map(crate::query::calendar::from_date))
                     }
                     _ => b.append_null(),
                 }
@@ -179,7 +179,7 @@ fn texts(col: &ArrayRef) -> Result<Vec<Option<String>>, arrow::error::ArrowError
 async fn session(catalog: &Catalog, ret: &Return) -> Result<SessionContext, DfeError> {
     let read_err = |message: String| DfeError::Read { file: ret.file.clone(), message };
     let ctx = SessionContext::new_with_config(crate::query::config());
-    crate::model::udf::register(&ctx);
+    crate::query::udf::register(&ctx);
     for decl in &catalog.tables {
         let b = batch(decl, ret.tables.get(&decl.name), &ret.meta).map_err(|e| read_err(format!("table {}: {e}", decl.name)))?;
         let t = MemTable::try_new(b.schema(), vec![vec![b]]).map_err(|e| read_err(e.to_string()))?;

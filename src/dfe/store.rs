@@ -1,16 +1,15 @@
 //! A return's DfE flags as warehouse rows: `clean.dfe.<return>_flags`, partitioned by council and
 //! collection year, the child pseudonymised as the return's own tables pseudonymise it.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Builder, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
-use serde::{Deserialize, Serialize};
 
 use super::{Flag, RuleType};
+use crate::warehouse::runs::{DfeRuleCount as RuleCount, DfeSummary as Summary};
 
 /// How many flagged rows of each rule a run record keeps as examples.
 pub const EXAMPLES: usize = 5;
@@ -50,30 +49,6 @@ pub fn batch(ret: &str, collection_year: &str, run_id: &str, flags: &[Flag], pse
     let mut arrays: Vec<ArrayRef> = cols.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
     arrays.insert(5, Arc::new(rows.finish()));
     RecordBatch::try_new(schema(), arrays)
-}
-
-/// What a run record says of one return's DfE check: its rule set and, per rule broken, the
-/// count and the first rows (numbers only, never a value).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Summary {
-    #[serde(rename = "return")]
-    pub ret: String,
-    pub collection_year: String,
-    pub rules_checked: usize,
-    pub errors: u64,
-    pub queries: u64,
-    /// rule → (type, flags, first rows)
-    pub rules: BTreeMap<String, RuleCount>,
-    #[serde(default)]
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct RuleCount {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub flags: u64,
-    pub rows: Vec<u64>,
 }
 
 pub fn summary(ret: &str, collection_year: &str, rules_checked: usize, flags: &[Flag]) -> Summary {

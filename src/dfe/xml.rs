@@ -78,7 +78,7 @@ pub fn read(path: &Path, file: &str, catalog: &Catalog) -> Result<Return, DfeErr
     let mut lists: HashMap<(usize, usize), Vec<String>> = HashMap::new();
     let mut year = None;
     let cased = |v: &String| if catalog.upper { v.to_uppercase() } else { v.clone() };
-    crate::source::xml::walk(&text, crate::source::Limits::default().xml_depth, |path, line, values| {
+    crate::source::xml::walk(&text, crate::config::Limits::default().xml_depth, |path, line, values| {
         if catalog.year_path.as_deref() == Some(path) {
             year = values.get(path).cloned();
         }

@@ -12,29 +12,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
-use crate::config::Dur;
+use crate::project::expect::OnBreak;
 use crate::project::Project;
 use crate::warehouse::runs::{ExpectationResult, FileRecord, RunRecord};
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Expectations {
-    pub max_age: Option<Dur>,
-    pub rows_min: Option<u64>,
-    pub rows_max: Option<u64>,
-    #[serde(default)]
-    pub on_break: OnBreak,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "lowercase")]
-pub enum OnBreak {
-    #[default]
-    Warn,
-    Fail,
-}
 
 /// The source a file landed in (`raw/<source>/…`), if it landed; shipped reference data aside.
 fn source_of(f: &FileRecord) -> Option<&str> {

@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-pub use expect::Expectations;
-
 use crate::pipeline::{RunOptions, Runner};
 use crate::privacy::Protector;
 use crate::project::Project;
@@ -104,7 +102,7 @@ fn fail(record: &mut RunRecord, error: &mut Option<String>, why: String) {
 pub fn failed_record(project: &Project, warehouse: &Warehouse, opts: &RunOptions, started: chrono::DateTime<Utc>, outcome: &str) -> RunRecord {
     let now = Utc::now();
     RunRecord {
-        run_id: crate::pipeline::new_run_id(),
+        run_id: crate::warehouse::runs::new_run_id(),
         started: started.to_rfc3339(),
         finished: now.to_rfc3339(),
         seconds: (now - started).to_std().unwrap_or_default().as_secs_f64(),

@@ -25,7 +25,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::calendar::{Calendar, SHIPPED_CSV};
+use crate::query::calendar::{Calendar, SHIPPED_CSV};
 use super::spec::{line_in_message, Model};
 use super::{ModelError, ModelSet};
 use crate::project::Project;
@@ -208,7 +208,7 @@ pub(crate) fn context_for(project: &Project, spill: Option<&Path>) -> Result<Ses
     })?;
     let cal = project_calendar(project)?;
     if !Arc::ptr_eq(&cal, &Calendar::shipped()) {
-        super::udf::register_with(&ctx, cal);
+        query::udf::register_with(&ctx, cal);
     }
     Ok(ctx)
 }
@@ -413,7 +413,7 @@ pub fn build_for_run(
     }
     // saved as still unfinished: `succeeded` is written only once the report is (by the job), so
     // a run killed between its models and its report is never recorded as succeeded
-    let saved = if record.outcome.starts_with("succeeded") { RunRecord { outcome: crate::pipeline::UNFINISHED.into(), ..record.clone() } } else { record.clone() };
+    let saved = if record.outcome.starts_with("succeeded") { RunRecord { outcome: crate::warehouse::runs::UNFINISHED.into(), ..record.clone() } } else { record.clone() };
     if let Err(e) = warehouse.save_run(&saved) {
         tracing::warn!(error = %e, "could not add the models to the run record");
     }
@@ -456,9 +456,9 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
         }
     }
     let mut declared: BTreeMap<String, SchemaRef> = query::declared_tables(project).into_iter().map(|d| (d.name(), d.schema)).collect();
-    let assumptions: BTreeMap<String, &super::assumptions::AssumptionTable> = project.assumptions.tables.iter().map(|t| (t.name(), t)).collect();
+    let assumptions: BTreeMap<String, &crate::project::assumptions::AssumptionTable> = project.assumptions.tables.iter().map(|t| (t.name(), t)).collect();
     for (name, t) in &assumptions {
-        declared.insert(name.clone(), t.batch.schema());
+        declared.insert(name.clone(), super::assumptions::schema(t));
     }
     let known: Vec<String> = on_disk.keys().chain(declared.keys()).cloned().collect::<BTreeSet<_>>().into_iter().collect();
     let ctx = match &opts.cluster {
@@ -469,7 +469,7 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
     tracing::info!(memory_limit = %query::engine::human(query::engine::memory_limit()), target_partitions = query::engine::target_partitions(), cluster = ?opts.cluster, "building models");
     // on a cluster every input must be files the executors can read: in-memory tables (declared
     // tables not yet loaded, assumptions) are written to Parquet for the build
-    let cluster_inputs = opts.cluster.as_ref().map(|_| warehouse.root.join("_tmp").join(format!("cluster-inputs-{}", crate::pipeline::new_run_id())));
+    let cluster_inputs = opts.cluster.as_ref().map(|_| warehouse.root.join("_tmp").join(format!("cluster-inputs-{}", crate::warehouse::runs::new_run_id())));
     let functions: BTreeSet<String> = ctx.state().table_functions().keys().cloned().collect();
     set.check_inputs(&|t| on_disk.contains_key(t) || declared.contains_key(t), &|t| functions.contains(t), &known)?;
 
@@ -483,7 +483,8 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
         let (provider, fp): (Arc<dyn TableProvider>, String) = match (on_disk.get(t), declared.get(t)) {
             (_, Some(schema)) if assumptions.contains_key(t) => {
                 let a = assumptions[t];
-                (in_memory(&ctx, warehouse, cluster_inputs.as_deref(), t, schema.clone(), vec![a.batch.clone()]).await.map_err(input_err)?, a.digest.clone())
+                let batch = super::assumptions::batch(a).map_err(|e| input_err(e.into()))?;
+                (in_memory(&ctx, warehouse, cluster_inputs.as_deref(), t, schema.clone(), vec![batch]).await.map_err(input_err)?, a.digest.clone())
             }
             (Some(data), _) => {
                 (query::table_provider(&ctx, warehouse, data).await.map_err(input_err)?, data_fingerprint(&warehouse.root, data, &state.files, &mut file_hashes)?)
@@ -554,7 +555,7 @@ pub async fn build_all_async(project: &Project, warehouse: &Warehouse, opts: &Bu
     }
 
     // run the ones to build into staging, then swap them in together
-    let build_id = opts.run_id.as_ref().map(|r| format!("{r}-models")).unwrap_or_else(crate::pipeline::new_run_id);
+    let build_id = opts.run_id.as_ref().map(|r| format!("{r}-models")).unwrap_or_else(crate::warehouse::runs::new_run_id);
     report.build_id = build_id.clone();
     let stage = warehouse.staging(&build_id);
     let mut partitions = BTreeSet::new();

@@ -8,17 +8,15 @@
 //!   exist are refused with the file and line that name them.
 //! - [`build_all`]: refreshes the models whose inputs changed, staged and swapped in together,
 //!   so a failing model leaves every mart as it was.
-//! - [`udf`] and [`calendar`]: the SQL functions every session has (working days on the England
-//!   and Wales bank holidays, ages, financial years, census terms).
+//! - The SQL functions every session has (working days on the England and Wales bank holidays,
+//!   ages, financial years, census terms) are `query::udf` and `query::calendar`.
 //! - [`Scratch`]: an in-memory session with every declared table empty and writable, where
 //!   models build from hand-made rows (the sqllogictest harness uses it).
 
 pub mod assumptions;
 pub mod build;
-pub mod calendar;
 pub mod scratch;
 pub mod spec;
-pub mod udf;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,6 +24,7 @@ pub use build::{build_all, build_all_async, build_for_run, list, BuildOptions, M
 pub use scratch::Scratch;
 pub use spec::{Input, Model};
 
+use crate::project::names::suggest;
 use crate::project::Project;
 
 #[derive(Debug, thiserror::Error)]
@@ -101,51 +100,6 @@ impl ModelError {
             _ => Err(ModelError::Many(v)),
         }
     }
-}
-
-/// Edit distance, for "did you mean".
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-/// Up to three known names close to `wanted`: a small edit away; failing that, the same table
-/// name (or one containing it) in another zone or source.
-pub fn suggest(wanted: &str, known: &[String]) -> Vec<String> {
-    let w = wanted.to_lowercase();
-    let last = |s: &str| s.rsplit('.').next().unwrap_or(s).to_string();
-    let wl = last(&w);
-    let pick = |score: &dyn Fn(&str) -> Option<usize>| -> Vec<String> {
-        let mut scored: Vec<(usize, &String)> = known.iter().filter_map(|k| score(&k.to_lowercase()).map(|d| (d, k))).collect();
-        scored.sort();
-        scored.dedup_by(|a, b| a.1 == b.1);
-        scored.into_iter().take(3).map(|(_, k)| k.clone()).collect()
-    };
-    let close = pick(&|k| Some(levenshtein(&w, k)).filter(|d| *d <= (w.len() / 5).max(2)));
-    if !close.is_empty() {
-        return close;
-    }
-    pick(&|k| {
-        let kl = last(k);
-        let d = levenshtein(&wl, &kl);
-        if d <= (wl.len() / 5).max(1) {
-            Some(d)
-        } else if wl.len() >= 4 && kl.contains(&wl) {
-            Some(10 + kl.len() - wl.len())
-        } else {
-            None
-        }
-    })
 }
 
 /// Every model of a project, in an order where each comes after the models it reads.

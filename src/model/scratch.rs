@@ -33,7 +33,7 @@ impl Scratch {
         }
         // assumptions start empty too: a test inserts the ones it is about
         for a in &project.assumptions.tables {
-            let t = MemTable::try_new(a.batch.schema(), vec![vec![]]).map_err(|e| ModelError::Input { table: a.name(), message: e.to_string() })?;
+            let t = MemTable::try_new(super::assumptions::schema(a), vec![vec![]]).map_err(|e| ModelError::Input { table: a.name(), message: e.to_string() })?;
             register(&ctx, &a.name(), Arc::new(t)).map_err(|e| ModelError::Input { table: a.name(), message: e.to_string() })?;
             known.push(a.name());
         }

@@ -5,22 +5,20 @@ pub mod partition;
 pub use partition::collection_year;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
 use regex::Regex;
-use sha2::{Digest, Sha256};
 
 use crate::privacy::Protector;
 use crate::project::Project;
 use crate::schema::TableSchema;
 use crate::source::{self, RawRow, Segment};
 use crate::validate::{self, FileContext, RunState, TableValidator};
-use crate::warehouse::runs::{FileRecord, RunRecord, TableRecord};
-use crate::warehouse::{io_err, PartWriter, Warehouse};
+use crate::warehouse::runs::{new_run_id, FileRecord, RunRecord, TableRecord, UNFINISHED};
+use crate::warehouse::{io_err, sha256_file, PartWriter, Warehouse};
 
 const CHUNK_ROWS: usize = 16 * 1024;
 
@@ -32,7 +30,7 @@ pub struct RunOptions {
     pub la_code: Option<String>,
     pub progress: bool,
     /// What one file may ask of the readers.
-    pub limits: source::Limits,
+    pub limits: crate::config::Limits,
     /// Set (by SIGTERM or SIGINT) to abandon the run at the next file, before its commit.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Threads that read and check files ahead of the one being written (0: one per core). The
@@ -64,21 +62,6 @@ pub enum RunError {
     Warehouse(#[from] crate::warehouse::WarehouseError),
     #[error("stopped by a signal while reading files; nothing was committed")]
     Stopped,
-}
-
-/// What the run record committed with a run's data says until the run has finished: a run
-/// killed after its commit (while models build, or before its record is final) is seen as such.
-pub const UNFINISHED: &str = "abandoned: stopped after its data was committed, before the models and the run record were finished";
-
-pub fn new_run_id() -> String {
-    // `lantern serve` names the runs it starts, to find their records
-    if let Ok(id) = std::env::var("LANTERN_RUN_ID") {
-        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return id;
-        }
-    }
-    let r: u16 = rand::random();
-    format!("{}-{r:04x}", Utc::now().format("%Y%m%dT%H%M%S%3fZ"))
 }
 
 /// Files waiting in the landing folder, in a stable order, and the entries that are refused
@@ -177,23 +160,6 @@ fn la_for(rel: &Path, context: &BTreeMap<String, String>, default: Option<&Strin
     }
 }
 
-/// A file's SHA-256 (hex) and size, read in 1 MiB pieces.
-pub(crate) fn sha256_file(p: &Path) -> std::io::Result<(String, u64)> {
-    let mut f = std::fs::File::open(p)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n = 0u64;
-    loop {
-        let k = f.read(&mut buf)?;
-        if k == 0 {
-            break;
-        }
-        n += k as u64;
-        h.update(&buf[..k]);
-    }
-    Ok((hex::encode(h.finalize()), n))
-}
-
 /// The council folder a landed file is in (`838/mosaic/episodes.csv` → `838`): a first folder
 /// named by a three-digit DfE LA code.
 fn council_folder(rel: &Path) -> Option<String> {
@@ -210,7 +176,7 @@ fn rank(project: &Project, sources: &[String], path: &Path) -> u8 {
     if matches!(ext.as_str(), "xml" | "xlsx" | "xlsm" | "xls" | "ods") {
         return 0;
     }
-    let Ok((segs, _)) = source::open(path, project, &source::Limits::default()) else { return 0 };
+    let Ok((segs, _)) = source::open(path, project, &crate::config::Limits::default()) else { return 0 };
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     segs.first().and_then(|s| validate::detect(project, sources, &s.header, &name)).map_or(0, |t| depth(project, t, 0))
 }
@@ -441,7 +407,7 @@ impl Runner<'_> {
     /// Checks a CIN census by the DfE's rules of its collection year and stages every flag in
     /// `clean/dfe/cin_flags/la=<la>/year=<year>` (the child pseudonymised): a re-sent return
     /// replaces its flags. Flags are facts about the return: its rows land in `clean` all the same.
-    fn dfe_check(&self, index: usize, path: &Path, fr: &FileRecord, stage: &Path, run_id: &str) -> Result<(crate::dfe::store::Summary, String), String> {
+    fn dfe_check(&self, index: usize, path: &Path, fr: &FileRecord, stage: &Path, run_id: &str) -> Result<(crate::warehouse::runs::DfeSummary, String), String> {
         use crate::dfe;
         let catalog = dfe::Catalog::shipped("cin").map_err(|e| e.to_string())?;
         let ret = dfe::read(path, &fr.file, &catalog).map_err(|e| e.to_string())?;
@@ -852,7 +818,7 @@ fn progress_bar(show: bool, n: u64) -> indicatif::ProgressBar {
 
 /// Check files without writing anything: (file, problems) where problems are file-level errors,
 /// and a summary of row-level rules broken.
-pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, as_of: NaiveDate, limits: source::Limits) -> Vec<(String, Result<String, String>)> {
+pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, as_of: NaiveDate, limits: crate::config::Limits) -> Vec<(String, Result<String, String>)> {
     let protector = Protector::new(b"lantern-validate-only-throwaway-key").expect("key");
     let sources: Vec<String> = {
         let mut s: Vec<String> = project.tables.iter().map(|t| t.source.clone()).collect();

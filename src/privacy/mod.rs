@@ -82,22 +82,26 @@ impl Protector {
         Ok(Protector { mac: Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length"), cache: Default::default() })
     }
 
-    /// The key from `LANTERN_PSEUDONYM_KEY` or the file named by `LANTERN_PSEUDONYM_KEY_FILE`.
-    pub fn from_env() -> Result<Self, KeyError> {
+    /// The key from `LANTERN_PSEUDONYM_KEY`, or the file named by `LANTERN_PSEUDONYM_KEY_FILE`,
+    /// or else `key_file` (the settings' `key_file`).
+    pub fn from_env(key_file: Option<&Path>) -> Result<Self, KeyError> {
         if let Ok(k) = std::env::var("LANTERN_PSEUDONYM_KEY") {
             return Self::new(k.trim().as_bytes());
         }
-        if let Ok(p) = std::env::var("LANTERN_PSEUDONYM_KEY_FILE") {
-            let text = std::fs::read(&p).map_err(|source| KeyError::File { path: p.clone(), source })?;
+        if let Some(p) = std::env::var_os("LANTERN_PSEUDONYM_KEY_FILE").map(PathBuf::from).or_else(|| key_file.map(Path::to_path_buf)) {
+            let text = std::fs::read(&p).map_err(|source| KeyError::File { path: p.display().to_string(), source })?;
             return Self::new(trim_bytes(&text));
         }
         Err(KeyError::Missing)
     }
 
     /// For the demo and first runs: a key generated once and kept outside the warehouse with
-    /// owner-only permissions. Returns the protector and, when it was just created, its path.
-    pub fn from_env_or_local(default_path: &Path) -> Result<(Self, Option<PathBuf>), KeyError> {
-        match Self::from_env() {
+    /// owner-only permissions, unless the environment or `key_file` gives one ([`from_env`]).
+    /// Returns the protector and, when it was just created, its path.
+    ///
+    /// [`from_env`]: Protector::from_env
+    pub fn from_env_or_local(key_file: Option<&Path>, default_path: &Path) -> Result<(Self, Option<PathBuf>), KeyError> {
+        match Self::from_env(key_file) {
             Ok(p) => Ok((p, None)),
             Err(KeyError::Missing) => {
                 let create = |e| KeyError::Create { path: default_path.display().to_string(), source: e };
@@ -217,6 +221,24 @@ mod tests {
         assert_eq!(a.cached(), (0, 2));
         assert_eq!(a.pseudonym_cached("upn", "A123456789012"), first);
         assert_eq!(first, a.pseudonym("upn", "A123456789012"));
+    }
+
+    #[test]
+    fn a_key_file_from_the_settings_is_read_when_the_environment_names_none() {
+        if std::env::var_os("LANTERN_PSEUDONYM_KEY").is_some() || std::env::var_os("LANTERN_PSEUDONYM_KEY_FILE").is_some() {
+            return; // the environment comes first
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key");
+        std::fs::write(&file, "0123456789abcdef-key-one\n").unwrap();
+        let from_file = Protector::from_env(Some(&file)).unwrap();
+        let direct = Protector::new(b"0123456789abcdef-key-one").unwrap();
+        assert_eq!(from_file.pseudonym("upn", "A123456789012"), direct.pseudonym("upn", "A123456789012"));
+        assert!(matches!(Protector::from_env(None), Err(KeyError::Missing)));
+        assert!(matches!(Protector::from_env(Some(&dir.path().join("absent"))), Err(KeyError::File { .. })));
+        let (local, created) = Protector::from_env_or_local(Some(&file), &dir.path().join("local.key")).unwrap();
+        assert!(created.is_none() && !dir.path().join("local.key").exists());
+        assert_eq!(local.pseudonym("upn", "x"), direct.pseudonym("upn", "x"));
     }
 
     #[test]

@@ -4,6 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub mod assumptions;
+pub mod expect;
+pub mod names;
+pub mod policy;
+
 use include_dir::{include_dir, Dir};
 use serde::Deserialize;
 
@@ -46,10 +51,10 @@ pub struct Pipeline {
     pub depends_on: Vec<String>,
     /// How `lantern serve` runs it: overlapping ticks, missed runs, retries, timeout.
     #[serde(default)]
-    pub policy: crate::serve::Policy,
+    pub policy: policy::Policy,
     /// Freshness and row counts checked after each run.
     #[serde(default)]
-    pub expect: crate::job::Expectations,
+    pub expect: expect::Expectations,
 }
 
 /// Everything declarative, loaded and checked.
@@ -66,8 +71,8 @@ pub struct Project {
     /// that includes the source, as if dropped in the landing folder: relative path → text.
     pub data: BTreeMap<String, String>,
     /// Model assumptions: the tables each `schemas/assumptions/<group>.toml` declares, with the
-    /// rows `assumptions/<group>.toml` gives them, checked (see [`crate::model::assumptions`]).
-    pub assumptions: crate::model::assumptions::Assumptions,
+    /// rows `assumptions/<group>.toml` gives them, checked (see [`assumptions`]).
+    pub assumptions: assumptions::Assumptions,
 }
 
 /// Files of one project tree, relative path → text.
@@ -155,7 +160,7 @@ impl Project {
             assumptions: Default::default(),
         };
         let specs: Files = schemas.iter().filter_map(|(k, v)| k.strip_prefix("assumptions/").map(|k| (k.to_string(), v.clone()))).collect();
-        project.assumptions = crate::model::assumptions::Assumptions::load(&specs, &assumptions).map_err(ProjectError::Invalid)?;
+        project.assumptions = assumptions::Assumptions::load(&specs, &assumptions).map_err(ProjectError::Invalid)?;
         for (path, text) in &pipelines {
             if path.ends_with(".toml") {
                 let p: Pipeline = toml::from_str(text).map_err(|e| parse_err(&format!("pipelines/{path}"), e))?;

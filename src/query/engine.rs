@@ -3,9 +3,9 @@
 //! it is full) and a spill folder inside the warehouse, `_tmp/spill`.
 //!
 //! Settings (`[engine]` in `lantern.toml`, or `LANTERN_MEMORY_LIMIT` /
-//! `LANTERN_TARGET_PARTITIONS`) are read once at start-up by [`crate::config::Settings::load`]
-//! and given to [`configure`]; a session made before that (tests, the scratch harness) uses the
-//! defaults.
+//! `LANTERN_TARGET_PARTITIONS`) are read once at start-up by the settings loader and given to
+//! [`configure`] by the command line; a session made before that (tests, the scratch harness)
+//! uses the defaults.
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -16,21 +16,15 @@ use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 
+use crate::config::size::physical_memory;
+use crate::config::EngineSettings;
+
 /// The least memory a session is given, whatever the machine says.
 const MIN_LIMIT: u64 = 256 << 20;
 /// The default limit is this share of the machine's (or the container's) memory …
 const DEFAULT_SHARE: f64 = 0.25;
 /// … and at most this much.
 const DEFAULT_CAP: u64 = 4 << 30;
-
-/// What `[engine]` says; `None` means the default.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct EngineSettings {
-    /// Bytes the memory pool of one session may hold.
-    pub memory_limit: Option<u64>,
-    /// Partitions a query is split into (DataFusion's `target_partitions`); default the cores.
-    pub target_partitions: Option<usize>,
-}
 
 fn settings() -> &'static RwLock<EngineSettings> {
     static S: OnceLock<RwLock<EngineSettings>> = OnceLock::new();
@@ -44,21 +38,6 @@ pub fn configure(s: EngineSettings) {
 
 pub fn current() -> EngineSettings {
     settings().read().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
-/// The memory this process may count on: the container's limit (cgroup v2 or v1) when there is
-/// one below the machine's, else the machine's total; `None` when neither can be read.
-pub fn physical_memory() -> Option<u64> {
-    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
-        t.lines().find_map(|l| l.strip_prefix("MemTotal:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()).map(|kb| kb * 1024))
-    });
-    let cgroup = ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(p).ok().and_then(|t| t.trim().parse::<u64>().ok()));
-    match (total, cgroup) {
-        (Some(t), Some(c)) => Some(t.min(c)),
-        (t, c) => t.or(c.filter(|c| *c < (1 << 50))),
-    }
 }
 
 /// The default memory limit: a quarter of [`physical_memory`], at most 4 GiB (2 GiB when the
@@ -124,41 +103,6 @@ pub fn tidy_spill(warehouse_root: &Path) {
     }
 }
 
-/// Parses a size: bytes (`1073741824`), with a unit (`512MiB`, `8GiB`, `8GB`, `8G`; K, M, G
-/// and T count in 1024s, KB, MB, GB and TB in 1000s), or a share of the memory (`50%`).
-pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
-    let t = text.trim();
-    let bad = || format!("`{text}` is not a size: write bytes, or a number with KiB, MiB, GiB, TiB (or KB, MB, GB, TB), or a share of the memory such as 50%");
-    if let Some(p) = t.strip_suffix('%') {
-        let share: f64 = p.trim().parse().map_err(|_| bad())?;
-        if !(share > 0.0 && share <= 100.0) {
-            return Err(format!("`{text}`: a share of the memory is more than 0% and at most 100%"));
-        }
-        let mem = physical_memory().ok_or_else(|| format!("`{text}`: the machine's memory cannot be read here; give a size such as 4GiB"))?;
-        return Ok((mem as f64 * share / 100.0) as u64);
-    }
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" => 1 << 10,
-        "m" | "mib" => 1 << 20,
-        "g" | "gib" => 1 << 30,
-        "t" | "tib" => 1 << 40,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        "tb" => 1_000_000_000_000,
-        _ => return Err(bad()),
-    };
-    let bytes = n * mult as f64;
-    if bytes < 1.0 {
-        return Err(bad());
-    }
-    Ok(bytes as u64)
-}
-
 /// A size for people: `4.0 GiB`.
 pub fn human(bytes: u64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -181,20 +125,6 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(parse_size("8GiB").unwrap(), 8 << 30);
-        assert_eq!(parse_size("8 GiB").unwrap(), 8 << 30);
-        assert_eq!(parse_size("8G").unwrap(), 8 << 30);
-        assert_eq!(parse_size("8GB").unwrap(), 8_000_000_000);
-        assert_eq!(parse_size("512mib").unwrap(), 512 << 20);
-        assert_eq!(parse_size("1.5GiB").unwrap(), 3 << 29);
-        assert_eq!(parse_size("1048576").unwrap(), 1 << 20);
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("8 pints").is_err());
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("150%").is_err());
-        if physical_memory().is_some() {
-            assert!(parse_size("50%").unwrap() > 0);
-        }
         assert_eq!(human(4 << 30), "4.0 GiB");
     }
 

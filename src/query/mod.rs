@@ -1,5 +1,5 @@
 //! SQL sessions over the warehouse: every table registered as `zone.source.table`, Lantern's
-//! functions ([`crate::model::udf`]) in every session.
+//! functions ([`udf`], on the working-day [`calendar`]) in every session.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,7 +16,9 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::project::Project;
 use crate::warehouse::{TableData, Warehouse, ZONES};
 
+pub mod calendar;
 pub mod engine;
+pub mod udf;
 
 /// The settings every Lantern session shares.
 pub fn config() -> SessionConfig {
@@ -41,7 +43,7 @@ pub fn context() -> SessionContext {
 /// system's temporary folder.
 pub fn context_spilling_to(spill: Option<&Path>) -> Result<SessionContext> {
     let ctx = SessionContext::new_with_config_rt(config(), engine::runtime(spill)?);
-    crate::model::udf::register(&ctx);
+    udf::register(&ctx);
     Ok(ctx)
 }
 

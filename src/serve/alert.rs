@@ -9,17 +9,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::config::AlertSettings;
 use crate::warehouse::runs::RunRecord;
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertSettings {
-    /// A shell command; the JSON summary arrives on its standard input.
-    pub command: Option<String>,
-}
 
 /// What an alert says about a run.
 pub fn summary(r: &RunRecord, report: Option<&Path>) -> Value {

@@ -26,79 +26,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
-pub use alert::AlertSettings;
 pub use schedule::Schedule;
 
-use crate::config::{Dur, Settings};
+use crate::config::Settings;
+use crate::project::policy::{Missed, Overlap, Policy};
 use crate::project::Project;
 use crate::warehouse::runs::{self, RunRecord};
 use crate::warehouse::{Warehouse, WriterLock};
-
-/// How `lantern serve` runs one pipeline (`[policy]` in `pipelines/<name>.toml`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Policy {
-    /// A tick while this pipeline's previous run is still going: `skip` (recorded) or `queue`
-    /// (run once when it ends).
-    pub overlap: Overlap,
-    /// Ticks missed while `lantern serve` was not running: `skip` (recorded), `once` or `each`.
-    pub missed: Missed,
-    /// Further attempts after a failed run.
-    pub retries: u32,
-    /// Wait before the first retry; doubled for each further one, up to `retry_max_delay`.
-    pub retry_delay: Dur,
-    pub retry_max_delay: Dur,
-    /// A run still going after this is stopped and recorded as abandoned.
-    pub timeout: Dur,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            overlap: Overlap::Skip,
-            missed: Missed::Once,
-            retries: 2,
-            retry_delay: Dur(Duration::from_secs(60)),
-            retry_max_delay: Dur(Duration::from_secs(1800)),
-            timeout: Dur(Duration::from_secs(6 * 3600)),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
-#[serde(rename_all = "lowercase")]
-pub enum Overlap {
-    Skip,
-    Queue,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
-#[serde(rename_all = "lowercase")]
-pub enum Missed {
-    Skip,
-    Once,
-    Each,
-}
-
-/// `[serve]` in lantern.toml.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ServeSettings {
-    /// On SIGTERM / SIGINT, how long the current run may take to finish before it is abandoned.
-    pub grace: Dur,
-    /// How long a scheduled run waits for another process writing to the warehouse.
-    pub lock_wait: Dur,
-    /// Pipelines to schedule (default: every pipeline with a `schedule`).
-    pub pipelines: Vec<String>,
-}
-
-impl Default for ServeSettings {
-    fn default() -> Self {
-        ServeSettings { grace: Dur(Duration::from_secs(300)), lock_wait: Dur(Duration::from_secs(3600)), pipelines: vec![] }
-    }
-}
 
 /// The retry delay before attempt `n + 1` (n ≥ 1): `base × 2^(n-1)`, at most `cap`.
 pub fn backoff(base: Duration, cap: Duration, n: u32) -> Duration {
@@ -294,7 +229,7 @@ impl Daemon<'_> {
         let mut attempt = 0;
         loop {
             let trigger = if attempt == 0 { due.trigger.clone() } else { format!("{} (retry {attempt})", due.trigger) };
-            let run_id = crate::pipeline::new_run_id();
+            let run_id = runs::new_run_id();
             tracing::info!(pipeline = %due.pipeline, run = %run_id, trigger = %trigger, "run starting");
             let ended = self.run_child(&due.pipeline, &run_id, &trigger, policy.timeout.0);
             let record = self.settle(&due.pipeline, &run_id, &trigger, &ended, policy.timeout.0);
@@ -417,7 +352,7 @@ impl Daemon<'_> {
     fn record_skip(&self, pipeline: &str, outcome: &str, trigger: &str) {
         let now = Utc::now().to_rfc3339();
         let r = RunRecord {
-            run_id: crate::pipeline::new_run_id(),
+            run_id: runs::new_run_id(),
             started: now.clone(),
             finished: now,
             outcome: outcome.to_string(),

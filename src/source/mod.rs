@@ -11,6 +11,8 @@ use std::path::Path;
 
 pub use encoding::Sniffed;
 
+use crate::config::Limits;
+
 /// One row as received: its row number in the file (spreadsheet row, or XML line) and its fields.
 #[derive(Debug, Clone)]
 pub struct RawRow {
@@ -68,27 +70,6 @@ pub enum ReadError {
     Limit(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
-}
-
-/// How much one file may ask of the reader; a file past a limit is refused on its own with a
-/// message saying which (`[limits]` in `lantern.toml`).
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Limits {
-    /// The longest field a delimited file may hold, in bytes.
-    pub field_bytes: usize,
-    /// The deepest an XML document's elements may nest.
-    pub xml_depth: usize,
-    /// The most cells a workbook's sheet may span (rows × columns of its used range).
-    pub sheet_cells: u64,
-    /// The most bytes a workbook's parts may unpack to, all together.
-    pub workbook_bytes: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { field_bytes: 1 << 20, xml_depth: 256, sheet_cells: 50_000_000, workbook_bytes: 2 << 30 }
-    }
 }
 
 /// Open a file and list the tables it holds.

@@ -63,7 +63,7 @@ pub fn year_end_of(d: NaiveDate) -> NaiveDate {
 /// The first working day (bank holidays counted, as the DfE's rules count them) of the
 /// collection year `d` falls in.
 fn first_working_day_of_year(d: NaiveDate) -> NaiveDate {
-    use crate::model::calendar::{from_date, to_date, Calendar};
+    use crate::query::calendar::{from_date, to_date, Calendar};
     let start = year_start(year_end_of(d).year());
     Calendar::shipped().add_working_days(from_date(start) - 1, 1).and_then(to_date).unwrap_or(start)
 }

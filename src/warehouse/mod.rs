@@ -394,3 +394,22 @@ pub fn walk_files(p: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A file's SHA-256 (hex) and size, read in 1 MiB pieces.
+pub(crate) fn sha256_file(p: &Path) -> std::io::Result<(String, u64)> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(p)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        n += k as u64;
+        h.update(&buf[..k]);
+    }
+    Ok((hex::encode(h.finalize()), n))
+}

@@ -310,7 +310,7 @@ impl Remote {
                     Some(d) => format!("{p}/{d}/{run_id}-{name}"),
                     None => format!("{p}/{run_id}-{name}"),
                 };
-                let (sha256, size) = crate::pipeline::sha256_file(&f).map_err(super::io_err(&f))?;
+                let (sha256, size) = super::sha256_file(&f).map_err(super::io_err(&f))?;
                 files.push(DataFile { path: rel.clone(), size, sha256 });
                 uploads.push((f, rel));
             }

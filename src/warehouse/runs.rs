@@ -4,7 +4,23 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
+
+/// What the run record committed with a run's data says until the run has finished: a run
+/// killed after its commit (while models build, or before its record is final) is seen as such.
+pub const UNFINISHED: &str = "abandoned: stopped after its data was committed, before the models and the run record were finished";
+
+pub fn new_run_id() -> String {
+    // `lantern serve` names the runs it starts, to find their records
+    if let Ok(id) = std::env::var("LANTERN_RUN_ID") {
+        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return id;
+        }
+    }
+    let r: u16 = rand::random();
+    format!("{}-{r:04x}", Utc::now().format("%Y%m%dT%H%M%S%3fZ"))
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -106,8 +122,32 @@ pub struct FileRecord {
     pub warnings: Vec<String>,
     /// A statutory return checked by the DfE's rules: the rules it broke (flags in `clean.dfe`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dfe: Option<crate::dfe::store::Summary>,
+    pub dfe: Option<DfeSummary>,
     pub seconds: f64,
+}
+
+/// What a run record says of one return's DfE check: its rule set and, per rule broken, the
+/// count and the first rows (numbers only, never a value).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DfeSummary {
+    #[serde(rename = "return")]
+    pub ret: String,
+    pub collection_year: String,
+    pub rules_checked: usize,
+    pub errors: u64,
+    pub queries: u64,
+    /// rule → (type, flags, first rows)
+    pub rules: BTreeMap<String, DfeRuleCount>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DfeRuleCount {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub flags: u64,
+    pub rows: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
