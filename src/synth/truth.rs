@@ -23,7 +23,7 @@ use super::census::{census_day, Term};
 use super::people::{add_years, age_on, date, leaver_status, year_end, year_start, CarePeriod, Cpp, Ehcp, Episode, LeaverStatus, Referral, World};
 use super::synergy;
 use super::{io_err, Result};
-use crate::model::calendar::{from_date, Calendar};
+use crate::query::calendar::{from_date, Calendar};
 
 /// The true value of one indicator for one council and period.
 #[derive(Debug, Clone, PartialEq)]
@@ -221,7 +221,7 @@ fn front_door(w: &World, cal: &Calendar, by_child: &ByChild, out: &mut Out, ws: 
     // contacts: one per child, date and source
     let contacts: BTreeSet<(u32, NaiveDate, &str)> = w.contacts.iter().filter(|c| within(c.date, ws, d)).map(|c| (c.child, c.date, c.source)).collect();
     let referred = |child: u32, from: NaiveDate| {
-        let to = crate::model::calendar::to_date(cal.add_working_days(from_date(from), 5).expect("a date")).expect("a date");
+        let to = crate::query::calendar::to_date(cal.add_working_days(from_date(from), 5).expect("a date")).expect("a date");
         of(by_child, child).iter().any(|r| within(r.date, from, to) && is_child(w, r.child, r.date))
     };
     let converted = contacts.iter().filter(|(c, day, _)| referred(*c, *day)).count() as f64;
@@ -391,7 +391,7 @@ fn cla(w: &World, cal: &Calendar, out: &mut Out, ws: NaiveDate, d: NaiveDate, po
             }
         }
         // reviews: in care 20+ working days, latest review in the 6 months to the month end
-        let twenty = crate::model::calendar::to_date(cal.add_working_days(from_date(cp.start), 20).expect("a date")).expect("a date");
+        let twenty = crate::query::calendar::to_date(cal.add_working_days(from_date(cp.start), 20).expect("a date")).expect("a date");
         if twenty <= d {
             review_due += 1.0;
             if cp.reviews.iter().filter(|r| **r >= cp.start && **r <= d).max().is_some_and(|r| *r >= months_before(d, 6)) {
