@@ -102,10 +102,13 @@ fn client_command(args: &[&str]) -> Command {
 
 /// Every mart under `warehouse/marts`, as `marts.<area>.<model>`.
 fn marts(warehouse: &Path) -> Vec<String> {
+    // every model's output: the marts and the published zone
     let mut out = vec![];
-    for area in std::fs::read_dir(warehouse.join("marts")).unwrap().flatten() {
-        for model in std::fs::read_dir(area.path()).unwrap().flatten() {
-            out.push(format!("marts.{}.{}", area.file_name().to_string_lossy(), model.file_name().to_string_lossy()));
+    for zone in ["marts", "published"] {
+        for area in std::fs::read_dir(warehouse.join(zone)).unwrap().flatten() {
+            for model in std::fs::read_dir(area.path()).unwrap().flatten() {
+                out.push(format!("{zone}.{}.{}", area.file_name().to_string_lossy(), model.file_name().to_string_lossy()));
+            }
         }
     }
     out.sort();
