@@ -393,13 +393,62 @@ pub fn in_area(la: &str, postcode: &str) -> bool {
     postcode_areas(la).contains(&outward)
 }
 
+/// Real postcodes by outward code, cut from the ONS Postcode Directory (`src/synth/data/`, Open
+/// Government Licence v3.0; `tools/synth_postcodes.py` makes it): outward, postcode, lower-tier
+/// LA, easting, northing. The DfE's validator derives a placement's LA, in or out of area and
+/// distance from them, so a made-up postcode fails its 392c, 392a, 169 and 179.
+const POSTCODES_CSV: &str = include_str!("data/postcodes.csv");
+
+/// A real postcode in the district: its LA (ONS lower-tier code) and grid reference (metres).
+pub struct RealPostcode {
+    pub postcode: &'static str,
+    pub lad: &'static str,
+    pub easting: u32,
+    pub northing: u32,
+}
+
+static POSTCODES: std::sync::LazyLock<std::collections::BTreeMap<&'static str, Vec<RealPostcode>>> = std::sync::LazyLock::new(|| {
+    let mut m: std::collections::BTreeMap<&'static str, Vec<RealPostcode>> = std::collections::BTreeMap::new();
+    for line in POSTCODES_CSV.lines().skip(1) {
+        let f: Vec<&'static str> = line.split(',').collect();
+        let n = |s: &str| s.parse().expect("the shipped postcode list parses");
+        m.entry(f[0]).or_default().push(RealPostcode { postcode: f[1], lad: f[2], easting: n(f[3]), northing: n(f[4]) });
+    }
+    m
+});
+
+/// The shipped real postcode `pc`, if it is one.
+pub fn real_postcode(pc: &str) -> Option<&'static RealPostcode> {
+    let outward = pc.split(' ').next().unwrap_or("");
+    POSTCODES.get(outward)?.iter().find(|p| p.postcode == pc)
+}
+
+/// A placement's postcode `pc`, or the next real one in its district when it is the child's home
+/// postcode: only a placement with parents (P1) is at home (the DfE's 392d).
+fn away_from(pc: String, home: &str) -> String {
+    if pc != home {
+        return pc;
+    }
+    let outward = pc.split(' ').next().unwrap_or("");
+    match POSTCODES.get(outward).and_then(|v| v.iter().position(|p| p.postcode == pc).map(|i| &v[(i + 1) % v.len()])) {
+        Some(next) if next.postcode != pc => next.postcode.to_string(),
+        _ => pc,
+    }
+}
+
+/// A postcode in one of `areas` (outward codes): a real one from the shipped list where it has
+/// the district (the same draws pick it, so nothing else in the simulation moves), else a
+/// made-up one of the district's shape.
 pub fn postcode(r: &mut Rng, areas: &[&str]) -> String {
     const L: &[u8] = b"ABDEFGHJLNPQRSTUWXYZ";
     let a = areas[int(r, 0, areas.len() as i64 - 1) as usize];
     let d = int(r, 1, 9);
-    let l1 = L[int(r, 0, L.len() as i64 - 1) as usize] as char;
-    let l2 = L[int(r, 0, L.len() as i64 - 1) as usize] as char;
-    format!("{a} {d}{l1}{l2}")
+    let i1 = int(r, 0, L.len() as i64 - 1);
+    let i2 = int(r, 0, L.len() as i64 - 1);
+    if let Some(real) = POSTCODES.get(a).filter(|v| !v.is_empty()) {
+        return real[((d * 400 + i1 * 20 + i2) as usize) % real.len()].postcode.to_string();
+    }
+    format!("{a} {d}{}{}", L[i1 as usize] as char, L[i2 as usize] as char)
 }
 
 /// Postcodes outside the council, for placements made out of area.
@@ -1375,7 +1424,9 @@ impl Sim<'_> {
         dates.sort();
         dates.dedup();
         let cin = if uasc { "N8" } else { weighted(&mut self.r, &[("N1", 0.64), ("N2", 0.04), ("N3", 0.03), ("N4", 0.06), ("N5", 0.13), ("N6", 0.02), ("N7", 0.005), ("N8", 0.075)]) };
-        let home_post = person.postcode.clone();
+        // an unaccompanied asylum-seeking child has no home in England: no home postcode and so no
+        // placement distance (the DfE's 406)
+        let home_post = if uasc { String::new() } else { person.postcode.clone() };
         let mut episodes: Vec<Episode> = vec![];
         let mut carer = self.new_carer();
         let mut cur_ls = first_ls;
@@ -1427,9 +1478,9 @@ impl Sim<'_> {
                     let pc = if cur_place == "P1" {
                         home_post.clone()
                     } else if out_of_area(&mut self.r) {
-                        postcode(&mut self.r, &OUT_OF_AREA)
+                        away_from(postcode(&mut self.r, &OUT_OF_AREA), &home_post)
                     } else {
-                        postcode(&mut self.r, self.areas)
+                        away_from(postcode(&mut self.r, self.areas), &home_post)
                     };
                     let urn = match cur_place {
                         "K2" | "K1" | "R1" | "S1" | "SEMI" => format!("SC{:06}", 400_000 + (carer * 7919) % 500_000),
