@@ -406,13 +406,14 @@ impl Return903 {
 
             // social worker episodes (collected from the 2024 return)
             for cp in ps.iter().filter(|_| y >= 2024) {
-                for (i, (start, worker, _)) in cp.workers.iter().enumerate() {
-                    let end = cp.workers.get(i + 1).map(|x| (x.0, x.2)).unwrap_or((cp.end, ""));
-                    if *start > ye || end.0 < ys {
+                for (i, (start, worker, why)) in cp.workers.iter().enumerate() {
+                    let end = cp.workers.get(i + 1).map(|x| x.0).unwrap_or(cp.end);
+                    if *start > ye || end < ys {
                         continue;
                     }
-                    let (dec, why) = if end.0 <= ye { (dmy(end.0), end.1.to_string()) } else { (String::new(), String::new()) };
-                    add(Sw, c, vec![id.clone(), dob.clone(), format!("SW{worker:04}"), dmy(*start), dec, why]);
+                    // SW_REASON is why this episode began (the DfE's SW13STG1, SW01bSTG1, SW03STG1)
+                    let dec = if end <= ye { dmy(end) } else { String::new() };
+                    add(Sw, c, vec![id.clone(), dob.clone(), format!("SW{worker:04}"), dmy(*start), dec, why.to_string()]);
                 }
             }
 

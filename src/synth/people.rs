@@ -272,7 +272,8 @@ pub struct CarePeriod {
     pub episodes: Vec<Episode>,
     pub reviews: Vec<NaiveDate>,
     pub missing: Vec<Missing>,
-    /// Social worker episodes: (start, worker, reason the previous one ended).
+    /// Social worker episodes: (start, worker, reason for the change to this worker; FCONTA for
+    /// the first).
     pub workers: Vec<(NaiveDate, u16, &'static str)>,
     pub adoption: Option<Adoption>,
     pub prev_perm: &'static str,
@@ -1548,8 +1549,9 @@ impl Sim<'_> {
             }
             y0 = add_days(y1, 1);
         }
-        // social workers: one at the start, changing about once every 20 months
-        let mut workers = vec![(d, int(&mut self.r, 1, self.workers as i64) as u16, "")];
+        // social workers: one at the start (allocated at first contact, FCONTA), changing about once
+        // every 20 months, each change with its reason
+        let mut workers = vec![(d, int(&mut self.r, 1, self.workers as i64) as u16, "FCONTA")];
         let mut t = d;
         loop {
             t = add_days(t, (lognormal(&mut self.r, 500.0, 0.6)) as i64 + 30);
@@ -1557,7 +1559,7 @@ impl Sim<'_> {
                 break;
             }
             let w = int(&mut self.r, 1, self.workers as i64) as u16;
-            let why = weighted(&mut self.r, &[("LEFTRL", 0.30), ("MANAGE", 0.20), ("TSPROC", 0.18), ("ORGRST", 0.08), ("ABSENC", 0.06), ("CHCHAN", 0.06), ("PCCHAN", 0.06), ("FCONTA", 0.03), ("OTHERS", 0.03)]);
+            let why = weighted(&mut self.r, &[("LEFTRL", 0.30), ("MANAGE", 0.20), ("TSPROC", 0.18), ("ORGRST", 0.08), ("ABSENC", 0.06), ("CHCHAN", 0.06), ("PCCHAN", 0.06), ("OTHERS", 0.06)]);
             workers.push((t, w, why));
         }
         // health assessments and dental checks, about yearly
