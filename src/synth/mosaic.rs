@@ -286,19 +286,10 @@ impl Return903 {
             let p = w.person(c);
             let (id, dob) = (p.mosaic_id(), dmy(p.dob));
 
-            // header: one row per child looked after during the year
-            let upn = p.upn_on(ye).map(str::to_string).unwrap_or_else(|| p.upn_unknown_on(ye).to_string());
-            let mut r = rng::item(seed, la, "903-mother", c as u64);
-            let (mother, mc_dob) = if p.sex == 'F' && age_on(p.dob, ye) >= 12 {
-                if age_on(p.dob, ye) >= 15 && chance(&mut r, 0.03) {
-                    ("1".to_string(), dmy(rng::day_between(&mut r, add_years(p.dob, 15), ye)))
-                } else {
-                    ("0".to_string(), String::new())
-                }
-            } else {
-                (String::new(), String::new())
-            };
-            add(Header, c, vec![id.clone(), sex_903(p, y).into(), dob.clone(), p.ethnicity.into(), upn, mother, mc_dob]);
+            // header: one row per child looked after during the year; MOTHER is asked of a girl
+            // looked after other than in short breaks (V3/V4) alone (the DfE's 393, 399)
+            let not_only_breaks = ps.iter().flat_map(|cp| &cp.episodes).any(|e| e.start <= ye && e.end >= ys && !matches!(e.ls, "V3" | "V4"));
+            add(Header, c, header_row(w, p, y, not_only_breaks));
 
             // episodes, as they stood on 31 March
             let mut k = 0;
@@ -436,6 +427,11 @@ impl Return903 {
         }
         for (&c, &b) in &leavers {
             let p = w.person(c);
+            // the header lists every child of the return, care leavers too (the DfE's INT06)
+            // (with no motherhood details: the DfE's 628)
+            if !kids.contains_key(&c) {
+                add(Header, c, header_row(w, p, y, false));
+            }
             let st = leaver_status(w, c, b, y);
             add(Oc3, c, vec![p.mosaic_id(), dmy(p.dob), st.in_touch.into(), st.activity.into(), st.accommodation.into()]);
         }
@@ -528,6 +524,24 @@ impl Return903 {
         out.close_xml(x)?;
         self.write_csv(out, &[Header, Episodes, Reviews, Uasc, Oc2, Oc3, Ad1, Placed, Permanence, Missing])
     }
+}
+
+/// A child's header row in the return for collection year `y`; MOTHER and MC_DOB for a girl when
+/// `mother` (asked of every girl looked after, whatever her age).
+fn header_row(w: &World, p: &Person, y: i32, mother: bool) -> Vec<String> {
+    let ye = year_end(y);
+    let upn = p.upn_on(ye).map(str::to_string).unwrap_or_else(|| p.upn_unknown_on(ye).to_string());
+    let mut r = rng::item(w.seed, w.council.la_code, "903-mother", p.id as u64);
+    let (mother, mc_dob) = if p.sex == 'F' && mother {
+        if age_on(p.dob, ye) >= 15 && chance(&mut r, 0.03) {
+            ("1".to_string(), dmy(rng::day_between(&mut r, add_years(p.dob, 15), ye)))
+        } else {
+            ("0".to_string(), String::new())
+        }
+    } else {
+        (String::new(), String::new())
+    };
+    vec![p.mosaic_id(), sex_903(p, y).into(), dmy(p.dob), p.ethnicity.into(), upn, mother, mc_dob]
 }
 
 /// Oc2 for a child looked after for the 12 months to 31 March.
