@@ -324,7 +324,10 @@ impl Return903 {
                             if ended { e.reason_change.unwrap_or("").into() } else { String::new() },
                             cp.home_post.clone(),
                             e.pl_post.clone(),
-                            e.urn.clone(),
+                            // semi-independent living (H5) was registered with Ofsted from 28
+                            // October 2023: no URN in a return before then or for a placement that
+                            // ended before (the DfE's 222), its URN for one open then (230)
+                            if place_code(e.place, y) == "H5" && e.end.min(ye) < NaiveDate::from_ymd_opt(2023, 10, 28).expect("a date") { "XXXXXXX".into() } else { e.urn.clone() },
                         ],
                     );
                     k += 1;
@@ -385,7 +388,10 @@ impl Return903 {
                     }
                     _ => String::new(),
                 };
-                add(Permanence, c, vec![id.clone(), dob.clone(), cp.prev_perm.into(), String::new(), date_perm]);
+                // the LA that made the order: this council (the DfE's 630 asks for it with any
+                // previous permanence option)
+                let la_perm = if cp.prev_perm == "Z1" { String::new() } else { la.to_string() };
+                add(Permanence, c, vec![id.clone(), dob.clone(), cp.prev_perm.into(), la_perm, date_perm]);
             }
 
             // missing and away from placement
@@ -526,11 +532,26 @@ impl Return903 {
     }
 }
 
+/// The 903's code for a child without a UPN (UN1-UN5; the school census's UN6 is not one of them,
+/// the DfE's 168): UN1 only before school age, as the DfE's 209 counts it (4 by 31 August before
+/// the collection year's previous April), then UN5 for a child whose school's records are
+/// incomplete, UN3 for one educated otherwise; UN4 for an asylum-seeking child. A child's code
+/// only moves from UN1 to another (the DfE's 208).
+fn upn_unknown_903(p: &Person, y: i32) -> &'static str {
+    let school_age = add_years(p.dob, 4) <= NaiveDate::from_ymd_opt(y - 2, 8, 31).expect("a date");
+    match p.upn_unknown_on(year_end(y)) {
+        "UN4" => "UN4",
+        _ if !school_age => "UN1",
+        _ if p.state_school => "UN5",
+        _ => "UN3",
+    }
+}
+
 /// A child's header row in the return for collection year `y`; MOTHER and MC_DOB for a girl when
 /// `mother` (asked of every girl looked after, whatever her age).
 fn header_row(w: &World, p: &Person, y: i32, mother: bool) -> Vec<String> {
     let ye = year_end(y);
-    let upn = p.upn_on(ye).map(str::to_string).unwrap_or_else(|| p.upn_unknown_on(ye).to_string());
+    let upn = p.upn_on(ye).map(str::to_string).unwrap_or_else(|| upn_unknown_903(p, y).to_string());
     let mut r = rng::item(w.seed, w.council.la_code, "903-mother", p.id as u64);
     let (mother, mc_dob) = if p.sex == 'F' && mother {
         if age_on(p.dob, ye) >= 15 && chance(&mut r, 0.03) {
@@ -556,25 +577,37 @@ fn oc2_row(w: &World, p: &Person, cp: &CarePeriod, y: i32) -> Vec<String> {
         } else {
             (String::new(), weighted(&mut r, &[("SDQ2", 0.3), ("SDQ3", 0.2), ("SDQ4", 0.3), ("SDQ5", 0.2)]).to_string())
         }
+    } else if age < 4 {
+        // no SDQ item at all under 4 (the DfE's 188)
+        (String::new(), String::new())
     } else {
         (String::new(), "SDQ1".to_string())
     };
     let teen = age >= 10;
     let misuse = teen && chance(&mut r, 0.05);
     let dental = cp.dental_checks.iter().any(|d| *d > add_days(ye, -365) && *d <= ye);
+    let convicted = if teen { yn(&mut r, 0.03) } else { String::new() };
+    let health_check = if age < 5 { yn(&mut r, 0.9) } else { String::new() };
+    let immunisations = yn(&mut r, 0.86);
+    let health_assessment = yn(&mut r, 0.9);
+    let received = if misuse { yn(&mut r, 0.6) } else { String::new() };
+    let offered = if misuse { yn(&mut r, 0.8) } else { String::new() };
     vec![
         p.mosaic_id(),
         dmy(p.dob),
         score,
         reason,
-        if teen { yn(&mut r, 0.03) } else { String::new() },
-        if age < 5 { yn(&mut r, 0.9) } else { String::new() },
-        yn(&mut r, 0.86),
+        convicted,
+        health_check,
+        immunisations,
         if dental { "1".into() } else { "0".into() },
-        yn(&mut r, 0.9),
-        if teen { (misuse as u8).to_string() } else { String::new() },
-        if misuse { yn(&mut r, 0.6) } else { String::new() },
-        if misuse { yn(&mut r, 0.8) } else { String::new() },
+        health_assessment,
+        // the four health items are asked at every age (the DfE's 191, 182, 547): no substance
+        // misuse problem is identified under 10
+        (misuse as u8).to_string(),
+        // whether an intervention was offered is asked only when none was received (158)
+        received.clone(),
+        if received == "1" { String::new() } else { offered },
     ]
 }
 

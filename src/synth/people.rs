@@ -1484,7 +1484,8 @@ impl Sim<'_> {
                         away_from(postcode(&mut self.r, self.areas), &home_post)
                     };
                     let urn = match cur_place {
-                        "K2" | "K1" | "R1" | "S1" | "SEMI" => format!("SC{:06}", 400_000 + (carer * 7919) % 500_000),
+                        // a residential care home (R1) is registered with the CQC, not Ofsted (the DfE's 222)
+                        "K2" | "K1" | "S1" | "SEMI" => format!("SC{:06}", 400_000 + (carer * 7919) % 500_000),
                         _ => "XXXXXXX".to_string(),
                     };
                     let pid = self.provider_id(cur_place, cur_prov);
