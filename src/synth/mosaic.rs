@@ -366,9 +366,10 @@ impl Return903 {
             // placed for adoption: decisions that the child should be placed for adoption
             for cp in ps {
                 let Some(a) = cp.adoption.as_ref().filter(|a| a.decision <= ye) else { continue };
+                // DATE_PLACED_CEASED is the decision that the child should no longer be placed, with
+                // its reason: never an adoption (the DfE's 119, 525)
                 let (ceased, why) = match a.reversed {
                     Some((d, rd)) if d <= ye => (dmy(d), rd.to_string()),
-                    _ if cp.end <= ye && matches!(cp.reason, "E11" | "E12") => (dmy(cp.end), String::new()),
                     _ => (String::new(), String::new()),
                 };
                 add(Placed, c, vec![id.clone(), dob.clone(), dmy(a.decision), ceased, why]);
@@ -426,7 +427,7 @@ impl Return903 {
             // birthdays in the year: born between ys - a years and ye - a years
             for (c, cp) in w.care_leavers_between(add_years(ys, -a), add_years(ye, -a)) {
                 let b = add_years(w.person(c).dob, a);
-                if cp.end <= b && b >= ys && b <= ye {
+                if cp.end < b && b >= ys && b <= ye {
                     leavers.entry(c).or_insert(b);
                 }
             }
