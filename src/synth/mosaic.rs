@@ -318,7 +318,8 @@ impl Return903 {
                             e.ls.into(),
                             cp.cin.into(),
                             place_code(e.place, y).into(),
-                            e.provider.into(),
+                            // an "other placement" (Z1) has no provider code (the DfE's 178)
+                            if e.place == "Z1" { String::new() } else { e.provider.into() },
                             dec,
                             if ended { rec_code(e.rec, y).into() } else { String::new() },
                             if ended { e.reason_change.unwrap_or("").into() } else { String::new() },
@@ -365,7 +366,8 @@ impl Return903 {
 
             // placed for adoption: decisions that the child should be placed for adoption
             for cp in ps {
-                let Some(a) = cp.adoption.as_ref().filter(|a| a.decision <= ye) else { continue };
+                // (a decision reversed before the year is last year's news: the DfE's 118)
+                let Some(a) = cp.adoption.as_ref().filter(|a| a.decision <= ye && !a.reversed.is_some_and(|(d, _)| d < ys)) else { continue };
                 // DATE_PLACED_CEASED is the decision that the child should no longer be placed, with
                 // its reason: never an adoption (the DfE's 119, 525)
                 let (ceased, why) = match a.reversed {
