@@ -382,7 +382,8 @@ impl Return903 {
                 let mut r = rng::item(seed, la, "903-prevperm", c as u64);
                 let date_perm = match cp.prev_perm {
                     "P1" | "P2" | "P3" => {
-                        let d = rng::day_between(&mut r, add_years(p.dob, 1).min(cp.start), cp.start);
+                        // the order was made before care began (the DfE's 632)
+                        let d = rng::day_between(&mut r, add_years(p.dob, 1).min(add_days(cp.start, -1)), add_days(cp.start, -1));
                         match int(&mut r, 0, 2) {
                             0 => dmy(d),
                             1 => format!("zz/{:02}/{}", d.month(), d.year()),
@@ -556,9 +557,11 @@ fn header_row(w: &World, p: &Person, y: i32, mother: bool) -> Vec<String> {
     let ye = year_end(y);
     let upn = p.upn_on(ye).map(str::to_string).unwrap_or_else(|| upn_unknown_903(p, y).to_string());
     let mut r = rng::item(w.seed, w.council.la_code, "903-mother", p.id as u64);
+    // a girl's first child is born on one day whichever return asks (the DfE's 624)
+    let first_child = if chance(&mut r, 0.03) { Some(rng::day_between(&mut r, add_years(p.dob, 15), add_years(p.dob, 18))) } else { None };
     let (mother, mc_dob) = if p.sex == 'F' && mother {
-        if age_on(p.dob, ye) >= 15 && chance(&mut r, 0.03) {
-            ("1".to_string(), dmy(rng::day_between(&mut r, add_years(p.dob, 15), ye)))
+        if let Some(d) = first_child.filter(|d| *d <= ye) {
+            ("1".to_string(), dmy(d))
         } else {
             ("0".to_string(), String::new())
         }

@@ -1476,9 +1476,11 @@ impl Sim<'_> {
             let (pl_post, urn, provider_id, weekly) = match episodes.last() {
                 Some(prev) if same => (prev.pl_post.clone(), prev.urn.clone(), prev.provider_id, prev.weekly_cost),
                 _ => {
+                    // the council's own provision (PR1) other than foster care is in its area (the DfE's 1015)
+                    let own_home = cur_prov == "PR1" && !matches!(cur_place, "A3" | "A4" | "A5" | "A6" | "U1" | "U2" | "U3" | "U4" | "U5" | "U6" | "SEMI");
                     let pc = if cur_place == "P1" {
                         home_post.clone()
-                    } else if out_of_area(&mut self.r) {
+                    } else if out_of_area(&mut self.r) && !own_home {
                         away_from(postcode(&mut self.r, &OUT_OF_AREA), &home_post)
                     } else {
                         away_from(postcode(&mut self.r, self.areas), &home_post)
