@@ -384,10 +384,13 @@ impl Return903 {
                     "P1" | "P2" | "P3" => {
                         // the order was made before care began (the DfE's 632)
                         let d = rng::day_between(&mut r, add_years(p.dob, 1).min(add_days(cp.start, -1)), add_days(cp.start, -1));
+                        // a part-known date only when all of its month (year) is before care began,
+                        // as the DfE's 632 reads it at its latest
+                        let month_before = d.month() != cp.start.month() || d.year() != cp.start.year();
                         match int(&mut r, 0, 2) {
-                            0 => dmy(d),
-                            1 => format!("zz/{:02}/{}", d.month(), d.year()),
-                            _ => format!("zz/zz/{}", d.year()),
+                            1 if month_before => format!("zz/{:02}/{}", d.month(), d.year()),
+                            2 if d.year() < cp.start.year() => format!("zz/zz/{}", d.year()),
+                            _ => dmy(d),
                         }
                     }
                     _ => String::new(),
