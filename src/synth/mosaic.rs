@@ -381,7 +381,8 @@ impl Return903 {
             if let Some(cp) = ps.iter().find(|cp| cp.start >= ys && cp.start <= ye) {
                 let mut r = rng::item(seed, la, "903-prevperm", c as u64);
                 let date_perm = match cp.prev_perm {
-                    "P1" | "P2" | "P3" => {
+                    // any option but none (Z1) has its date, even if the option is not known (P4; the DfE's 630)
+                    "P1" | "P2" | "P3" | "P4" => {
                         // the order was made before care began (the DfE's 632)
                         let d = rng::day_between(&mut r, add_years(p.dob, 1).min(add_days(cp.start, -1)), add_days(cp.start, -1));
                         // a part-known date only when all of its month (year) is before care began,

@@ -1366,7 +1366,12 @@ impl Sim<'_> {
         // placements: (date, place, provider, same carer as before)
         let mut pl_events: Vec<(NaiveDate, &'static str, &'static str, bool)> = vec![];
         let sgo_or_relative = matches!(outcome, "sgo" | "cao");
-        let (mut place, mut prov) = self.placement_for(age, uasc, sgo_or_relative);
+        // a child accommodated under section 20 alone (V2) is not placed with parents (the DfE's
+        // 378): a placement with parents waits for an order, and until then the child is fostered
+        // in-house (legal status only moves away from V2)
+        let ls_at = |x: NaiveDate| ls_events.iter().rfind(|e| e.0 <= x).map_or(first_ls, |e| e.1);
+        let not_home_under_s20 = |x: NaiveDate, pp: (&'static str, &'static str)| if pp.0 == "P1" && ls_at(x) == "V2" { ("U6", "PR1") } else { pp };
+        let (mut place, mut prov) = not_home_under_s20(d, self.placement_for(age, uasc, sgo_or_relative));
         pl_events.push((d, place, prov, false));
         let mut t = d;
         let mut long_term_done = false;
@@ -1403,7 +1408,7 @@ impl Sim<'_> {
             let (np, npv) = if a >= 16 && chance(&mut self.r, 0.45) {
                 ("SEMI", if chance(&mut self.r, 0.8) { "PR4" } else { "PR5" })
             } else {
-                self.placement_for(a, uasc, false)
+                not_home_under_s20(next, self.placement_for(a, uasc, false))
             };
             pl_events.push((next, np, npv, false));
             place = np;
