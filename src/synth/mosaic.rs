@@ -654,6 +654,9 @@ pub fn leaver_status(w: &World, child: u32, on: NaiveDate, y: i32) -> LeaverStat
         &mut r,
         &[(("U", "Independent living"), 0.38), (("D", "Semi-independent accommodation"), 0.22), (("Z", "With former foster carers"), 0.14), (("B", "With parents or relatives"), 0.12), (("E", "Supported lodgings"), 0.06), (("K", "Ordinary lodgings"), 0.03), (("V", "Emergency accommodation"), 0.02), (("X", "In custody"), 0.01), (("Y", "Other accommodation"), 0.02)],
     );
+    // staying put with former foster carers begins at 18: at 17 the young person is in supported
+    // lodgings instead (the DfE's 3001)
+    let (kind, label) = if kind == "Z" && age < 18 { ("E", "Supported lodgings") } else { (kind, label) };
     let suitable = !matches!(kind, "V" | "X") && chance(&mut r, p.leaver_suitable + 0.02);
     let code: &'static str = match (kind, suitable) {
         ("U", true) => "U1",
