@@ -1129,6 +1129,10 @@ impl Sim<'_> {
         };
         let connected = prefer_connected || chance(r, 0.22);
         if uasc {
+            // supported accommodation only from 16 (the DfE's 371)
+            if age < 16 {
+                return weighted(r, &[(("U6", "PR4"), 0.55), (("U6", "PR1"), 0.30), (("K2", "PR4"), 0.15)]);
+            }
             return weighted(r, &[(("SEMI", "PR4"), 0.55), (("U6", "PR4"), 0.25), (("U6", "PR1"), 0.12), (("K2", "PR4"), 0.08)]);
         }
         match age {
@@ -1296,7 +1300,9 @@ impl Sim<'_> {
         let mut cur = first_ls;
         let mut t = d;
         if matches!(cur, "L1" | "L2") {
-            t = add_days(t, int(r, 2, 8));
+            // police protection lasts at most 72 hours (the DfE's 361), an emergency protection
+            // order up to 8 days
+            t = add_days(t, if cur == "L1" { int(r, 1, 3) } else { int(r, 2, 8) });
             cur = "C1";
             ls_events.push((t, cur));
         }
