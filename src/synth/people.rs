@@ -1330,6 +1330,9 @@ impl Sim<'_> {
             let po = add_months(decision, 2.0 + 2.0 * unit(r)).min(add_days(end, -90)).max(add_days(decision, 1));
             let placed = add_days(end, -(int(r, 90, 200))).max(add_days(po, 7));
             let matched = add_days(placed, -int(r, 7, 28)).max(po);
+            // the placement order replaces any order still to come (the DfE's 408: placed for
+            // adoption under E1)
+            ls_events.retain(|(x, _)| *x < po);
             ls_events.push((po, "E1"));
             adoptive_placement = Some(placed);
             let adopters = if chance(r, 0.8) { 2 } else { 1 };
@@ -1555,10 +1558,16 @@ impl Sim<'_> {
                 let mut starts: Vec<NaiveDate> = (0..k.min(12)).map(|_| day_between(&mut self.r, y0, y1)).collect();
                 starts.sort();
                 starts.dedup();
-                for s in starts {
-                    let e = add_days(s, weighted(&mut self.r, &[(0i64, 0.45), (1, 0.35), (2, 0.12), (4, 0.08)])).min(end);
+                for (i, &s) in starts.iter().enumerate() {
+                    // back before the next time missing (the DfE's 574) and before care ends (580)
+                    let back_by = starts.get(i + 1).map_or(add_days(end, -1), |n| add_days(*n, -1).min(add_days(end, -1))).max(s);
+                    let e = add_days(s, weighted(&mut self.r, &[(0i64, 0.45), (1, 0.35), (2, 0.12), (4, 0.08)])).min(back_by);
                     let offered = chance(&mut self.r, 0.93);
-                    missing.push(Missing { start: s, end: e, kind: if chance(&mut self.r, 0.8) { "M" } else { "A" }, return_interview_offered: offered, return_interview_accepted: offered && chance(&mut self.r, 0.7) });
+                    let m = Missing { start: s, end: e, kind: if chance(&mut self.r, 0.8) { "M" } else { "A" }, return_interview_offered: offered, return_interview_accepted: offered && chance(&mut self.r, 0.7) };
+                    // (none that begins the day care ends: the same draws, so nothing else moves)
+                    if s < end {
+                        missing.push(m);
+                    }
                 }
             }
             y0 = add_days(y1, 1);
