@@ -336,7 +336,10 @@ fn a_903_return_as_xml_raises_the_flags_it_raises_as_csv() {
         rules_seen.extend(x.iter().map(|f| f.0.clone()));
     }
     let _ = std::fs::remove_dir_all(&work);
-    assert!(compared > 0 && rules_seen.len() >= 5, "too few flags to compare the shapes by ({compared} from {} rules)", rules_seen.len());
+    // (the generator's clean returns now raise few DfE flags: SW12STG2, 633 and a stray one; the
+    // shapes still need some to compare; a council with defects would write different defects in
+    // the two shapes)
+    assert!(compared > 0 && rules_seen.len() >= 2, "too few flags to compare the shapes by ({compared} from {} rules)", rules_seen.len());
 }
 
 /// The DfE tool's defects and limits a clean generated return still meets, where Lantern's
