@@ -297,7 +297,7 @@ def duck_worker(plan_path: str) -> None:
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET integer_division = true")  # DataFusion's `/` of two integers is integer division
     t0 = time.perf_counter()
-    for db in ("clean", "quarantine", "marts", "assumptions"):
+    for db in ("clean", "quarantine", "marts", "published", "assumptions"):
         con.execute(f"ATTACH ':memory:' AS {db}")
     con.execute("USE memory")
     for stmt in MACROS.format(holidays=plan["holidays"]).split(";\n"):
@@ -326,17 +326,18 @@ def duck_worker(plan_path: str) -> None:
             view(name, f"SELECT {select} WHERE false")
     print(json.dumps({"setup": time.perf_counter() - t0}), flush=True)
     for m in plan["models"]:
-        area, model = m["area"], m["name"].split(".")[-1]
+        # marts.<area>.<model> or published.<area>.<model>, written to <zone>/<area>/<model>/
+        zone, area, model = m["name"].split(".")
         for up in m["upstream"]:
-            a, b = up.split(".")[1:]
-            view(up, f"SELECT * FROM read_parquet('{w / 'marts' / a / b}/*.parquet')")
-        dest = out / area / f"{model}.parquet"
+            z, a, b = up.split(".")
+            view(up, f"SELECT * FROM read_parquet('{w / z / a / b}/*.parquet')")
+        dest = out / zone / area / f"{model}.parquet"
         dest.parent.mkdir(parents=True, exist_ok=True)
         sql = to_duckdb(m["sql"]).strip().rstrip(";")
         # DATE ± INTERVAL is a timestamp in DuckDB, a date in DataFusion: a result column that is a
         # timestamp in DuckDB and a date in Lantern's mart is cast back to DATE (binding only, untimed)
         try:
-            mart_types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{w / 'marts' / area / model}/*.parquet')").fetchall()}
+            mart_types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{w / zone / area / model}/*.parquet')").fetchall()}
             duck_types = [(r[0], r[1]) for r in con.execute(f"DESCRIBE {sql}").fetchall()]
             if any(t.startswith("TIMESTAMP") and mart_types.get(c) == "DATE" for c, t in duck_types):
                 cols_sql = ", ".join(f'CAST("{c}" AS DATE) AS "{c}"' if t.startswith("TIMESTAMP") and mart_types.get(c) == "DATE" else f'"{c}"'
@@ -350,7 +351,7 @@ def duck_worker(plan_path: str) -> None:
             r = {"model": m["name"], "seconds": time.perf_counter() - t, "rows": rows}
             if plan.get("check"):
                 # not timed: rows of one that the other lacks (floats rounded to 9 significant digits)
-                mart = w / "marts" / area / model
+                mart = w / zone / area / model
                 cols = [c[0] for c in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{dest}')").fetchall()]
                 norm = ", ".join(f'CASE WHEN typeof("{c}") IN ({NUMERIC}) THEN CAST(round(TRY_CAST("{c}" AS DOUBLE), 6) AS VARCHAR) ELSE CAST("{c}" AS VARCHAR) END' for c in cols)
                 a = f"SELECT {norm} FROM read_parquet('{dest}')"

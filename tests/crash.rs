@@ -48,7 +48,7 @@ fn folder_reader_check(warehouse: &Path) {
 import sys, pathlib, pyarrow.parquet as pq
 root = pathlib.Path(sys.argv[1])
 n = 0
-for zone in ("clean", "quarantine", "marts"):
+for zone in ("clean", "quarantine", "marts", "published"):
     for f in sorted((root / zone).rglob("*.parquet")) if (root / zone).exists() else []:
         pq.read_table(f)
         n += 1

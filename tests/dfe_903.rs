@@ -122,14 +122,7 @@ fn case_return(catalog: &Catalog, input: &J, code: &str) -> Return {
 fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
     let py = if std::env::var("LANTERN_DFE_903_CASES").is_ok() { String::new() } else { dfe_python() };
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-903-cases.{}", std::process::id()));
-    // the rules as the checkout has them (editing a rule file needs no rebuild to re-test), which
-    // must be what the binary ships
-    let catalog = Catalog::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"), "ssda903").unwrap();
-    let shipped = Catalog::shipped("ssda903").unwrap();
-    let sqls = |c: &Catalog| c.rules.iter().map(|r| (r.file.clone(), r.sql.clone())).collect::<BTreeMap<_, _>>();
-    if sqls(&catalog) != sqls(&shipped) {
-        eprintln!("note: rules/ differs from the rules this binary embeds (edited since the build); testing rules/");
-    }
+    let catalog = common::dfe_cases::checkout_catalog("ssda903");
     let only: Option<BTreeSet<String>> = std::env::var("LANTERN_DFE_RULES").ok().map(|s| s.split(',').map(str::to_string).collect());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (mut passed, mut failures, mut report) = (0, vec![], vec![]);

@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -69,14 +69,7 @@ fn raw_rows(expected: &J) -> BTreeSet<(String, i64)> {
 fn every_declared_cin_rule_flags_the_rows_its_dfe_test_expects() {
     let py = dfe_python();
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-cases.{}", std::process::id()));
-    // the rules as the checkout has them (so that editing a rule file needs no rebuild to re-test),
-    // which must be what the binary ships
-    let catalog = Catalog::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"), "cin").unwrap();
-    let shipped = Catalog::shipped("cin").unwrap();
-    let sqls = |c: &Catalog| c.rules.iter().map(|r| (r.file.clone(), r.sql.clone())).collect::<BTreeMap<_, _>>();
-    if sqls(&catalog) != sqls(&shipped) {
-        eprintln!("note: rules/ differs from the rules this binary embeds (edited since the build); testing rules/");
-    }
+    let catalog = common::dfe_cases::checkout_catalog("cin");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (mut passed, mut failures, mut report) = (0, vec![], vec![]);
     for (ruleset, year) in RULESETS {

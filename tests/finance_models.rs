@@ -87,7 +87,8 @@ fn one_changed_assumption_rebuilds_the_forecast_only_and_bad_ones_name_the_file_
     let out = build(&[]);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("models: 1 built") && stdout.contains("marts.dsg.forecast"), "{stdout}");
+    // the forecast, and the published copy that reads it
+    assert!(stdout.contains("models: 2 built") && stdout.contains("marts.dsg.forecast") && stdout.contains("published.dsg.forecast"), "{stdout}");
     let after = forecast(&w);
     let changed: Vec<_> = before.iter().zip(&after).filter(|(a, b)| a != b).collect();
     assert!(!changed.is_empty() && changed.iter().all(|(a, _)| a["scenario"] == "mitigations"), "{changed:?}");

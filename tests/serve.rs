@@ -109,7 +109,7 @@ fn outcome(v: &Value) -> &str {
 /// Every file under the warehouse's data zones with its size and content hash.
 fn snapshot(wh: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = vec![];
-    for zone in ["raw", "clean", "quarantine", "marts"] {
+    for zone in ["raw", "clean", "quarantine", "marts", "published"] {
         for f in common::all_files(&wh.join(zone)) {
             out.push((f.strip_prefix(wh).unwrap().display().to_string(), std::fs::read(&f).unwrap()));
         }

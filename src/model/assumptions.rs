@@ -82,33 +82,9 @@ fn column(c: &ColumnSpec, rows: &[toml::Table]) -> ArrayRef {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
+    use crate::project::assumptions::fixtures::{files, SPEC};
     use crate::project::assumptions::Assumptions;
-
-    fn files(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
-    const SPEC: &str = r#"
-[[table]]
-name = "scenario"
-key = ["scenario"]
-[[table.column]]
-name = "scenario"
-required = true
-[[table.column]]
-name = "growth_pct"
-type = "float"
-min = 0
-[[table.column]]
-name = "weekly_cost"
-type = "decimal"
-[[table.column]]
-name = "from"
-type = "date"
-"#;
 
     #[test]
     fn rows_become_typed_columns() {

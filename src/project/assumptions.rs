@@ -228,15 +228,16 @@ fn kind(t: ColumnType) -> &'static str {
     }
 }
 
+/// A spec and the helper that makes files of it, for the tests here and in `model::assumptions`.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod fixtures {
+    use std::collections::BTreeMap;
 
-    fn files(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pub fn files(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    const SPEC: &str = r#"
+    pub const SPEC: &str = r#"
 [[table]]
 name = "scenario"
 key = ["scenario"]
@@ -254,6 +255,12 @@ type = "decimal"
 name = "from"
 type = "date"
 "#;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{files, SPEC};
+    use super::*;
 
     #[test]
     fn unknown_keys_tables_wrong_types_and_bounds_name_the_file_row_and_key() {

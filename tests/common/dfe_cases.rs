@@ -77,3 +77,16 @@ pub fn case_table(decl: &lantern::dfe::TableDecl, t: &J, column: impl Fn(&str) -
         .collect();
     lantern::dfe::TableData { rows }
 }
+
+/// The catalog of `ret`'s rules as the checkout has them (so that editing a rule file needs no
+/// rebuild to re-test), with a note when they differ from the rules the binary embeds.
+pub fn checkout_catalog(ret: &str) -> lantern::dfe::Catalog {
+    use lantern::dfe::Catalog;
+    let catalog = Catalog::from_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"), ret).unwrap();
+    let shipped = Catalog::shipped(ret).unwrap();
+    let sqls = |c: &Catalog| c.rules.iter().map(|r| (r.file.clone(), r.sql.clone())).collect::<std::collections::BTreeMap<_, _>>();
+    if sqls(&catalog) != sqls(&shipped) {
+        eprintln!("note: rules/ differs from the rules this binary embeds (edited since the build); testing rules/");
+    }
+    catalog
+}

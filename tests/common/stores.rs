@@ -226,7 +226,7 @@ else:
             .map(|f| (f["path"].as_str().unwrap().to_string(), f["size"].as_u64().unwrap()))
             .collect();
         let stored: BTreeMap<String, u64> =
-            self.objects().into_iter().filter(|(p, _)| ["clean/", "quarantine/", "marts/"].iter().any(|z| p.starts_with(z))).collect();
+            self.objects().into_iter().filter(|(p, _)| ["clean/", "quarantine/", "marts/", "published/"].iter().any(|z| p.starts_with(z))).collect();
         assert!(!listed.is_empty());
         assert_eq!(listed, stored, "{:?}: the manifest and the store's data files differ", self.kind);
     }
