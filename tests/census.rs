@@ -129,7 +129,7 @@ fn every_census_file_lands_counted_partitioned_and_protected() {
         let tables = f["tables"].as_array().unwrap();
         assert_eq!(tables.len(), 1, "{name}");
         assert_eq!(tables[0]["table"], format!("census.{table}"), "{name}");
-        assert_eq!(tables[0]["partition"], format!("la=201/census={census}"), "{name}");
+        assert_eq!(tables[0]["partition"], format!("la_key=201/census_key={census}"), "{name}");
         assert_eq!(tables[0]["unknown_columns"], serde_json::json!([]), "{name}");
     }
 

@@ -76,7 +76,8 @@ fn the_demo_loads_a_council_and_says_where_to_look() {
 }
 
 /// `benches/models.py` (docs/benchmarks.md) on a small council: every model runs in Lantern, the
-/// models DuckDB runs give Lantern's rows, and no spill folder is left in the warehouse.
+/// models DuckDB runs give Lantern's rows, and no spill folder is left in the warehouse; then
+/// every table opens in DataFusion, DuckDB and pyarrow.
 #[test]
 fn the_model_benchmark_runs_and_duckdb_gives_the_same_rows() {
     let tmp = tempfile::tempdir().unwrap();
@@ -97,4 +98,17 @@ fn the_model_benchmark_runs_and_duckdb_gives_the_same_rows() {
     let differ: Vec<&str> = stdout.lines().filter(|l| l.starts_with("results differ for ") && !l.starts_with("results differ for marts.finance.budget_lines:")).collect();
     assert!(differ.is_empty(), "{stdout}");
     assert!(!warehouse.join("_tmp").exists(), "the spill folder should go with the session");
+
+    // every clean, quarantine, mart and published table opens as the analysts' own tools
+    // document it (DataFusion's CREATE EXTERNAL TABLE, DuckDB and pyarrow with Hive
+    // partitioning), with the files' rows and column types: the folder keys never collide with
+    // the columns inside the files
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/open_tables.py");
+    let out = python_with_datafusion(&[script.to_str().unwrap(), warehouse.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let opened: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let tables = sql_json(&warehouse, "SELECT count(*) AS n FROM information_schema.tables \
+        WHERE table_catalog IN ('clean', 'quarantine', 'marts', 'published') AND table_schema <> 'information_schema'");
+    assert_eq!(opened["tables"], tables[0]["n"], "every table Lantern lists, opened: {stdout}");
 }

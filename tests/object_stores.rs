@@ -114,10 +114,19 @@ fn end_to_end(kind: Kind) {
     store.assert_tidy(&reader);
     let v1 = store.manifest(&reader)["version"].as_u64().unwrap();
 
-    // the same landing again: the same warehouse, and replaced files removed
+    // the warehouse as Lantern wrote it before folder keys had names of their own
+    // (`la=201/year=2024`); readers see the same tables
+    store.py("legacy");
+    assert!(store.objects().keys().any(|p| p.contains("/la=201/")), "{kind:?}: the store was not made legacy");
+    assert_eq!(&snapshot(&sql), disk_a, "{kind:?}: the legacy layout reads differently");
+
+    // the same landing again: the same warehouse, and replaced files removed; the first writer
+    // renamed the legacy folders (a partition left under its old name would count twice)
     must(run(&a, &[]));
     assert_eq!(&snapshot(&sql), disk_a, "{kind:?}: re-running the same landing changed the warehouse");
     store.assert_tidy(&reader);
+    let old: Vec<String> = store.objects().into_keys().filter(|p| p.contains("/la=")).collect();
+    assert!(old.is_empty(), "{kind:?}: objects left under the old folder names: {old:?}");
 
     // the store fails at the 20th request of the next commit (of some 50 uploads): the run fails,
     // saying so, and the warehouse is as it was
@@ -146,6 +155,54 @@ fn end_to_end(kind: Kind) {
     assert_eq!(outcomes.len(), 4, "{outcomes:?}");
     assert_eq!(outcomes.iter().filter(|o| o.starts_with("failed")).count(), 1, "{outcomes:?}");
     assert!(outcomes.last().unwrap().starts_with("succeeded"), "{outcomes:?}");
+}
+
+/// A warehouse on disk with the partition folders Lantern wrote before folder keys had names
+/// of their own (`la=201/year=2024`, colliding with the files' `la` and `year` columns for any
+/// reader that infers Hive partitions): readers see the same tables, and the next run renames
+/// every folder and replaces what it loads, with no partition left behind to count twice.
+#[test]
+fn a_warehouse_on_disk_with_the_old_folder_names_is_renamed_by_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = landings(tmp.path());
+    let wh = tmp.path().join("warehouse");
+    let whs = wh.to_str().unwrap();
+    let sql = |q: &str| results(&ok(&["sql", "--warehouse", whs, "-e", q, "--format", "json"]));
+    let run = |landing: &Path| {
+        let mut args = run_args(landing);
+        args.extend(["--warehouse".into(), whs.into()]);
+        ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    };
+    let (disk_a, disk_b) = on_disk();
+    run(&a);
+    // the old names: `la_key=201` → `la=201`, `year_key=2024` → `year=2024`, deepest first
+    let keyed = |wh: &Path| -> Vec<PathBuf> {
+        let dirs: std::collections::BTreeSet<PathBuf> = all_files(wh)
+            .iter()
+            .flat_map(|f| f.ancestors().skip(1).map(Path::to_path_buf).collect::<Vec<_>>())
+            .filter(|d| d.file_name().is_some_and(|n| n.to_string_lossy().split_once('=').is_some_and(|(k, _)| k.ends_with("_key"))))
+            .collect();
+        let mut v: Vec<PathBuf> = dirs.into_iter().collect();
+        v.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        v
+    };
+    let renamed = keyed(&wh);
+    assert!(renamed.len() > 20, "{renamed:?}");
+    for d in &renamed {
+        let name = d.file_name().unwrap().to_string_lossy().replacen("_key=", "=", 1);
+        std::fs::rename(d, d.with_file_name(name)).unwrap();
+    }
+    assert!(wh.join("clean/mosaic/ssda903_episodes/la=201").is_dir());
+    assert_eq!(&snapshot(&sql), disk_a, "the legacy layout reads differently");
+
+    run(&b);
+    assert_eq!(&snapshot(&sql), disk_b, "after the run the legacy warehouse differs from a new one");
+    let old: Vec<PathBuf> = all_files(&wh)
+        .into_iter()
+        .filter(|f| f.components().any(|c| c.as_os_str().to_string_lossy().split_once('=').is_some_and(|(k, _)| ["la", "year"].contains(&k))))
+        .collect();
+    assert!(old.is_empty(), "files left under the old folder names: {old:?}");
+    assert!(keyed(&wh).len() >= renamed.len() / 2, "{:?}", keyed(&wh));
 }
 
 #[test]

@@ -107,7 +107,7 @@ fn reference_data_loads_and_answers() {
     let nomis = find("nomis_mid_2021_population.csv");
     assert_eq!(nomis["rows_quarantined"], 0);
     // ONS codes load into the council whose folder the file sits in, and the run record says so
-    assert_eq!(nomis["tables"][0]["partition"], "la=838/year=2021");
+    assert_eq!(nomis["tables"][0]["partition"], "la_key=838/year_key=2021");
     assert_eq!(nomis["tables"][0]["rules_flagged"]["population.ons_code_routed_by_file"], 5, "{nomis}");
 
     // --- local authorities: the current ones, as the shipped CSV has them

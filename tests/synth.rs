@@ -2,7 +2,7 @@
 //! ingests with exactly the defects its manifest lists quarantined and nothing else (in CSV,
 //! workbook and XML files alike), supplies the SSDA903 and SEN2 returns in either shape with the
 //! same events, looks like Dorset (SEED-FIGURES.md) at the scale asked for, and gives each
-//! council its own `la=`.
+//! council its own `la_key=`.
 
 mod common;
 use common::*;
@@ -273,13 +273,13 @@ fn three_councils_three_partitions() {
     generate(&out, &["--scale", "0.04", "--councils", "3", "--defect-rate", "0"]);
     run(&out.join("landing"), &warehouse, &[]);
     let want = BTreeSet::from(["838".to_string(), "839".to_string(), "933".to_string()]);
-    // the generated sources (reference data ships with Lantern, partitioned la=national)
+    // the generated sources (reference data ships with Lantern, partitioned la_key=national)
     let clean: Vec<String> = tables(&warehouse, "clean").into_iter().filter(|t| !t.starts_with("clean.reference.")).collect();
     assert!(clean.len() >= 40, "{clean:?}");
     for t in &clean {
         let parts: Vec<&str> = t.split('.').collect();
         let dir = warehouse.join("clean").join(parts[1]).join(parts[2]);
-        let las: BTreeSet<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().trim_start_matches("la=").to_string()).collect();
+        let las: BTreeSet<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().trim_start_matches("la_key=").to_string()).collect();
         assert!(las.is_subset(&want), "{t}: {las:?}");
         // tables every council has rows in, whatever the scale
         if ["ssda903_episodes", "ssda903_header", "cin_details", "annex_a_list_1_contacts", "pupil_on_roll", "sen2_person", "annex_a_send_ehcp", "ehcp_placement_costs", "ledger_transactions", "budgets", "coding_map", "dsg_allocations"].contains(&parts[2]) {

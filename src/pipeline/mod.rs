@@ -405,7 +405,7 @@ impl Runner<'_> {
     }
 
     /// Checks a CIN census by the DfE's rules of its collection year and stages every flag in
-    /// `clean/dfe/cin_flags/la=<la>/year=<year>` (the child pseudonymised): a re-sent return
+    /// `clean/dfe/cin_flags/la_key=<la>/year_key=<year>` (the child pseudonymised): a re-sent return
     /// replaces its flags. Flags are facts about the return: its rows land in `clean` all the same.
     fn dfe_check(&self, index: usize, path: &Path, fr: &FileRecord, stage: &Path, run_id: &str) -> Result<(crate::warehouse::runs::DfeSummary, String), String> {
         use crate::dfe;
@@ -417,7 +417,7 @@ impl Runner<'_> {
         let flags = rt.block_on(dfe::check(&catalog, &ret, &rules)).map_err(|e| e.to_string())?;
         let la = fr.la.clone().filter(|la| is_la_code(la)).ok_or("the return's council is not known")?;
         let year = ret.year.clone().filter(|y| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit())).ok_or("the return's header has no collection year")?;
-        let part = format!("clean/dfe/cin_flags/la={la}/year={year}");
+        let part = format!("clean/dfe/cin_flags/{}", crate::schema::partition_folders(&la, "year", &year));
         if !crate::warehouse::is_inside(&part) {
             return Err("the return names a partition outside the warehouse".into());
         }
@@ -468,7 +468,7 @@ impl Runner<'_> {
                             table: TableRecord {
                                 segment: name.clone(),
                                 table: schema.qualified_name(),
-                                partition: format!("la={la}/{}={pval}", schema.partition.column),
+                                partition: crate::schema::partition_folders(&la, &schema.partition.column, &pval),
                                 unknown_columns: v.unknown_columns.clone(),
                                 ..Default::default()
                             },
@@ -527,7 +527,7 @@ impl Runner<'_> {
                         fr.tables.push(TableRecord {
                             segment: name.clone(),
                             table: schema.qualified_name(),
-                            partition: format!("la={}/{}={}", file_la.clone().unwrap_or_default(), schema.partition.column, file_part.0),
+                            partition: crate::schema::partition_folders(file_la.as_deref().unwrap_or_default(), &schema.partition.column, &file_part.0),
                             unknown_columns: v.unknown_columns.clone(),
                             ..Default::default()
                         });
@@ -791,7 +791,7 @@ struct PartOut {
 const ZONES_WRITTEN: [&str; 2] = ["clean", "quarantine"];
 
 fn part_rel(schema: &TableSchema, zone: &str, la: &str, pval: &str) -> String {
-    format!("{zone}/{}/{}/la={la}/{}={pval}", schema.source, schema.name, schema.partition.column)
+    format!("{zone}/{}/{}/{}", schema.source, schema.name, crate::schema::partition_folders(la, &schema.partition.column, pval))
 }
 
 /// A file that landed as the CIN census (an XML return read into `mosaic.cin_*`).

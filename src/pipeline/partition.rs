@@ -1,4 +1,4 @@
-//! Partition values: where a file's (or a row's) data goes below `la=`, and the collection
+//! Partition values: where a file's (or a row's) data goes below the council's folder (`la_key=`), and the collection
 //! year its codes are checked against. Found in a row's column, the file's header, its name, or
 //! the run's as-of date, in that order.
 

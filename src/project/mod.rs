@@ -222,6 +222,11 @@ impl Project {
                     problems.push(format!("{at}: partition {what} {c} is not a column"));
                 }
             }
+            for key in [crate::schema::LA_FOLDER_KEY.to_string(), crate::schema::folder_key(&t.partition.column)] {
+                if t.column(&key).is_some() {
+                    problems.push(format!("{at}: column {key} has the name of a partition folder key; rename the column"));
+                }
+            }
             if t.column(&t.partition.column).is_some_and(|c| c.data_type != crate::schema::ColumnType::String) {
                 problems.push(format!("{at}: partition column {} is declared with a type other than string", t.partition.column));
             }

@@ -30,7 +30,7 @@ pub struct TableSchema {
     /// How a file is recognised as holding this table.
     #[serde(default)]
     pub detect: Detect,
-    /// The partition below `la=`: its column name and how its value is found.
+    /// The partition below the council's folder: its column name and how its value is found.
     #[serde(default)]
     pub partition: Partition,
     /// Where the rows come from inside an XML document (tables flattened from XML).
@@ -103,6 +103,41 @@ impl Default for Partition {
         Partition { column: default_partition_column(), kind: default_partition_kind(), from_column: None, la_column: None, la: None, replaces: vec![] }
     }
 }
+/// The folder key of a partition column: `la` → `la_key`, `year` → `year_key`, so a table's
+/// folders read `la_key=838/year_key=2024/`. The values are also columns inside the files (`la`,
+/// `year`), where Power BI's one-file and folder connectors see them; a reader that infers Hive
+/// partitions from the folders (DataFusion's `CREATE EXTERNAL TABLE`, DuckDB's
+/// `hive_partitioning`, pyarrow datasets) adds each folder key as a column too, and a key named
+/// like a column in the files would collide with it (DataFusion refuses the table; DuckDB puts
+/// its own BIGINT in place of the files' text `la`).
+pub fn folder_key(column: &str) -> String {
+    format!("{column}_key")
+}
+
+/// The folder key of the council: every table's first partition level.
+pub const LA_FOLDER_KEY: &str = "la_key";
+
+/// The folders of one partition below its table: `la_key=838/year_key=2024`.
+pub fn partition_folders(la: &str, column: &str, value: &str) -> String {
+    format!("{LA_FOLDER_KEY}={la}/{}={value}", folder_key(column))
+}
+
+/// The partition a warehouse written before folder keys had their own names calls `rel`
+/// (`clean/s/t/la=838/year=2024`, `clean/s/t/la=838`), under today's names
+/// (`clean/s/t/la_key=838/year_key=2024`); `None` when `rel` names no such folder.
+pub fn upgrade_partition_path(rel: &str) -> Option<String> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    if parts.len() < 4 || !parts[3].starts_with("la=") {
+        return None;
+    }
+    let keys = parts[3..].iter().map(|p| match p.split_once('=') {
+        Some((k, v)) if !k.ends_with("_key") => Some(format!("{}={v}", folder_key(k))),
+        _ => None,
+    });
+    let keys: Option<Vec<String>> = keys.collect();
+    Some(format!("{}/{}", parts[..3].join("/"), keys?.join("/")))
+}
+
 fn default_partition_column() -> String {
     "year".into()
 }
@@ -350,5 +385,16 @@ mod tests {
         assert_eq!(header_key("Date of Birth"), "dateofbirth");
         assert_eq!(header_key("\u{feff}CHILD"), "child");
         assert_eq!(header_key("Referral NFA?"), "referralnfa");
+    }
+
+    #[test]
+    fn old_partition_folders_take_the_folder_keys() {
+        assert_eq!(partition_folders("838", "census", "2024-autumn"), "la_key=838/census_key=2024-autumn");
+        assert_eq!(upgrade_partition_path("clean/mosaic/t/la=838/year=2024").as_deref(), Some("clean/mosaic/t/la_key=838/year_key=2024"));
+        assert_eq!(upgrade_partition_path("quarantine/finance/l/la=201/financial_year=2024-25").as_deref(), Some("quarantine/finance/l/la_key=201/financial_year_key=2024-25"));
+        assert_eq!(upgrade_partition_path("clean/mosaic/t/la=838").as_deref(), Some("clean/mosaic/t/la_key=838"));
+        assert_eq!(upgrade_partition_path("clean/mosaic/t/la_key=838/year_key=2024"), None);
+        assert_eq!(upgrade_partition_path("marts/social_care/x"), None);
+        assert_eq!(upgrade_partition_path("raw/mosaic/received=x/r"), None);
     }
 }

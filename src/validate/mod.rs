@@ -944,10 +944,10 @@ fn stored_values(warehouse: &crate::warehouse::Warehouse, tr: &TableRef, ctx: &F
     if !plain {
         return None;
     }
-    let mut rel = format!("clean/{}/{}/la={}", t.source, t.name, ctx.la);
-    if !council {
-        rel = format!("{rel}/{}={}", t.partition.column, ctx.partition_value);
-    }
+    let rel = match council {
+        true => format!("clean/{}/{}/{}={}", t.source, t.name, crate::schema::LA_FOLDER_KEY, ctx.la),
+        false => format!("clean/{}/{}/{}", t.source, t.name, crate::schema::partition_folders(&ctx.la, &t.partition.column, &ctx.partition_value)),
+    };
     let mut out = foldhash::HashSet::default();
     match warehouse.data(&rel)? {
         TableData::Dir(dir) => {

@@ -150,7 +150,7 @@ impl Warehouse {
     }
 
     /// The table's or partition's data at `rel` (`clean/mosaic/episodes`,
-    /// `clean/mosaic/episodes/la=201`), `None` when it holds no Parquet.
+    /// `clean/mosaic/episodes/la_key=201`), `None` when it holds no Parquet.
     pub fn data(&self, rel: &str) -> Option<TableData> {
         match &self.remote {
             Some(r) => {
@@ -168,8 +168,56 @@ impl Warehouse {
     /// finishes or discards what a killed writer left behind.
     pub fn lock(&self, what: &str, wait: std::time::Duration) -> Result<WriterLock, LockError> {
         let l = WriterLock::acquire(&self.root, what, wait)?;
-        self.recover().map_err(|e| LockError::Io { path: self.root.display().to_string(), source: std::io::Error::other(e.to_string()) })?;
+        let io = |e: WarehouseError| LockError::Io { path: self.root.display().to_string(), source: std::io::Error::other(e.to_string()) };
+        self.recover().map_err(io)?;
+        self.upgrade_folder_keys().map_err(io)?;
         Ok(l)
+    }
+
+    /// A warehouse written before partition folders had names of their own (`la=838/year=2024`,
+    /// which collide with the `la` and `year` columns inside the files for readers that infer
+    /// Hive partitions) takes today's (`la_key=838/year_key=2024`, see
+    /// [`crate::schema::folder_key`]): the first writer to hold the lock moves every such
+    /// partition in one commit, which an interruption finishes or leaves undone like any other.
+    fn upgrade_folder_keys(&self) -> Result<(), WarehouseError> {
+        if let Some(r) = &self.remote {
+            return r.upgrade_folder_keys();
+        }
+        let mut legacy = vec![];
+        for zone in ["clean", "quarantine"] {
+            for source in sorted_dirs(&self.root.join(zone)) {
+                for table in sorted_dirs(&source) {
+                    for la in sorted_dirs(&table).into_iter().filter(|d| name_of(d).starts_with("la=")) {
+                        match sorted_dirs(&la) {
+                            subs if subs.is_empty() => legacy.push(la),
+                            subs => legacy.extend(subs),
+                        }
+                    }
+                }
+            }
+        }
+        if legacy.is_empty() {
+            return Ok(());
+        }
+        let run_id = format!("{}-folder-keys", runs::new_run_id());
+        let stage = self.staging(&run_id);
+        let mut partitions = BTreeSet::new();
+        for dir in legacy {
+            let rel = dir.strip_prefix(&self.root).unwrap_or(&dir).to_string_lossy().replace('\\', "/");
+            let Some(new) = crate::schema::upgrade_partition_path(&rel) else { continue };
+            // both names: the one under today's keys was written later
+            if !self.root.join(&new).exists() {
+                for f in walk_files(&dir) {
+                    let to = stage.join(&new).join(f.strip_prefix(&dir).unwrap_or(&f));
+                    std::fs::create_dir_all(to.parent().unwrap_or(&stage)).map_err(io_err(&to))?;
+                    std::fs::hard_link(&f, &to).or_else(|_| std::fs::copy(&f, &to).map(|_| ())).map_err(io_err(&f))?;
+                }
+                partitions.insert(new);
+            }
+            partitions.insert(rel);
+        }
+        tracing::info!(partitions = partitions.len(), "renaming the warehouse's partition folders to their key names (la_key=, year_key=, …)");
+        self.commit(&run_id, &partitions)
     }
 
     pub fn staging(&self, run_id: &str) -> PathBuf {
@@ -203,7 +251,7 @@ impl Warehouse {
         Ok(())
     }
 
-    /// Commit staged partitions (relative paths such as `clean/mosaic/t/la=201/year=2024`): each
+    /// Commit staged partitions (relative paths such as `clean/mosaic/t/la_key=201/year_key=2024`): each
     /// replaces the partition of that name, or removes it when nothing was staged for it.
     /// `raw/` is moved in as a whole.
     pub fn commit(&self, run_id: &str, partitions: &BTreeSet<String>) -> Result<(), WarehouseError> {

@@ -53,7 +53,7 @@ pub struct Manifest {
     pub version: u64,
     pub committed_by: String,
     pub committed_at: String,
-    /// Partition (`clean/mosaic/episodes/la=201/year=2024`, `marts/social_care/x`) → its files.
+    /// Partition (`clean/mosaic/episodes/la_key=201/year_key=2024`, `marts/social_care/x`) → its files.
     pub partitions: BTreeMap<String, Vec<DataFile>>,
 }
 
@@ -327,26 +327,7 @@ impl Remote {
             .buffer_unordered(8)
             .try_collect::<Vec<()>>()
             .await?;
-        // another writer may have committed since this run read the manifest
-        let path = self.object(MANIFEST);
-        let now = match self.store.head(&path).await {
-            Ok(m) => m.e_tag,
-            Err(object_store::Error::NotFound { .. }) => None,
-            Err(e) => return Err(self.err(MANIFEST, e)),
-        };
-        if now != tag {
-            return Err(WarehouseError::Store {
-                path: format!("{}/{MANIFEST}", self.url),
-                message: "another process committed to this warehouse while this run was working; nothing was changed, run again".into(),
-            });
-        }
-        next.format = 1;
-        next.version = old.version + 1;
-        next.committed_by = run_id.to_string();
-        next.committed_at = chrono::Utc::now().to_rfc3339();
-        let body = serde_json::to_vec_pretty(&next).expect("serialisable");
-        let put = self.store.put(&path, PutPayload::from(body)).await.map_err(|e| self.err(MANIFEST, e))?;
-        *self.manifest.write().unwrap_or_else(|e| e.into_inner()) = (next.clone(), put.e_tag);
+        self.publish(&old, tag, next.clone(), run_id).await?;
         // committed: what follows only tidies, and a failure there is put right next time
         let keep = next.referenced();
         let mut gone = 0usize;
@@ -369,6 +350,82 @@ impl Remote {
             }
         }
         tracing::info!(version = next.version, uploaded = uploads.len(), removed = gone, "committed to the object store");
+        Ok(())
+    }
+
+    /// Writes `next` as the manifest, the commit point, unless another process has written it
+    /// since this one read `old` (tagged `tag`).
+    async fn publish(&self, old: &Manifest, tag: Option<String>, mut next: Manifest, run_id: &str) -> Result<(), WarehouseError> {
+        // another writer may have committed since this run read the manifest
+        let path = self.object(MANIFEST);
+        let now = match self.store.head(&path).await {
+            Ok(m) => m.e_tag,
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => return Err(self.err(MANIFEST, e)),
+        };
+        if now != tag {
+            return Err(WarehouseError::Store {
+                path: format!("{}/{MANIFEST}", self.url),
+                message: "another process committed to this warehouse while this run was working; nothing was changed, run again".into(),
+            });
+        }
+        next.format = 1;
+        next.version = old.version + 1;
+        next.committed_by = run_id.to_string();
+        next.committed_at = chrono::Utc::now().to_rfc3339();
+        let body = serde_json::to_vec_pretty(&next).expect("serialisable");
+        let put = self.store.put(&path, PutPayload::from(body)).await.map_err(|e| self.err(MANIFEST, e))?;
+        *self.manifest.write().unwrap_or_else(|e| e.into_inner()) = (next, put.e_tag);
+        Ok(())
+    }
+
+    /// Partitions the manifest lists under folder names from before partition folders had key
+    /// names of their own (see [`super::Warehouse::lock`]) take today's: their files are copied
+    /// in the store to the new names, the manifest lists them there (one PUT, the commit point),
+    /// then the old files are removed.
+    pub fn upgrade_folder_keys(&self) -> Result<(), WarehouseError> {
+        self.block(self.upgrade_folder_keys_async())
+    }
+
+    async fn upgrade_folder_keys_async(&self) -> Result<(), WarehouseError> {
+        let (old, tag) = self.manifest.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut next = old.clone();
+        let mut copies = vec![];
+        let mut retired = vec![];
+        for (rel, files) in &old.partitions {
+            let Some(new) = crate::schema::upgrade_partition_path(rel) else { continue };
+            next.partitions.remove(rel);
+            retired.extend(files.iter().map(|f| f.path.clone()));
+            if old.partitions.contains_key(&new) {
+                continue; // both names: the one under today's keys was written later
+            }
+            let moved = files
+                .iter()
+                .map(|f| {
+                    let path = f.path.strip_prefix(rel.as_str()).map_or_else(|| f.path.clone(), |rest| format!("{new}{rest}"));
+                    copies.push((f.path.clone(), path.clone()));
+                    DataFile { path, ..f.clone() }
+                })
+                .collect();
+            next.partitions.insert(new, moved);
+        }
+        if next == old {
+            return Ok(());
+        }
+        let jobs: Vec<_> = copies
+            .iter()
+            .filter(|(from, to)| from != to)
+            .map(|(from, to)| async move { self.store.copy(&self.object(from), &self.object(to)).await.map_err(|e| self.err(from, e)) })
+            .collect();
+        futures::stream::iter(jobs).buffer_unordered(8).try_collect::<Vec<()>>().await?;
+        tracing::info!(files = copies.len(), "renaming the warehouse's partition folders to their key names (la_key=, year_key=, …)");
+        self.publish(&old, tag, next.clone(), "folder-keys").await?;
+        let keep = next.referenced();
+        for from in retired.iter().filter(|from| !keep.contains(from.as_str())) {
+            if let Err(e) = self.store.delete(&self.object(from)).await {
+                tracing::warn!(file = %from, error = %e, "could not remove a file copied to its new folder; it is no longer listed");
+            }
+        }
         Ok(())
     }
 
@@ -522,11 +579,11 @@ mod tests {
     fn files_under_a_table_or_a_partition() {
         let f = |p: &str| DataFile { path: p.into(), size: 1, sha256: "x".into() };
         let mut m = Manifest::default();
-        m.partitions.insert("clean/s/t/la=1/year=2024".into(), vec![f("clean/s/t/la=1/year=2024/r1-part-0.parquet")]);
-        m.partitions.insert("clean/s/t/la=2/year=2024".into(), vec![f("clean/s/t/la=2/year=2024/r1-part-0.parquet")]);
-        m.partitions.insert("clean/s/tt/la=1/year=2024".into(), vec![f("clean/s/tt/la=1/year=2024/r1-part-0.parquet")]);
+        m.partitions.insert("clean/s/t/la_key=1/year_key=2024".into(), vec![f("clean/s/t/la_key=1/year_key=2024/r1-part-0.parquet")]);
+        m.partitions.insert("clean/s/t/la_key=2/year_key=2024".into(), vec![f("clean/s/t/la_key=2/year_key=2024/r1-part-0.parquet")]);
+        m.partitions.insert("clean/s/tt/la_key=1/year_key=2024".into(), vec![f("clean/s/tt/la_key=1/year_key=2024/r1-part-0.parquet")]);
         assert_eq!(m.files_under("clean/s/t").len(), 2);
-        assert_eq!(m.files_under("clean/s/t/la=1").len(), 1);
+        assert_eq!(m.files_under("clean/s/t/la_key=1").len(), 1);
         assert_eq!(m.files_under("clean/s/tt/").len(), 1);
         assert!(m.files_under("clean/s").len() == 3 && m.files_under("clean/x").is_empty());
     }

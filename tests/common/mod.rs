@@ -102,6 +102,17 @@ pub fn install_into(dir: &Path, needs: &str, what: &str, install: impl FnOnce(&P
     }
 }
 
+/// `python3 ARGS` with DataFusion's Python bindings (the DataFusion release Lantern builds on)
+/// beside the other packages: an analyst's DataFusion, not Lantern's.
+pub fn python_with_datafusion(args: &[&str]) -> Output {
+    let datafusion = python_packages("python-datafusion", &["datafusion==55.*"], &["datafusion"]);
+    Command::new("python3")
+        .args(args)
+        .env("PYTHONPATH", format!("{datafusion}:{}", python_path()))
+        .output()
+        .expect("python3 is needed by the tests")
+}
+
 pub fn python(args: &[&str]) -> Output {
     Command::new("python3").args(args).env("PYTHONPATH", python_path()).output().expect("python3 is needed by the tests")
 }

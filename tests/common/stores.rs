@@ -79,6 +79,26 @@ pub struct Store {
     _data: tempfile::TempDir,
 }
 
+/// Python that gives a warehouse in a store the partition folder names of Lantern before folder
+/// keys had names of their own (`la=838/year=2024`, not `la_key=838/year_key=2024`): every data
+/// file copied to its old name and listed there in the manifest, the new names removed.
+const LEGACY: &str = r#"import json, re
+P = "councils/warehouse/"
+def to_legacy(get, put, delete):
+    old = lambda p: re.sub(r"/(\w+?)_key=", r"/\1=", p)
+    m = json.loads(get("_lantern/manifest.json"))
+    parts = {}
+    for part, files in m["partitions"].items():
+        for f in files:
+            if old(f["path"]) != f["path"]:
+                put(old(f["path"]), get(f["path"]))
+        parts[old(part)] = [dict(f, path=old(f["path"])) for f in files]
+    put("_lantern/manifest.json", json.dumps(dict(m, partitions=parts)).encode())
+    for files in m["partitions"].values():
+        for f in files:
+            if old(f["path"]) != f["path"]:
+                delete(f["path"])"#;
+
 impl Store {
     pub fn start(kind: Kind) -> Store {
         let port = free_port();
@@ -131,8 +151,9 @@ impl Store {
         pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 
-    /// Asks the store itself (boto3 or the Azure SDK): `create` the bucket, or `list` the
-    /// objects of the warehouse as `path size` lines.
+    /// Asks the store itself (boto3 or the Azure SDK): `create` the bucket, `list` the objects
+    /// of the warehouse as `path size` lines, or turn it into a `legacy` warehouse (see
+    /// [`LEGACY`]).
     pub fn py(&self, what: &str) -> String {
         let script = match self.kind {
             Kind::S3 => format!(
@@ -141,12 +162,19 @@ import boto3, sys
 s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:{port}", aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-2")
 if sys.argv[1] == "create":
     s3.create_bucket(Bucket="lantern", CreateBucketConfiguration={{"LocationConstraint": "eu-west-2"}})
+elif sys.argv[1] == "legacy":
+    {legacy}
+    def get(k): return s3.get_object(Bucket="lantern", Key=P + k)["Body"].read()
+    def put(k, b): s3.put_object(Bucket="lantern", Key=P + k, Body=b)
+    def delete(k): s3.delete_object(Bucket="lantern", Key=P + k)
+    to_legacy(get, put, delete)
 else:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket="lantern", Prefix="councils/warehouse/"):
         for o in page.get("Contents", []):
             print(o["Key"][len("councils/warehouse/"):], o["Size"])
 "#,
-                port = self.port
+                port = self.port,
+                legacy = LEGACY.replace('\n', "\n    ")
             ),
             Kind::Azure => format!(
                 r#"
@@ -156,12 +184,20 @@ conn = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={k
 svc = BlobServiceClient.from_connection_string(conn)
 if sys.argv[1] == "create":
     svc.create_container("lantern")
+elif sys.argv[1] == "legacy":
+    {legacy}
+    c = svc.get_container_client("lantern")
+    def get(k): return c.get_blob_client(P + k).download_blob().readall()
+    def put(k, b): c.get_blob_client(P + k).upload_blob(b, overwrite=True)
+    def delete(k): c.get_blob_client(P + k).delete_blob()
+    to_legacy(get, put, delete)
 else:
     for b in svc.get_container_client("lantern").list_blobs(name_starts_with="councils/warehouse/"):
         print(b.name[len("councils/warehouse/"):], b.size)
 "#,
                 key = AZURITE_KEY,
-                port = self.port
+                port = self.port,
+                legacy = LEGACY.replace('\n', "\n    ")
             ),
         };
         let out = Command::new("python3").args(["-c", &script, what]).env("PYTHONPATH", store_python()).output().unwrap();
