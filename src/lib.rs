@@ -6,8 +6,9 @@
 //! the flow, `project` holds the declarative `pipelines/`, `schemas/`, `sql/`, `cli` is the edge.
 //!
 //! Each module uses only modules below it (`tests/architecture.rs` checks that there is no
-//! cycle): `schema`, `privacy`, `config` (settings) and `warehouse` at the bottom; the
-//! declarative `project` (plain data); `source`; `validate`; `query` (sessions, SQL functions);
+//! cycle): `schema`, `privacy`, `config` (settings), `runtime` (the one tokio runtime) and
+//! `warehouse` at the bottom; the declarative `project` (plain data); `source`; `validate`;
+//! `query` (sessions, SQL functions);
 //! `cluster` and `dfe`; `model`, `pipeline` and `report`; `job`; `serve`; `cli`. `synth` stands
 //! aside, on `query`'s calendar.
 
@@ -22,6 +23,7 @@ pub mod privacy;
 pub mod project;
 pub mod query;
 pub mod report;
+pub mod runtime;
 pub mod schema;
 pub mod serve;
 pub mod source;

@@ -1,5 +1,6 @@
-//! The shape of `src/`: its top-level modules form no import cycle, and library code never sets
-//! process-wide environment variables.
+//! The shape of `src/`: its top-level modules form no import cycle, library code never sets
+//! process-wide environment variables, builds one async runtime and holds no fault hooks outside
+//! the test builds' failure points.
 //!
 //! A module Y depends on X when Y's code outside `#[cfg(test)]` names `crate::X` (a path, or an
 //! entry of `use crate::{…}`), or a `super::` path that climbs out of Y into X. Comments that
@@ -149,9 +150,15 @@ fn without_tests(code: &str) -> String {
 /// [`without_tests`], and the names of modules declared in files under `#[cfg(test)]`
 /// (`mod tests;`), whose files are test code too.
 fn without_tests_and(code: &str) -> (String, Vec<String>) {
+    without_items_under(code, "#[cfg(test)]")
+}
+
+/// `code` with every item under the attribute `attr` blanked out, and the names of the modules
+/// declared in their own files under it.
+fn without_items_under(code: &str, attr: &str) -> (String, Vec<String>) {
     let mut test_files = vec![];
     let mut b: Vec<char> = code.chars().collect();
-    let attr: Vec<char> = "#[cfg(test)]".chars().collect();
+    let attr: Vec<char> = attr.chars().collect();
     let mut i = 0;
     while i + attr.len() <= b.len() {
         if b[i..i + attr.len()] != attr[..] {
@@ -425,6 +432,122 @@ fn library_code_sets_no_environment_variables() {
         }
     }
     assert!(found.is_empty(), "process-wide environment changes outside tests (pass the value to where it is used instead):\n{}", found.join("\n"));
+}
+
+/// `code` with the arguments of every `fail_point!(…)` blanked out: a failure point compiles
+/// to nothing unless the `failpoints` feature (test builds) is on.
+fn without_failure_points(code: &str) -> String {
+    let mut b: Vec<char> = code.chars().collect();
+    let mark: Vec<char> = "fail_point!(".chars().collect();
+    let mut i = 0;
+    while i + mark.len() <= b.len() {
+        if b[i..i + mark.len()] != mark[..] {
+            i += 1;
+            continue;
+        }
+        let mut j = i + mark.len() - 1;
+        let mut depth = 0;
+        while j < b.len() {
+            match b[j] {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        let end = j.min(b.len());
+        for c in &mut b[i + mark.len()..end] {
+            if *c != '\n' {
+                *c = ' ';
+            }
+        }
+        i = j;
+    }
+    b.into_iter().collect()
+}
+
+/// What library code outside `src/runtime.rs`, tests and the failure points must not do: build a
+/// tokio runtime of its own, end the process, read a fault setting from the environment, or use
+/// the `fail` crate other than through `fail_point!`.
+fn runtime_and_fault_breaches(src: &Path) -> Vec<String> {
+    // as code_only leaves it: the string blanked
+    let gate = code_only("#[cfg(feature = \"failpoints\")]");
+    let mut gated: BTreeSet<Vec<String>> = BTreeSet::new();
+    let mut files = vec![];
+    for file in rust_files(src) {
+        let here = module_path(src, &file);
+        let text = std::fs::read_to_string(&file).expect("a source file");
+        let (code, tests) = without_tests_and(&code_only(&text));
+        let (code, features) = without_items_under(&code, &gate);
+        for m in tests.into_iter().chain(features) {
+            gated.insert(here.iter().cloned().chain([m]).collect());
+        }
+        files.push((file, here, text, without_failure_points(&code)));
+    }
+    let forbidden = [
+        ("Runtime::new(", "a tokio runtime of its own (use crate::runtime)"),
+        ("new_multi_thread(", "a tokio runtime of its own (use crate::runtime)"),
+        ("new_current_thread(", "a tokio runtime of its own (use crate::runtime)"),
+        ("process::exit(", "the process ended from library code"),
+        ("LANTERN_FAULT", "a fault setting read in library code"),
+        ("fail::", "the fail crate outside a fail_point! or a failpoints-gated item"),
+    ];
+    let mut found = vec![];
+    for (file, here, text, code) in files {
+        if (1..=here.len()).any(|n| gated.contains(&here[..n])) {
+            continue;
+        }
+        let runtime_home = here == ["runtime"];
+        let edge = here.first().is_some_and(|m| m == "cli") || here.is_empty();
+        for (n, line) in code.lines().enumerate() {
+            for (pattern, why) in forbidden {
+                let allowed = (runtime_home && why.contains("runtime")) || (edge && pattern == "process::exit(");
+                // a setting's name is in a string, which code_only blanks: look at the line itself
+                let seen = if pattern == "LANTERN_FAULT" { !line.trim().is_empty() && text.lines().nth(n).is_some_and(|t| t.contains(pattern)) } else { line.contains(pattern) };
+                if seen && !line.contains("fail::fail_point!") && !allowed {
+                    found.push(format!("{}:{}: {why}: {}", file.display(), n + 1, text.lines().nth(n).unwrap_or("").trim()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn library_code_builds_one_runtime_and_holds_no_fault_hooks() {
+    let found = runtime_and_fault_breaches(&src_dir());
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    // and the check sees what it is for
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path();
+    std::fs::create_dir_all(src.join("job")).unwrap();
+    std::fs::write(src.join("runtime.rs"), "pub fn build() { tokio::runtime::Builder::new_multi_thread(); }\n").unwrap();
+    std::fs::write(
+        src.join("job/mod.rs"),
+        r##"#[cfg(feature = "failpoints")]
+mod faults;
+fn a() { let rt = tokio::runtime::Runtime::new(); }
+fn b() { if std::env::var("LANTERN_FAULT").is_ok() { std::process::exit(3) } }
+fn c() { fail::fail_point!("x", |_| { std::process::exit(3) }); }
+#[cfg(feature = "failpoints")]
+fn d() { let _s = fail::FailScenario::setup(); }
+fn e() { let _s = fail::FailScenario::setup(); }
+"##,
+    )
+    .unwrap();
+    std::fs::write(src.join("job/faults.rs"), "fn f() { std::process::exit(3) }\n").unwrap();
+    let found = runtime_and_fault_breaches(src);
+    let lines: Vec<&str> = found.iter().map(|f| f.split(": ").nth(1).unwrap_or("")).collect();
+    assert_eq!(found.len(), 4, "{found:#?}");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("a tokio runtime")).count(), 1, "{found:#?}");
+    assert!(found.iter().any(|f| f.contains("mod.rs:4: a fault setting")), "{found:#?}");
+    assert!(found.iter().any(|f| f.contains("mod.rs:4: the process ended")), "{found:#?}");
+    assert!(found.iter().any(|f| f.contains("mod.rs:8: the fail crate")), "{found:#?}");
 }
 
 #[test]

@@ -227,7 +227,7 @@ fn reruns_are_identical_and_an_aborted_run_changes_nothing() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lantern"))
         .args(["run", "--landing", landing.to_str().unwrap(), "--warehouse", warehouse.to_str().unwrap(), "--la", "201", "--as-of", "2024-03-31"])
         .env("LANTERN_PSEUDONYM_KEY", KEY)
-        .env("LANTERN_FAULT", "before-commit")
+        .env("FAILPOINTS", "before-commit=return")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
@@ -239,7 +239,7 @@ fn reruns_are_identical_and_an_aborted_run_changes_nothing() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lantern"))
         .args(["run", "--landing", landing.to_str().unwrap(), "--warehouse", warehouse.to_str().unwrap(), "--la", "201", "--as-of", "2024-03-31"])
         .env("LANTERN_PSEUDONYM_KEY", KEY)
-        .env("LANTERN_FAULT", "during-commit")
+        .env("FAILPOINTS", "commit-journalled=return")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));

@@ -132,7 +132,7 @@ fn end_to_end(kind: Kind) {
     // saying so, and the warehouse is as it was
     let before = store.manifest(&reader);
     let objects_before = store.objects();
-    let out = run(&b, &[("LANTERN_FAULT", "store-commit-request:20")]);
+    let out = run(&b, &[("FAILPOINTS", "store-commit-request=19*off->return")]);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{kind:?}: a commit whose store failed reported success");
     assert!(stderr.contains("request 20 of the commit") && stderr.contains(store.url()), "{kind:?}: {stderr}");

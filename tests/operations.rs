@@ -25,7 +25,7 @@ fn lantern_cmd(args: &[&str]) -> Command {
         .env_remove("LANTERN_CONFIG")
         .env_remove("LANTERN_WAREHOUSE")
         .env_remove("LANTERN_LA_CODE")
-        .env_remove("LANTERN_FAULT")
+        .env_remove("FAILPOINTS")
         .env_remove("LANTERN_LOCK_WAIT");
     c
 }
@@ -49,7 +49,7 @@ fn two_runs_at_once_one_refuses_or_waits_and_the_warehouse_stays_whole() {
     let wh = dir.path().join("wh");
     let (whs, ls) = (wh.to_str().unwrap(), land.to_str().unwrap());
     // the first run pauses between staging and commit, holding the lock
-    let first = lantern_cmd(&run_args(whs, ls)).env("LANTERN_FAULT", "slow-before-commit:4").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let first = lantern_cmd(&run_args(whs, ls)).env("FAILPOINTS", "before-commit=sleep(4000)").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let t0 = Instant::now();
     while !std::fs::read_to_string(wh.join("_lock")).unwrap_or_default().contains("lantern run") {
         assert!(t0.elapsed() < Duration::from_secs(60), "the first run never took the lock");
@@ -78,7 +78,7 @@ fn two_runs_at_once_one_refuses_or_waits_and_the_warehouse_stays_whole() {
     assert_eq!(count(&wh, "quarantine.mosaic.ssda903_placed_for_adoption"), 30);
     assert!(common::all_files(&wh.join("_staging")).is_empty());
     // two started at the same moment, neither willing to wait: exactly one writes
-    let start = || lantern_cmd(&run_args(whs, ls)).env("LANTERN_FAULT", "slow-before-commit:3").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let start = || lantern_cmd(&run_args(whs, ls)).env("FAILPOINTS", "before-commit=sleep(3000)").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let (a, b) = (start(), start());
     let mut codes = vec![a.wait_with_output().unwrap().status.code(), b.wait_with_output().unwrap().status.code()];
     codes.sort();

@@ -47,7 +47,7 @@ fn lantern(site: &Site, args: &[&str]) -> Command {
         .env_remove("LANTERN_PSEUDONYM_KEY_FILE")
         .env_remove("LANTERN_WAREHOUSE")
         .env_remove("LANTERN_LA_CODE")
-        .env_remove("LANTERN_FAULT")
+        .env_remove("FAILPOINTS")
         .env("LANTERN_LOG", "info");
     c
 }
@@ -55,7 +55,7 @@ fn lantern(site: &Site, args: &[&str]) -> Command {
 fn serve(site: &Site, fault: Option<&str>) -> Child {
     let mut c = lantern(site, &["serve"]);
     if let Some(f) = fault {
-        c.env("LANTERN_FAULT", f);
+        c.env("FAILPOINTS", f);
     }
     let log = std::fs::File::create(site.root.join("serve.log")).unwrap();
     c.stdout(Stdio::null()).stderr(log).spawn().unwrap()
@@ -121,7 +121,7 @@ fn snapshot(wh: &Path) -> Vec<(String, Vec<u8>)> {
 fn runs_start_on_their_ticks_and_a_slow_run_is_not_overlapped() {
     // a tick every 3 seconds; each run pauses 4 seconds before its commit
     let site = site("*/3 * * * * *", "retries = 0", "");
-    let mut child = serve(&site, Some("slow-before-commit:4"));
+    let mut child = serve(&site, Some("before-commit=sleep(4000)"));
     wait_for("three runs", &site, Duration::from_secs(90), || records(&site).iter().filter(|r| outcome(r) == "succeeded").count() >= 3);
     assert_eq!(terminate(&site, &mut child, Duration::from_secs(30)), 0, "log:\n{}", log(&site));
     let all = records(&site);
@@ -169,7 +169,7 @@ fn sigterm_during_a_run_abandons_it_and_leaves_the_warehouse_unchanged() {
     assert!(!before.is_empty());
     // new input that a finished run would load
     std::fs::copy(fixtures().join("ssda903/missing.csv"), site.root.join("landing/missing.csv")).unwrap();
-    let mut child = serve(&site, Some("slow-before-commit:60"));
+    let mut child = serve(&site, Some("before-commit=sleep(60000)"));
     // wait until a run has staged its output and holds the lock
     wait_for("a run in progress", &site, Duration::from_secs(60), || {
         std::fs::read_to_string(site.warehouse.join("_lock")).unwrap_or_default().contains("lantern run mosaic")
@@ -230,7 +230,7 @@ fn a_run_over_its_timeout_is_abandoned_retried_and_alerted() {
     let mut cfg = std::fs::read_to_string(&site.config).unwrap();
     cfg.push_str(&format!("\n[alert]\ncommand = \"cat > '{}'\"\n", alert.display()));
     std::fs::write(&site.config, cfg).unwrap();
-    let mut child = serve(&site, Some("slow-before-commit:60"));
+    let mut child = serve(&site, Some("before-commit=sleep(60000)"));
     wait_for("the alert", &site, Duration::from_secs(60), || std::fs::read_to_string(&alert).is_ok_and(|s| s.ends_with('}')));
     assert_eq!(terminate(&site, &mut child, Duration::from_secs(30)), 0);
     let all: Vec<Value> = records(&site).into_iter().filter(|r| !outcome(r).starts_with("skipped")).collect();

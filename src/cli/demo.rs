@@ -153,19 +153,17 @@ fn print_summary(m: &Manifest, gen_seconds: f64, record: &RunRecord, warehouse: 
     }
 
     println!("\nheadline figures, read back from the warehouse:");
-    let figures = tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|rt| {
-        rt.block_on(async {
-            let ctx = crate::query::session(warehouse).await?;
-            let mut out = vec![];
-            for (label, sql) in headlines(end_year) {
-                let v = match crate::query::run_sql(&ctx, &sql).await {
-                    Ok(b) => scalar(&b).unwrap_or_else(|| "none".into()),
-                    Err(e) => format!("not available ({})", e.to_string().lines().next().unwrap_or("")),
-                };
-                out.push((label, v));
-            }
-            Ok::<_, anyhow::Error>(out)
-        })
+    let figures = crate::runtime::block_on(async {
+        let ctx = crate::query::session(warehouse).await?;
+        let mut out = vec![];
+        for (label, sql) in headlines(end_year) {
+            let v = match crate::query::run_sql(&ctx, &sql).await {
+                Ok(b) => scalar(&b).unwrap_or_else(|| "none".into()),
+                Err(e) => format!("not available ({})", e.to_string().lines().next().unwrap_or("")),
+            };
+            out.push((label, v));
+        }
+        Ok::<_, anyhow::Error>(out)
     });
     crate::query::engine::tidy_spill(&warehouse.root);
     match figures {

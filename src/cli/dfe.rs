@@ -84,7 +84,6 @@ fn forced_year(catalog: &Catalog, year: Option<&str>, what: &str) -> Result<Opti
 
 /// Checks each return; gives how many raised an error-type flag or could not be checked.
 pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>) -> Result<usize> {
-    let rt = tokio::runtime::Runtime::new()?;
     let (mut failed, mut all): (usize, BTreeMap<String, Vec<dfe::Flag>>) = (0, BTreeMap::new());
     let mut catalogs: BTreeMap<&str, Catalog> = BTreeMap::new();
     for input in inputs(files) {
@@ -112,7 +111,7 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>) ->
         let name = ret.file.clone();
         if ret.year.is_none() {
             // a return whose files do not say their year: the year its dates end in
-            ret.year = rt.block_on(dfe::return_year(catalog, &ret))?;
+            ret.year = crate::runtime::block_on(dfe::return_year(catalog, &ret))?;
         }
         let (cy, note) = dfe::ruleset_year(catalog, forced.as_deref(), ret.year.as_deref());
         if let Some(note) = note {
@@ -125,7 +124,7 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>) ->
             ret.meta.insert("file_format".into(), Value::Text(if xml.is_some() { "xml" } else { "csv" }.into()));
         }
         let rules = catalog.ruleset(&cy).expect("checked above");
-        let flags = rt.block_on(dfe::check(catalog, &ret, &rules))?;
+        let flags = crate::runtime::block_on(dfe::check(catalog, &ret, &rules))?;
         let errors = flags.iter().filter(|f| f.kind == RuleType::Error).count();
         println!("dfe   {name}: {what} {cy}, {} rules: {errors} errors, {} queries", rules.len(), flags.len() - errors);
         for (code, kind, n, message) in dfe::report::summary(&flags) {

@@ -198,6 +198,19 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // the failure points the tests set in FAILPOINTS (test builds only)
+    #[cfg(feature = "failpoints")]
+    let _failpoints = fail::FailScenario::setup();
+    // the process's one tokio runtime, made here at the edge (see [`crate::runtime`])
+    match crate::runtime::build() {
+        Ok(rt) => {
+            let _ = crate::runtime::install(rt);
+        }
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let serving = matches!(cli.command, Command::Serve { .. });
     init_logging(cli.log_format.unwrap_or(if serving { LogFormat::Json } else { LogFormat::Text }), if serving { "info" } else { "warn" });
     match run(cli) {
@@ -285,21 +298,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
         Command::Scheduler { bind, port } => {
-            let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(crate::cluster::run_scheduler(&bind, port))?;
+            crate::runtime::block_on(crate::cluster::run_scheduler(&bind, port))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Executor { scheduler, bind, port, grpc_port, work_dir, concurrent_tasks } => {
-            let rt = tokio::runtime::Runtime::new()?;
             let tasks = concurrent_tasks.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
-            rt.block_on(crate::cluster::run_executor(&scheduler, &bind, port, grpc_port, work_dir.as_deref(), tasks))?;
+            crate::runtime::block_on(crate::cluster::run_executor(&scheduler, &bind, port, grpc_port, work_dir.as_deref(), tasks))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sql { sql, file, format, output, cluster } => {
             let settings = load_settings(&overrides)?;
             let warehouse = Warehouse::open(&settings.warehouse)?;
-            let rt = tokio::runtime::Runtime::new()?;
-            let result = rt.block_on(async {
+            let result = crate::runtime::block_on(async {
                 let ctx = match cluster {
                     Some(url) => {
                         let ctx = crate::cluster::remote_context(&url).await?;
@@ -324,7 +334,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     None => output::repl(&ctx, format).await.map(|_| ExitCode::SUCCESS),
                 }
             });
-            drop(rt);
             // the session's spill folder went with it; leave no empty _tmp behind
             crate::query::engine::tidy_spill(&warehouse.root);
             result

@@ -421,14 +421,9 @@ pub fn build_for_run(
 }
 
 /// Builds the project's models whose inputs changed (all with `full`) into `marts/`. Call it
-/// after a run's commit; it needs no runtime of its own (see [`build_all_async`] inside one).
+/// after a run's commit; it waits on the process's runtime (see [`build_all_async`] inside one).
 pub fn build_all(project: &Project, warehouse: &Warehouse, opts: &BuildOptions) -> Result<ModelReport, ModelError> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ModelError::Io { path: "a tokio runtime".into(), message: e.to_string() })?;
-    let result = rt.block_on(build_all_async(project, warehouse, opts));
-    drop(rt);
+    let result = crate::runtime::block_on(build_all_async(project, warehouse, opts));
     query::engine::tidy_spill(&warehouse.root);
     result
 }

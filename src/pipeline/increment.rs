@@ -53,8 +53,7 @@ pub fn carry_over(project: &Project, warehouse: &Warehouse, stage: &Path, touche
     if todo.is_empty() {
         return Ok(vec![]);
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    rt.block_on(async {
+    crate::runtime::block_on(async {
         let (mut out, mut pending_files) = (vec![], vec![]);
         for (rel, zone, by, old, new_parts) in todo {
             let ctx = crate::query::context();

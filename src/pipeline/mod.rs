@@ -305,14 +305,11 @@ impl Runner<'_> {
         for (rule, why) in &state.skipped_refs {
             record.warnings.push(format!("rule {rule} was not checked: {why}"));
         }
-        if let Some(secs) = std::env::var("LANTERN_FAULT").ok().and_then(|f| f.strip_prefix("slow-before-commit:").and_then(|s| s.parse().ok())) {
-            tracing::warn!(secs, "LANTERN_FAULT=slow-before-commit: pausing between staging and commit");
-            std::thread::sleep(std::time::Duration::from_secs_f64(secs));
-        }
-        if std::env::var("LANTERN_FAULT").as_deref() == Ok("before-commit") {
-            eprintln!("LANTERN_FAULT=before-commit: stopping after staging, before the commit");
-            std::process::exit(3);
-        }
+        // the tests stop (`return`) or pause (`sleep(ms)`) a run here, staged and not committed
+        fail::fail_point!("before-commit", |_| {
+            eprintln!("failpoint before-commit: stopping after staging, before the commit");
+            std::process::exit(3)
+        });
         // partitions filled by the rows' own column add up over loads: keep what this load does not replace
         record.increments = increment::carry_over(self.project, self.warehouse, stage, &touched)
             .map_err(|e| RunError::Warehouse(crate::warehouse::WarehouseError::Io { path: "the rows kept from earlier loads".into(), source: std::io::Error::other(e) }))?;
@@ -413,8 +410,7 @@ impl Runner<'_> {
         let ret = dfe::read(path, &fr.file, &catalog).map_err(|e| e.to_string())?;
         let (cy, note) = dfe::ruleset_year(&catalog, None, ret.year.as_deref());
         let rules = catalog.ruleset(&cy).ok_or_else(|| format!("no rule set for {cy}"))?;
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-        let flags = rt.block_on(dfe::check(&catalog, &ret, &rules)).map_err(|e| e.to_string())?;
+        let flags = crate::runtime::block_on(dfe::check(&catalog, &ret, &rules)).map_err(|e| e.to_string())?;
         let la = fr.la.clone().filter(|la| is_la_code(la)).ok_or("the return's council is not known")?;
         let year = ret.year.clone().filter(|y| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit())).ok_or("the return's header has no collection year")?;
         let part = format!("clean/dfe/cin_flags/{}", crate::schema::partition_folders(&la, "year", &year));

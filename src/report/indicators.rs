@@ -33,8 +33,7 @@ pub fn series(warehouse: &Warehouse) -> Vec<Series> {
     if tables.is_empty() {
         return vec![];
     }
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return vec![] };
-    rt.block_on(async {
+    crate::runtime::block_on(async {
         let Ok(ctx) = crate::query::session(warehouse).await else { return vec![] };
         let mut out = vec![];
         for area in tables {

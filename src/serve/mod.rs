@@ -121,22 +121,20 @@ pub fn serve(settings: &Settings, project: &Project, child_args: Vec<String>) ->
 /// SIGTERM and SIGINT set `stop` (and log `message`); registered before the first run can start.
 pub fn watch_signals(stop: Arc<AtomicBool>, message: &'static str) -> Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = crate::runtime::handle();
     let (mut term, mut int) = {
         let _g = rt.enter();
         (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?)
     };
-    std::thread::spawn(move || {
-        rt.block_on(async {
-            loop {
-                let which = tokio::select! {
-                    _ = term.recv() => "SIGTERM",
-                    _ = int.recv() => "SIGINT",
-                };
-                tracing::warn!(signal = which, "{message}");
-                stop.store(true, Ordering::SeqCst);
-            }
-        })
+    rt.spawn(async move {
+        loop {
+            let which = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            tracing::warn!(signal = which, "{message}");
+            stop.store(true, Ordering::SeqCst);
+        }
     });
     Ok(())
 }

@@ -5,6 +5,8 @@
 //! without a journal (a run that died before committing) is discarded; in a store, the commit is
 //! one manifest write ([`remote`]). Readers never see half a partition.
 
+#[cfg(feature = "failpoints")]
+mod failpoints;
 pub mod lock;
 pub mod parquet_out;
 pub mod remote;
@@ -284,10 +286,10 @@ impl Warehouse {
         std::fs::write(&tmp, list.join("\n")).map_err(io_err(&tmp))?;
         sync_file(&tmp);
         std::fs::rename(&tmp, &journal).map_err(io_err(&journal))?;
-        if std::env::var("LANTERN_FAULT").as_deref() == Ok("during-commit") {
-            eprintln!("LANTERN_FAULT=during-commit: stopping after the commit journal");
-            std::process::exit(3);
-        }
+        fail::fail_point!("commit-journalled", |_| {
+            eprintln!("failpoint commit-journalled: stopping after the commit journal");
+            std::process::exit(3)
+        });
         self.apply(&stage, &list)?;
         std::fs::remove_dir_all(&stage).map_err(io_err(&stage))?;
         Ok(())

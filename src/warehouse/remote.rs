@@ -28,16 +28,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::azure::MicrosoftAzureBuilder;
 use object_store::path::Path as ObjPath;
-use object_store::{
-    BackoffConfig, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions,
-    PutOptions, PutPayload, PutResult, RetryConfig,
-};
+use object_store::{BackoffConfig, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 use serde::{Deserialize, Serialize};
 
 use super::WarehouseError;
@@ -81,6 +76,24 @@ impl Manifest {
     }
 }
 
+/// Whether a commit is under way, and how many store requests it has made: what the
+/// `store-commit-request` failure point counts (test builds only, `super::failpoints`).
+#[derive(Debug, Default)]
+pub struct CommitRequests {
+    pub under_way: AtomicBool,
+    pub count: AtomicUsize,
+}
+
+impl CommitRequests {
+    fn start(&self) {
+        self.count.store(0, Ordering::SeqCst);
+        self.under_way.store(true, Ordering::SeqCst);
+    }
+    fn end(&self) {
+        self.under_way.store(false, Ordering::SeqCst);
+    }
+}
+
 pub struct Remote {
     /// The warehouse URL as given, without a trailing `/`.
     pub url: String,
@@ -88,22 +101,14 @@ pub struct Remote {
     pub store_url: url::Url,
     pub store: Arc<dyn ObjectStore>,
     prefix: ObjPath,
-    fault: Option<Arc<Faults>>,
-    rt: Option<tokio::runtime::Runtime>,
+    /// The store requests of the commit under way (for the failure points of the fault tests).
+    commit: Arc<CommitRequests>,
     manifest: RwLock<(Manifest, Option<String>)>,
 }
 
 impl std::fmt::Debug for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Remote({})", self.url)
-    }
-}
-
-impl Drop for Remote {
-    fn drop(&mut self) {
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
     }
 }
 
@@ -150,27 +155,22 @@ impl Remote {
         let url = url.trim_end_matches('/').to_string();
         let parsed = url::Url::parse(&url).map_err(|e| unreachable(&url, e.to_string()))?;
         let mut store = build_store(&parsed).map_err(|e| unreachable(&url, e))?;
-        let fault = Faults::from_env();
-        if let Some(f) = &fault {
-            store = Arc::new(FaultyStore { inner: store, faults: f.clone() });
+        let commit = Arc::new(CommitRequests::default());
+        #[cfg(feature = "failpoints")]
+        {
+            store = super::failpoints::wrap(store, commit.clone());
         }
         let store_url = url::Url::parse(&parsed[..url::Position::BeforePath]).map_err(|e| unreachable(&url, e.to_string()))?;
         let prefix = ObjPath::from_url_path(parsed.path()).map_err(|e| unreachable(&url, e.to_string()))?;
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("lantern-store").enable_all().build().map_err(|e| unreachable(&url, e.to_string()))?;
-        let r = Remote { url, store_url, store, prefix, fault, rt: Some(rt), manifest: RwLock::new((Manifest::default(), None)) };
+        let r = Remote { url, store_url, store, prefix, commit, manifest: RwLock::new((Manifest::default(), None)) };
         r.refresh()?;
         Ok(r)
     }
 
-    /// Runs `f` on the store's runtime and waits for it (from sync code or from inside
-    /// another runtime).
-    pub fn block<F>(&self, f: F) -> F::Output
-    where
-        F: std::future::Future + Send,
-        F::Output: Send,
-    {
-        let rt = self.rt.as_ref().expect("the store's runtime");
-        std::thread::scope(|s| s.spawn(|| rt.block_on(f)).join().expect("a store request panicked"))
+    /// Runs `f` on the process's runtime and waits for it (from sync code or from inside an
+    /// async task).
+    pub fn block<F: std::future::Future>(&self, f: F) -> F::Output {
+        crate::runtime::block_on(f)
     }
 
     /// The object path of `rel` (a path from the warehouse root).
@@ -281,13 +281,9 @@ impl Remote {
     /// what `stage` holds for them, or removed when it holds nothing; `extras` (`raw`, `_runs`)
     /// are uploaded as they are.
     pub fn commit(&self, stage: &Path, run_id: &str, partitions: &BTreeSet<String>, extras: &[&str]) -> Result<(), WarehouseError> {
-        if let Some(f) = &self.fault {
-            f.arm();
-        }
+        self.commit.start();
         let result = self.block(self.commit_async(stage, run_id, partitions, extras));
-        if let Some(f) = &self.fault {
-            f.disarm();
-        }
+        self.commit.end();
         result
     }
 
@@ -480,95 +476,6 @@ impl datafusion::execution::object_store::ObjectStoreRegistry for EnvStoreRegist
 
 fn unreachable(url: &str, why: String) -> WarehouseError {
     WarehouseError::Store { path: url.to_string(), message: format!("cannot open the warehouse: {why}") }
-}
-
-/// `LANTERN_FAULT=store-commit-request:N`: the Nth request to the store during a commit fails
-/// (for the fault test: the store going away mid-commit).
-#[derive(Debug)]
-struct Faults {
-    fail_at: usize,
-    armed: AtomicBool,
-    count: AtomicUsize,
-}
-
-impl Faults {
-    fn from_env() -> Option<Arc<Faults>> {
-        let n = std::env::var("LANTERN_FAULT").ok()?.strip_prefix("store-commit-request:")?.parse().ok()?;
-        Some(Arc::new(Faults { fail_at: n, armed: AtomicBool::new(false), count: AtomicUsize::new(0) }))
-    }
-    fn arm(&self) {
-        self.count.store(0, Ordering::SeqCst);
-        self.armed.store(true, Ordering::SeqCst);
-    }
-    fn disarm(&self) {
-        self.armed.store(false, Ordering::SeqCst);
-    }
-    fn check(&self, what: &str, path: &ObjPath) -> object_store::Result<()> {
-        if self.armed.load(Ordering::SeqCst) && self.count.fetch_add(1, Ordering::SeqCst) + 1 >= self.fail_at {
-            return Err(object_store::Error::Generic {
-                store: "fault injection",
-                source: format!("LANTERN_FAULT: request {} of the commit ({what} {path}) failed", self.fail_at).into(),
-            });
-        }
-        Ok(())
-    }
-}
-
-/// A store whose requests fail once [`Faults`] says so.
-#[derive(Debug)]
-struct FaultyStore {
-    inner: Arc<dyn ObjectStore>,
-    faults: Arc<Faults>,
-}
-
-impl std::fmt::Display for FaultyStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "FaultyStore({})", self.inner)
-    }
-}
-
-#[async_trait]
-impl ObjectStore for FaultyStore {
-    async fn put_opts(&self, location: &ObjPath, payload: PutPayload, opts: PutOptions) -> object_store::Result<PutResult> {
-        self.faults.check("PUT", location)?;
-        self.inner.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(&self, location: &ObjPath, opts: PutMultipartOptions) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.faults.check("multipart PUT", location)?;
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(&self, location: &ObjPath, options: GetOptions) -> object_store::Result<GetResult> {
-        self.faults.check("GET", location)?;
-        self.inner.get_opts(location, options).await
-    }
-
-    fn delete_stream(&self, locations: BoxStream<'static, object_store::Result<ObjPath>>) -> BoxStream<'static, object_store::Result<ObjPath>> {
-        let faults = self.faults.clone();
-        let checked = locations.and_then(move |p| {
-            let r = faults.check("DELETE", &p).map(|_| p);
-            futures::future::ready(r)
-        });
-        self.inner.delete_stream(checked.boxed())
-    }
-
-    fn list(&self, prefix: Option<&ObjPath>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        if let Err(e) = self.faults.check("LIST", prefix.unwrap_or(&ObjPath::default())) {
-            return futures::stream::once(futures::future::ready(Err(e))).boxed();
-        }
-        self.inner.list(prefix)
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&ObjPath>) -> object_store::Result<ListResult> {
-        self.faults.check("LIST", prefix.unwrap_or(&ObjPath::default()))?;
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy_opts(&self, from: &ObjPath, to: &ObjPath, options: CopyOptions) -> object_store::Result<()> {
-        self.faults.check("COPY", to)?;
-        self.inner.copy_opts(from, to, options).await
-    }
 }
 
 #[cfg(test)]
