@@ -171,20 +171,7 @@ fn without_items_under(code: &str, attr: &str) -> (String, Vec<String>) {
             j += 1;
         }
         if j < b.len() && b[j] == '{' {
-            let mut depth = 0;
-            while j < b.len() {
-                match b[j] {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
+            j = closing(&b, j, '{', '}');
         }
         let end = (j + 1).min(b.len());
         let item: String = b[start + attr.len()..end].iter().collect();
@@ -200,6 +187,22 @@ fn without_items_under(code: &str, attr: &str) -> (String, Vec<String>) {
         i = end;
     }
     (b.into_iter().collect(), test_files)
+}
+
+/// Where the bracket `open` at `b[at]` closes (`b.len()` when it never does).
+fn closing(b: &[char], at: usize, open: char, close: char) -> usize {
+    let mut depth = 0;
+    for (j, &c) in b.iter().enumerate().skip(at) {
+        if c == open {
+            depth += 1;
+        } else if c == close {
+            depth -= 1;
+            if depth == 0 {
+                return j;
+            }
+        }
+    }
+    b.len()
 }
 
 fn is_ident(c: char) -> bool {
@@ -445,21 +448,7 @@ fn without_failure_points(code: &str) -> String {
             i += 1;
             continue;
         }
-        let mut j = i + mark.len() - 1;
-        let mut depth = 0;
-        while j < b.len() {
-            match b[j] {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        break;
-                    }
-                }
-                _ => {}
-            }
-            j += 1;
-        }
+        let j = closing(&b, i + mark.len() - 1, '(', ')');
         let end = j.min(b.len());
         for c in &mut b[i + mark.len()..end] {
             if *c != '\n' {
