@@ -201,22 +201,40 @@ fn syntax_errors(parsed: &[Parsed]) -> Vec<String> {
         .collect()
 }
 
-/// Every M document of the kit: `.pq` and `.m` files under deploy/powerbi, and the guide's
-/// ```` ```m ```` code blocks (named by the guide's path, lines counted in the guide).
-fn kit_documents() -> Vec<Doc> {
+/// The files under `dir` whose names end in one of `exts`, sorted.
+fn files_under(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
     let mut files = vec![];
-    let mut stack = vec![kit()];
+    let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "pq" || x == "m") {
+            } else if p.extension().is_some_and(|x| exts.iter().any(|e| x == *e)) {
                 files.push(p);
             }
         }
     }
     files.sort();
+    files
+}
+
+/// The warehouse of one small `lantern demo` (scale 0.05, seed 5), made on first use and shared
+/// by the tests that check names against it (in target/tmp, made afresh each run).
+fn demo_warehouse() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("powerbi-demo");
+        let _ = std::fs::remove_dir_all(&dir);
+        ok(&["demo", "--dir", dir.to_str().unwrap(), "--scale", "0.05", "--seed", "5"]);
+        dir.join("warehouse")
+    })
+}
+
+/// Every M document of the kit: `.pq` and `.m` files under deploy/powerbi, and the guide's
+/// ```` ```m ```` code blocks (named by the guide's path, lines counted in the guide).
+fn kit_documents() -> Vec<Doc> {
+    let files = files_under(&kit(), &["pq", "m"]);
     let shown = |p: &Path| p.strip_prefix(root()).unwrap().display().to_string();
     let mut docs: Vec<Doc> = files
         .iter()
@@ -600,19 +618,8 @@ fn the_name_check_catches_tables_columns_and_types_the_warehouse_does_not_have()
 
 #[test]
 fn the_queries_name_tables_and_columns_a_demo_warehouse_has() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("demo");
-    ok(&[
-        "demo",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--scale",
-        "0.05",
-        "--seed",
-        "5",
-    ]);
     let rows = sql_json(
-        &dir.join("warehouse"),
+        demo_warehouse(),
         "select table_catalog, table_schema, table_name, column_name, data_type from information_schema.columns \
          where table_catalog in ('clean', 'quarantine', 'marts', 'published') order by table_catalog, table_schema, table_name, ordinal_position",
     );
@@ -948,17 +955,9 @@ fn report_fields() -> Vec<(String, String, String, String)> {
         }
     }
     let mut out = vec![];
-    let mut stack = vec![pbip().join("Lantern.Report")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "json" || x == "pbir") {
-                let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-                walk(&v, &p.strip_prefix(root()).unwrap().display().to_string(), &mut out);
-            }
-        }
+    for p in files_under(&pbip().join("Lantern.Report"), &["json", "pbir"]) {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        walk(&v, &p.strip_prefix(root()).unwrap().display().to_string(), &mut out);
     }
     out.sort();
     out
@@ -1029,11 +1028,8 @@ fn the_pbip_projects_tmdl_parses_with_microsofts_tmdl_serializer() {
 
 #[test]
 fn the_pbip_model_names_only_tables_and_columns_a_demo_warehouse_has() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("demo");
-    ok(&["demo", "--dir", dir.to_str().unwrap(), "--scale", "0.05", "--seed", "5"]);
-    let warehouse = dir.join("warehouse");
-    let model = read_model(&definition(), Some(&warehouse)).unwrap_or_else(|e| panic!("{}", e.join("\n")));
+    let warehouse = demo_warehouse();
+    let model = read_model(&definition(), Some(warehouse)).unwrap_or_else(|e| panic!("{}", e.join("\n")));
     let schema = arrow_schema(&model);
     assert!(schema.contains_key("published.indicators.indicator_values"), "{:?}", schema.keys());
 

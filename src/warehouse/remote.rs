@@ -35,6 +35,8 @@ use object_store::path::Path as ObjPath;
 use object_store::{BackoffConfig, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::runtime::block_on;
+
 use super::WarehouseError;
 
 /// The object that says what the warehouse holds.
@@ -167,12 +169,6 @@ impl Remote {
         Ok(r)
     }
 
-    /// Runs `f` on the process's runtime and waits for it (from sync code or from inside an
-    /// async task).
-    pub fn block<F: std::future::Future>(&self, f: F) -> F::Output {
-        crate::runtime::block_on(f)
-    }
-
     /// The object path of `rel` (a path from the warehouse root).
     pub fn object(&self, rel: &str) -> ObjPath {
         let rel = rel.trim_matches('/');
@@ -200,7 +196,7 @@ impl Remote {
     /// Reads the manifest again.
     pub fn refresh(&self) -> Result<(), WarehouseError> {
         let path = self.object(MANIFEST);
-        let got = self.block(async {
+        let got = block_on(async {
             match self.store.get(&path).await {
                 Ok(r) => {
                     let tag = r.meta.e_tag.clone();
@@ -218,7 +214,7 @@ impl Remote {
             None => {
                 // no manifest: a new warehouse, if the bucket (container) is there at all
                 let prefix = self.prefix.clone();
-                self.block(self.store.list_with_delimiter(Some(&prefix))).map_err(|e| {
+                block_on(self.store.list_with_delimiter(Some(&prefix))).map_err(|e| {
                     let why = match &e {
                         object_store::Error::NotFound { .. } => "the bucket or container does not exist (Lantern does not create it)".to_string(),
                         _ => e.to_string(),
@@ -235,7 +231,7 @@ impl Remote {
     /// Reads an object whole (run records, model state, small files); `None` when absent.
     pub fn get(&self, rel: &str) -> Result<Option<bytes::Bytes>, WarehouseError> {
         let path = self.object(rel);
-        self.block(async {
+        block_on(async {
             match self.store.get(&path).await {
                 Ok(r) => r.bytes().await.map(Some),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -248,13 +244,13 @@ impl Remote {
     /// Writes a small object whole (one PUT).
     pub fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<(), WarehouseError> {
         let path = self.object(rel);
-        self.block(self.store.put(&path, PutPayload::from(bytes))).map(|_| ()).map_err(|e| self.err(rel, e))
+        block_on(self.store.put(&path, PutPayload::from(bytes))).map(|_| ()).map_err(|e| self.err(rel, e))
     }
 
     /// Paths (from the warehouse root) of the objects under `rel`.
     pub fn list(&self, rel: &str) -> Result<Vec<String>, WarehouseError> {
         let prefix = self.object(rel);
-        let metas: Vec<ObjectMeta> = self.block(self.store.list(Some(&prefix)).try_collect()).map_err(|e| self.err(rel, e))?;
+        let metas: Vec<ObjectMeta> = block_on(self.store.list(Some(&prefix)).try_collect()).map_err(|e| self.err(rel, e))?;
         let mut out: Vec<String> = metas.iter().map(|m| self.rel_of(&m.location).to_string()).collect();
         out.sort();
         Ok(out)
@@ -263,7 +259,7 @@ impl Remote {
     /// Removes every object under `rel`.
     pub fn remove_all(&self, rel: &str) -> Result<(), WarehouseError> {
         let prefix = self.object(rel);
-        self.block(async {
+        block_on(async {
             let metas: Vec<ObjectMeta> = self.store.list(Some(&prefix)).try_collect().await?;
             for m in metas {
                 self.store.delete(&m.location).await?;
@@ -282,7 +278,7 @@ impl Remote {
     /// are uploaded as they are.
     pub fn commit(&self, stage: &Path, run_id: &str, partitions: &BTreeSet<String>, extras: &[&str]) -> Result<(), WarehouseError> {
         self.commit.start();
-        let result = self.block(self.commit_async(stage, run_id, partitions, extras));
+        let result = block_on(self.commit_async(stage, run_id, partitions, extras));
         self.commit.end();
         result
     }
@@ -380,7 +376,7 @@ impl Remote {
     /// in the store to the new names, the manifest lists them there (one PUT, the commit point),
     /// then the old files are removed.
     pub fn upgrade_folder_keys(&self) -> Result<(), WarehouseError> {
-        self.block(self.upgrade_folder_keys_async())
+        block_on(self.upgrade_folder_keys_async())
     }
 
     async fn upgrade_folder_keys_async(&self) -> Result<(), WarehouseError> {
