@@ -87,14 +87,41 @@ fn on_disk() -> &'static (BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<St
     })
 }
 
-fn end_to_end(kind: Kind) {
+/// Every table's Delta log in the store, read by the `deltalake` package: it lists exactly the
+/// files the manifest lists for the table, with the rows `want` has for it.
+fn assert_delta_agrees(store: &Store, reader: &Path, want: &BTreeMap<String, Vec<String>>) {
+    let manifest = store.manifest(reader);
+    let tables: Vec<String> = want.keys().map(|t| t.replace('.', "/")).collect();
+    let got = delta_read(store.url(), &tables, &store.env());
+    for t in &tables {
+        let v = &got[t];
+        assert!(v.get("error").is_none(), "{:?}: {t}: {v}", store.kind);
+        assert_eq!(v["rows"].as_u64(), Some(want[&t.replace('/', ".")].len() as u64), "{:?}: {t}", store.kind);
+        let mut listed: Vec<String> = manifest["partitions"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|files| files.as_array().unwrap().iter())
+            .filter_map(|f| f["path"].as_str().unwrap().strip_prefix(&format!("{t}/")).map(str::to_string))
+            .collect();
+        listed.sort();
+        let files: Vec<String> = v["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
+        assert_eq!(files, listed, "{:?}: {t}: the Delta log and the manifest list different files", store.kind);
+    }
+}
+
+fn end_to_end(kind: Kind, delta: bool) {
     let store = Store::start(kind);
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = landings(tmp.path());
     let work = tmp.path().join("work");
     let run = |landing: &Path, env: &[(&str, &str)]| {
         let args = run_args(landing);
-        store.lantern(&work, &args.iter().map(String::as_str).collect::<Vec<_>>(), env)
+        let mut env = env.to_vec();
+        if delta {
+            env.push(("LANTERN_FORMAT", "delta"));
+        }
+        store.lantern(&work, &args.iter().map(String::as_str).collect::<Vec<_>>(), &env)
     };
     let must = |out: Output| {
         assert!(out.status.success(), "{kind:?}: lantern failed\nstdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -112,6 +139,9 @@ fn end_to_end(kind: Kind) {
     assert!(first.keys().any(|t| t.starts_with("marts.")) && first.len() > 40, "{:?}", first.keys());
     assert_eq!(&first, disk_a, "{kind:?}: the warehouse in the store differs from the one on disk");
     store.assert_tidy(&reader);
+    if delta {
+        assert_delta_agrees(&store, &reader, disk_a);
+    }
     let v1 = store.manifest(&reader)["version"].as_u64().unwrap();
 
     // the warehouse as Lantern wrote it before folder keys had names of their own
@@ -141,19 +171,41 @@ fn end_to_end(kind: Kind) {
     assert_eq!(&snapshot(&sql), disk_a, "{kind:?}: a failed commit changed what readers see");
     let uploaded = store.objects().into_keys().filter(|p| !objects_before.contains_key(p)).count();
     assert!(uploaded > 0, "{kind:?}: the fault came before any upload had finished, so it proves little");
+    if delta {
+        assert_delta_agrees(&store, &reader, disk_a);
+        // the run stops after the manifest, before its third table's Delta commit: Lantern's
+        // readers see the new version; a Delta reader reads every table whole, old or new
+        let out = run(&b, &[("FAILPOINTS", "delta-commit=2*off->return")]);
+        assert!(!out.status.success(), "{kind:?}: a run whose Delta commit stopped reported success");
+        let tables: Vec<String> = disk_a.keys().map(|t| t.replace('.', "/")).collect();
+        let mid = delta_read(store.url(), &tables, &store.env());
+        for t in &tables {
+            let rows = mid[t]["rows"].as_u64();
+            let old = disk_a[&t.replace('/', ".")].len() as u64;
+            let new = disk_b.get(&t.replace('/', ".")).map(|r| r.len() as u64);
+            assert!(mid[t].get("error").is_none() && (rows == Some(old) || rows == new), "{kind:?}: {t}: {}", mid[t]);
+        }
+    }
 
     // the run again, without the fault: it completes, and the files the failed commit left are gone
     must(run(&b, &[]));
     assert_eq!(&snapshot(&sql), disk_b, "{kind:?}: after the re-run the store differs from the disk");
     store.assert_tidy(&reader);
+    if delta {
+        assert_delta_agrees(&store, &reader, disk_b);
+    }
     assert!(store.manifest(&reader)["version"].as_u64().unwrap() > v1);
 
     // the run records are in the store: a new reader lists them all, the failed one too
     let runs = must(store.lantern(&tmp.path().join("another"), &["runs", "--json"], &[]));
     let runs: serde_json::Value = serde_json::from_str(runs.trim()).unwrap();
     let outcomes: Vec<String> = runs.as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap_or_default().to_string()).collect();
-    assert_eq!(outcomes.len(), 4, "{outcomes:?}");
-    assert_eq!(outcomes.iter().filter(|o| o.starts_with("failed")).count(), 1, "{outcomes:?}");
+    // in Delta, the run that stopped between the manifest and the logs had committed its data
+    // (with its record, which therefore reads as abandoned) and then failed
+    let failed = if delta { 2 } else { 1 };
+    assert_eq!(outcomes.len(), if delta { 6 } else { 4 }, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| o.starts_with("failed")).count(), failed, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| o.starts_with("abandoned: stopped after its data was committed")).count(), failed - 1, "{outcomes:?}");
     assert!(outcomes.last().unwrap().starts_with("succeeded"), "{outcomes:?}");
 }
 
@@ -207,12 +259,25 @@ fn a_warehouse_on_disk_with_the_old_folder_names_is_renamed_by_the_next_run() {
 
 #[test]
 fn the_warehouse_on_an_s3_compatible_server_matches_local_disk_and_survives_a_failed_commit() {
-    end_to_end(Kind::S3);
+    end_to_end(Kind::S3, false);
 }
 
 #[test]
 fn the_warehouse_on_azurite_matches_local_disk_and_survives_a_failed_commit() {
-    end_to_end(Kind::Azure);
+    end_to_end(Kind::Azure, false);
+}
+
+/// The same runs written as Delta tables: every table's log agrees with the manifest, and a
+/// `deltalake` reader reads every table whole after a commit that stopped in the store or
+/// between the manifest and the logs.
+#[test]
+fn delta_tables_on_an_s3_compatible_server_match_local_disk_and_survive_failed_commits() {
+    end_to_end(Kind::S3, true);
+}
+
+#[test]
+fn delta_tables_on_azurite_match_local_disk_and_survive_failed_commits() {
+    end_to_end(Kind::Azure, true);
 }
 
 #[test]

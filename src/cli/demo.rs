@@ -38,7 +38,7 @@ pub(super) fn demo(overrides: &Overrides, dir: &Path, scale: f64, seed: u64) -> 
 
     let settings = super::load_settings(overrides)?;
     let project = Project::load(settings.project.as_deref())?;
-    let warehouse = Warehouse::open(overrides.warehouse.as_deref().unwrap_or(&warehouse_dir.display().to_string()))?;
+    let warehouse = Warehouse::open(overrides.warehouse.as_deref().unwrap_or(&warehouse_dir.display().to_string()))?.with_format(settings.format);
     step(&format!("running every pipeline into {}", warehouse.root.display()));
     let opts = RunOptions {
         pipelines: vec![],

@@ -37,6 +37,10 @@ struct Cli {
     command: Command,
 }
 
+fn parse_table_format(s: &str) -> Result<crate::config::TableFormat, String> {
+    s.parse()
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
@@ -55,6 +59,10 @@ enum Command {
         scale: f64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// How tables are written: parquet (default) or delta (a Delta Lake log per table);
+        /// `format` in lantern.toml, LANTERN_FORMAT
+        #[arg(long, value_parser = parse_table_format)]
+        format: Option<crate::config::TableFormat>,
     },
     /// Run pipelines now over the landing folder (all pipelines when none are named)
     Run {
@@ -71,11 +79,19 @@ enum Command {
         /// refuse at once, exit code 75; `lock_wait` in lantern.toml, LANTERN_LOCK_WAIT)
         #[arg(long)]
         wait: Option<f64>,
+        /// How tables are written: parquet (default) or delta (a Delta Lake log per table);
+        /// `format` in lantern.toml, LANTERN_FORMAT
+        #[arg(long, value_parser = parse_table_format)]
+        format: Option<crate::config::TableFormat>,
     },
     /// The daemon: runs each pipeline on its schedule (pipelines/*.toml) until SIGTERM or SIGINT
     Serve {
         #[arg(long)]
         landing: Option<PathBuf>,
+        /// How tables are written: parquet (default) or delta (a Delta Lake log per table);
+        /// `format` in lantern.toml, LANTERN_FORMAT
+        #[arg(long, value_parser = parse_table_format)]
+        format: Option<crate::config::TableFormat>,
     },
     /// Check export files and write nothing; exits non-zero on file-level errors
     Validate {
@@ -161,6 +177,10 @@ enum Command {
         /// With --build: only this model (marts.<area>.<model>, repeatable) and the models it reads
         #[arg(long = "model", requires = "build")]
         only: Vec<String>,
+        /// How tables are written: parquet (default) or delta (a Delta Lake log per table);
+        /// `format` in lantern.toml, LANTERN_FORMAT
+        #[arg(long, value_parser = parse_table_format)]
+        format: Option<crate::config::TableFormat>,
     },
     /// Generate synthetic councils: every source's exports under DIR/landing/<LA code>/, and
     /// DIR/manifest.json listing the files and the defects injected into them
@@ -267,15 +287,15 @@ pub fn protector(key_file: Option<&Path>) -> Result<Protector> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let overrides = Overrides { config: cli.config.clone(), landing: None, warehouse: cli.warehouse.clone(), project: cli.project.clone() };
+    let overrides = Overrides { config: cli.config.clone(), landing: None, warehouse: cli.warehouse.clone(), project: cli.project.clone(), format: None };
     match cli.command {
         Command::Init { dir } => {
             let written = Project::write_embedded_copy(&dir).with_context(|| format!("writing into {}", dir.display()))?;
             println!("wrote {} files into {}; point Lantern at it with --project {} or `project = \"{}\"` in lantern.toml", written.len(), dir.display(), dir.display(), dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { pipelines, landing, as_of, la, wait } => run::run(Overrides { landing, ..overrides }, pipelines, as_of, la, wait),
-        Command::Serve { landing } => run::serve(overrides, landing),
+        Command::Run { pipelines, landing, as_of, la, wait, format } => run::run(Overrides { landing, format, ..overrides }, pipelines, as_of, la, wait),
+        Command::Serve { landing, format } => run::serve(Overrides { format, ..overrides }, landing),
         Command::Validate { files, as_of, dfe, year, report } => {
             let settings = load_settings(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;
@@ -381,8 +401,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", m.report(&opts.out, t0.elapsed().as_secs_f64()));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { dir, scale, seed } => demo::demo(&overrides, &dir, scale, seed),
-        Command::Models { build, full, json, cluster, only } => models::command(&overrides, build, full, json, cluster, only),
+        Command::Demo { dir, scale, seed, format } => demo::demo(&Overrides { format, ..overrides }, &dir, scale, seed),
+        Command::Models { build, full, json, cluster, only, format } => models::command(&Overrides { format, ..overrides }, build, full, json, cluster, only),
         Command::Tables => {
             let settings = load_settings(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;

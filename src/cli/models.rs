@@ -27,7 +27,7 @@ pub(super) fn print(record: &RunRecord) {
 pub(super) fn command(overrides: &Overrides, build: bool, full: bool, json: bool, cluster: Option<String>, only: Vec<String>) -> Result<ExitCode> {
     let settings = super::load_settings(overrides)?;
     let project = Project::load(settings.project.as_deref())?;
-    let warehouse = Warehouse::open(&settings.warehouse)?;
+    let warehouse = Warehouse::open(&settings.warehouse)?.with_format(settings.format);
     if build {
         let _lock = warehouse.lock("lantern models --build", settings.lock_wait)?;
         let report = crate::model::build_all(&project, &warehouse, &BuildOptions { full, run_id: None, cluster: cluster.or(settings.cluster.clone()), only, stop: None })?;

@@ -20,7 +20,7 @@ use crate::warehouse::{LockError, Warehouse};
 pub(super) fn run(overrides: Overrides, pipelines: Vec<String>, as_of: Option<NaiveDate>, la: Option<String>, wait: Option<f64>) -> Result<ExitCode> {
     let settings = super::load_settings(&overrides)?;
     let project = Project::load(settings.project.as_deref())?;
-    let warehouse = Warehouse::open(&settings.warehouse)?;
+    let warehouse = Warehouse::open(&settings.warehouse)?.with_format(settings.format);
     let protector = super::protector(settings.key_file.as_deref())?;
     // SIGTERM / SIGINT abandon the run at its next safe point (between files, before the commit,
     // between models), with a record that says so

@@ -22,6 +22,9 @@ pub struct FileSettings {
     /// How long a run waits for another process writing to the warehouse before refusing
     /// (default 0: refuse at once).
     pub lock_wait: Option<Dur>,
+    /// How tables are written: `"parquet"` (folders of Parquet, the default) or `"delta"`
+    /// (the same Parquet with a Delta Lake commit log per table).
+    pub format: Option<String>,
     /// What to call when a run fails (`[alert] command = "…"`).
     #[serde(default)]
     pub alert: AlertSettings,
@@ -149,6 +152,29 @@ pub struct Settings {
     /// Threads that read and check landed files (0: one per core): `[engine] read_threads` or
     /// LANTERN_READ_THREADS. A run writes the same with any number.
     pub read_threads: usize,
+    /// How writers write tables: `--format`, LANTERN_FORMAT or `format` in lantern.toml.
+    pub format: TableFormat,
+}
+
+/// How a warehouse's tables are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TableFormat {
+    /// Folders of Parquet, partition by partition (Power BI's Folder connector, any reader).
+    #[default]
+    Parquet,
+    /// The same Parquet files with a Delta Lake commit log per table (`<table>/_delta_log/`).
+    Delta,
+}
+
+impl std::str::FromStr for TableFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "parquet" => Ok(TableFormat::Parquet),
+            "delta" => Ok(TableFormat::Delta),
+            other => Err(format!("`{other}` is not a table format: use \"parquet\" or \"delta\"")),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +190,7 @@ pub struct Overrides {
     pub landing: Option<PathBuf>,
     pub warehouse: Option<String>,
     pub project: Option<PathBuf>,
+    pub format: Option<TableFormat>,
 }
 
 impl Settings {
@@ -228,7 +255,17 @@ impl Settings {
                 return Err(ConfigError::Parse { path: source.clone(), message: "must be more than zero".into() });
             }
         }
+        let format = match (flags.format, env("LANTERN_FORMAT"), &file.format) {
+            (Some(f), _, _) => f,
+            (None, Some(v), _) => v.parse().map_err(|message| ConfigError::Parse { path: "LANTERN_FORMAT".into(), message })?,
+            (None, None, Some(v)) => v.parse().map_err(|message| ConfigError::Parse {
+                path: path.as_ref().map_or("format".to_string(), |p| format!("{} format", p.display())),
+                message,
+            })?,
+            (None, None, None) => TableFormat::Parquet,
+        };
         Ok(Settings {
+            format,
             engine,
             cluster_job_timeout: job_timeout.map(|(limit, _)| limit),
             landing: flags

@@ -825,7 +825,7 @@ pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, 
     let mut out = vec![];
     let tmp = tempfile::tempdir().expect("temp dir");
     let runner_state = &mut RunState::default();
-    let dummy = Warehouse { root: tmp.path().to_path_buf(), remote: None };
+    let dummy = Warehouse { root: tmp.path().to_path_buf(), remote: None, format: Default::default() };
     let runner = Runner { project, warehouse: &dummy, protector: &protector };
     for (i, f) in files.iter().enumerate() {
         let mut fr = FileRecord { file: f.display().to_string(), ..Default::default() };

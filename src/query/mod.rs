@@ -126,15 +126,22 @@ pub async fn listing_table(ctx: &SessionContext, dir: &Path) -> Result<Arc<Listi
     Ok(Arc::new(ListingTable::try_new(config)?))
 }
 
-/// A table over a table's data: its folder on disk, or the files a store's manifest lists
-/// (only those: files of a commit that has not finished are never read).
+/// A table over a table's data: its folder on disk, or the files a store's manifest or a Delta
+/// log lists (only those: files of a commit that has not finished are never read).
 pub async fn table_provider(ctx: &SessionContext, warehouse: &Warehouse, data: &TableData) -> Result<Arc<ListingTable>> {
     let files = match data {
         TableData::Dir(dir) => return listing_table(ctx, dir).await,
         TableData::Files(files) => files,
     };
-    let remote = warehouse.remote.as_ref().ok_or_else(|| datafusion::error::DataFusionError::Internal("store files in a warehouse on disk".into()))?;
     let state = ctx.state();
+    let Some(remote) = warehouse.remote.as_ref() else {
+        // a Delta table on disk: the files its log lists
+        let urls = files.iter().map(|f| ListingTableUrl::parse(warehouse.root.join(&f.path).display().to_string())).collect::<Result<Vec<_>>>()?;
+        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+        let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
+        let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).infer_schema(&state).await?;
+        return Ok(Arc::new(ListingTable::try_new(config)?));
+    };
     let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
     // the schema from the files' footers, found by the manifest (no listing)
     let objects: Vec<object_store::ObjectMeta> = files

@@ -83,7 +83,7 @@ pub struct Daemon<'a> {
 pub fn serve(settings: &Settings, project: &Project, child_args: Vec<String>) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(stop.clone(), "stopping: no new runs; the current run may finish within the grace period")?;
-    let warehouse = Warehouse::open(&settings.warehouse)?;
+    let warehouse = Warehouse::open(&settings.warehouse)?.with_format(settings.format);
     let serve_dir = warehouse.root.join("_serve");
     std::fs::create_dir_all(&serve_dir).with_context(|| format!("creating {}", serve_dir.display()))?;
     let Some(_only_daemon) = WriterLock::try_acquire(&serve_dir, "lantern serve")? else {

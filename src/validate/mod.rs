@@ -956,9 +956,11 @@ fn stored_values(warehouse: &crate::warehouse::Warehouse, tr: &TableRef, ctx: &F
             }
         }
         TableData::Files(files) => {
-            let remote = warehouse.remote.as_ref()?;
             for f in files {
-                values_in(remote.get(&f.path).ok()??, to, &mut out)?;
+                match warehouse.remote.as_ref() {
+                    Some(remote) => values_in(remote.get(&f.path).ok()??, to, &mut out)?,
+                    None => values_in(std::fs::File::open(warehouse.root.join(&f.path)).ok()?, to, &mut out)?,
+                }
             }
         }
     }

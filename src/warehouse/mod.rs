@@ -3,8 +3,10 @@
 //! A run writes everything under `_staging/<run id>/` and then commits partition by partition.
 //! On disk, a commit journal makes an interrupted commit finish on the next start, and staging
 //! without a journal (a run that died before committing) is discarded; in a store, the commit is
-//! one manifest write ([`remote`]). Readers never see half a partition.
+//! one manifest write ([`remote`]). Readers never see half a partition. In the Delta format
+//! ([`delta`]) each table also has a Delta Lake commit log.
 
+pub mod delta;
 #[cfg(feature = "failpoints")]
 mod failpoints;
 pub mod lock;
@@ -16,6 +18,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use crate::config::TableFormat;
 pub use lock::{LockError, WriterLock};
 pub use parquet_out::PartWriter;
 pub use remote::{DataFile, Remote};
@@ -46,6 +49,8 @@ pub struct Warehouse {
     pub root: PathBuf,
     /// The object store holding the warehouse, when it is not on disk.
     pub remote: Option<Arc<Remote>>,
+    /// How this process writes tables ([`delta`]); readers take each table as it is.
+    pub format: TableFormat,
 }
 
 /// Where a table's (or a partition's) Parquet is: a folder on disk, or files in the store.
@@ -69,7 +74,7 @@ impl Warehouse {
         };
         std::fs::create_dir_all(&path).map_err(io_err(&path))?;
         let root = path.canonicalize().map_err(io_err(&path))?;
-        let w = Warehouse { root, remote: None };
+        let w = Warehouse { root, remote: None, format: TableFormat::Parquet };
         // tidy up only when no other process is writing (its staging is not debris), and only
         // when there is something to tidy, so that readers of a read-only warehouse never write
         // best effort: a reader that may not write (a read-only warehouse, another user's) reads
@@ -94,12 +99,18 @@ impl Warehouse {
         let dir = remote::work_dir(url);
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let root = dir.canonicalize().map_err(io_err(&dir))?;
-        let w = Warehouse { root, remote: Some(Arc::new(remote)) };
+        let w = Warehouse { root, remote: Some(Arc::new(remote)), format: TableFormat::Parquet };
         if let Some(_lock) = WriterLock::try_acquire(&w.root, "recovery").map_err(lock_io)? {
             w.recover()?;
         }
         w.pull_records()?;
         Ok(w)
+    }
+
+    /// The same warehouse, written as `format` by this process.
+    pub fn with_format(mut self, format: TableFormat) -> Self {
+        self.format = format;
+        self
     }
 
     /// What the warehouse is, for messages: its folder or its URL.
@@ -160,10 +171,89 @@ impl Warehouse {
                 (!files.is_empty()).then_some(TableData::Files(files))
             }
             None => {
+                if let Some(table) = table_of(rel).filter(|t| self.root.join(t).join(delta::LOG_DIR).is_dir()) {
+                    return self.delta_files(table, rel);
+                }
                 let dir = self.root.join(rel);
                 has_parquet(&dir).then_some(TableData::Dir(dir))
             }
         }
+    }
+
+    /// The files under `rel` of the Delta table `table` on disk, as its log lists them.
+    fn delta_files(&self, table: &str, rel: &str) -> Option<TableData> {
+        let files = match crate::runtime::block_on(self.delta_place(table).files()) {
+            Ok(files) => files.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(table = %table, error = %e, "cannot read the table's Delta log");
+                return None;
+            }
+        };
+        let prefix = format!("{}/", rel.trim_end_matches('/'));
+        let files: Vec<DataFile> = files
+            .into_iter()
+            .map(|f| DataFile { path: format!("{table}/{}", f.path), size: f.size, sha256: String::new() })
+            .filter(|f| f.path.starts_with(&prefix))
+            .collect();
+        (!files.is_empty()).then_some(TableData::Files(files))
+    }
+
+    /// Where the Delta log of `table` (`clean/mosaic/episodes`) is.
+    fn delta_place(&self, table: &str) -> delta::TablePlace {
+        match &self.remote {
+            Some(r) => delta::TablePlace { root_store: r.store.clone(), url: url::Url::parse(&r.file_url(table)).expect("a store URL") },
+            None => delta::TablePlace {
+                root_store: Arc::new(object_store::local::LocalFileSystem::new()),
+                url: url::Url::from_directory_path(self.root.join(table)).expect("an absolute folder"),
+            },
+        }
+    }
+
+    /// Brings the Delta log of each of `tables` to the files the warehouse holds for it
+    /// ([`delta::sync`]); `exclude` holds files (from the root) that are on their way out.
+    fn sync_delta(&self, tables: &BTreeSet<String>, exclude: &BTreeSet<String>, run_id: &str) -> Result<(), WarehouseError> {
+        for table in tables {
+            let files: Vec<delta::TableFile> = match &self.remote {
+                Some(r) => r.manifest().files_under(table).into_iter().filter(|f| f.path.ends_with(".parquet")).map(|f| (f.path, f.size)).collect::<Vec<_>>(),
+                None => walk_files(&self.root.join(table))
+                    .into_iter()
+                    .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+                    .map(|p| (rel_path(&self.root, &p), p.metadata().map(|m| m.len()).unwrap_or(0)))
+                    .collect(),
+            }
+            .into_iter()
+            .filter(|(path, _)| !exclude.contains(path))
+            .map(|(path, size)| delta::TableFile { path: path[table.len() + 1..].to_string(), size })
+            .collect();
+            let place = self.delta_place(table);
+            if let Some(version) = crate::runtime::block_on(delta::sync(&place, &files, run_id))? {
+                tracing::debug!(table = %table, version, files = files.len(), "Delta commit");
+            }
+        }
+        Ok(())
+    }
+
+    /// Every table in the table zones, from its folder on disk or the store's manifest.
+    fn all_tables(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        if let Some(r) = &self.remote {
+            for p in r.manifest().partitions.keys() {
+                if let Some(t) = table_of(p) {
+                    out.insert(t.to_string());
+                }
+            }
+            return out;
+        }
+        for zone in ZONES {
+            for s in sorted_dirs(&self.root.join(zone)) {
+                for t in sorted_dirs(&s) {
+                    if has_parquet(&t) {
+                        out.insert(rel_path(&self.root, &t));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The writer lock (see [`lock`]), waiting up to `wait` for another process; once held,
@@ -173,6 +263,11 @@ impl Warehouse {
         let io = |e: WarehouseError| LockError::Io { path: self.root.display().to_string(), source: std::io::Error::other(e.to_string()) };
         self.recover().map_err(io)?;
         self.upgrade_folder_keys().map_err(io)?;
+        // a commit that stopped between the store's manifest and the Delta logs, or tables
+        // written before the warehouse was Delta: every log is brought to what is committed
+        if self.format == TableFormat::Delta {
+            self.sync_delta(&self.all_tables(), &BTreeSet::new(), &format!("{}-delta", runs::new_run_id())).map_err(io)?;
+        }
         Ok(l)
     }
 
@@ -266,16 +361,30 @@ impl Warehouse {
         }
         if let Some(r) = &self.remote {
             let extras: Vec<&str> = ["raw", "_runs"].into_iter().filter(|e| stage.join(e).exists()).collect();
+            let tables: BTreeSet<String> = partitions.iter().filter_map(|p| table_of(p)).map(str::to_string).collect();
+            // the manifest is the commit point; the files it no longer lists go only after the
+            // Delta logs have moved on, so that Delta readers never lose the version they read
             r.commit(&stage, run_id, partitions, &extras)?;
+            match self.format {
+                TableFormat::Delta => self.sync_delta(&tables, &BTreeSet::new(), run_id)?,
+                TableFormat::Parquet => {
+                    for t in &tables {
+                        if let Err(e) = r.remove_all(&format!("{t}/{}", delta::LOG_DIR)) {
+                            tracing::warn!(table = %t, error = %e, "could not remove the Delta log of a table now written as plain Parquet");
+                        }
+                    }
+                }
+            }
+            r.tidy(partitions);
             // the work folder keeps the run records, as the store does
             merge_tree(&stage.join("_runs"), &self.root.join("_runs"))?;
             std::fs::remove_dir_all(&stage).map_err(io_err(&stage))?;
             return Ok(());
         }
-        let mut list: Vec<String> = partitions
+        let mut list: Vec<String> = (self.format == TableFormat::Delta).then(|| DELTA_JOURNAL.to_string()).into_iter().collect();
+        list.extend(partitions
             .iter()
-            .map(|p| format!("{} {p}", if stage.join(p).exists() { "R" } else { "D" }))
-            .collect();
+            .map(|p| format!("{} {p}", if stage.join(p).exists() { "R" } else { "D" })));
         for extra in ["raw", "_runs"] {
             if stage.join(extra).exists() {
                 list.push(format!("+{extra}"));
@@ -297,14 +406,33 @@ impl Warehouse {
 
     /// Idempotent: safe to repeat after a crash at any point. Entries are `R path` (replace with
     /// the staged copy), `D path` (remove: re-run produced nothing there) or `+tree` (move in).
+    /// A journal that starts with [`DELTA_JOURNAL`] moves each staged file in beside the files it
+    /// replaces (named after the run), writes the Delta logs, then removes the replaced files.
     fn apply(&self, stage: &Path, list: &[String]) -> Result<(), WarehouseError> {
         let old_root = stage.join("_replaced");
-        for entry in list {
+        let delta = list.first().is_some_and(|l| l == DELTA_JOURNAL);
+        let run_id = name_of(stage);
+        if !delta {
+            // tables written as plain Parquet again: their Delta logs would name files that go
+            for t in list.iter().filter_map(|e| e.split_once(' ')).filter_map(|(_, rel)| table_of(rel)).collect::<BTreeSet<_>>() {
+                let log = self.root.join(t).join(delta::LOG_DIR);
+                if log.exists() {
+                    std::fs::remove_dir_all(&log).map_err(io_err(&log))?;
+                }
+            }
+        }
+        for entry in list.iter().filter(|e| !e.starts_with('#')) {
             if let Some(tree) = entry.strip_prefix('+') {
                 merge_tree(&stage.join(tree), &self.root.join(tree))?;
                 continue;
             }
             let (op, rel) = entry.split_once(' ').unwrap_or(("R", entry));
+            if delta && table_of(rel).is_some() {
+                if op == "R" {
+                    move_files_in(&stage.join(rel), &self.root.join(rel), &run_id)?;
+                }
+                continue;
+            }
             let staged = stage.join(rel);
             let target = self.root.join(rel);
             let old = old_root.join(rel);
@@ -321,6 +449,32 @@ impl Warehouse {
             } else {
                 prune_empty_parents(&self.root, &target);
             }
+        }
+        if delta {
+            self.finish_delta(list, &run_id)?;
+        }
+        Ok(())
+    }
+
+    /// The end of a Delta commit on disk: each touched table's log lists the files the run moved
+    /// in and no longer those they replace, which are then removed.
+    fn finish_delta(&self, list: &[String], run_id: &str) -> Result<(), WarehouseError> {
+        let touched: Vec<&str> = list.iter().filter_map(|e| e.split_once(' ')).map(|(_, rel)| rel).filter(|rel| table_of(rel).is_some()).collect();
+        let tables: BTreeSet<String> = touched.iter().filter_map(|p| table_of(p)).map(str::to_string).collect();
+        let ours = format!("{run_id}-");
+        let mut replaced = BTreeSet::new();
+        for p in &touched {
+            for f in walk_files(&self.root.join(p)) {
+                if f.extension().is_some_and(|e| e == "parquet") && !name_of(&f).starts_with(&ours) {
+                    replaced.insert(rel_path(&self.root, &f));
+                }
+            }
+        }
+        self.sync_delta(&tables, &replaced, run_id)?;
+        for rel in &replaced {
+            let f = self.root.join(rel);
+            std::fs::remove_file(&f).map_err(io_err(&f))?;
+            prune_empty_parents(&self.root, &f);
         }
         Ok(())
     }
@@ -345,13 +499,44 @@ impl Warehouse {
         let zdir = self.root.join(zone);
         for s in sorted_dirs(&zdir) {
             for t in sorted_dirs(&s) {
-                if has_parquet(&t) {
-                    out.push((name_of(&s), name_of(&t), TableData::Dir(t)));
+                if let Some(data) = self.data(&rel_path(&self.root, &t)) {
+                    out.push((name_of(&s), name_of(&t), data));
                 }
             }
         }
         out
     }
+}
+
+/// The first line of a commit journal written in the Delta format.
+const DELTA_JOURNAL: &str = "#delta";
+
+/// The table (`zone/source/table`) a path in a table zone belongs to.
+pub fn table_of(rel: &str) -> Option<&str> {
+    if !ZONES.contains(&rel.split('/').next()?) {
+        return None;
+    }
+    let mut ends = rel.match_indices('/').map(|(i, _)| i);
+    ends.next()?;
+    ends.next()?;
+    Some(ends.next().map_or(rel, |i| &rel[..i]))
+}
+
+/// `path`'s path from `root`, with `/` between parts.
+fn rel_path(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/")
+}
+
+/// Moves the files staged under `from` into `to`, each named after the run (`<run>-part-0.parquet`)
+/// beside the files already there; a file already moved is not staged any more.
+fn move_files_in(from: &Path, to: &Path, run_id: &str) -> Result<(), WarehouseError> {
+    for f in walk_files(from) {
+        let inner = f.strip_prefix(from).unwrap_or(&f);
+        let dest = to.join(inner).with_file_name(format!("{run_id}-{}", name_of(&f)));
+        std::fs::create_dir_all(dest.parent().expect("a folder")).map_err(io_err(&dest))?;
+        std::fs::rename(&f, &dest).map_err(io_err(&f))?;
+    }
+    Ok(())
 }
 
 fn lock_io(e: LockError) -> WarehouseError {

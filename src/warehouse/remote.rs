@@ -156,12 +156,10 @@ impl Remote {
     pub fn open(url: &str) -> Result<Remote, WarehouseError> {
         let url = url.trim_end_matches('/').to_string();
         let parsed = url::Url::parse(&url).map_err(|e| unreachable(&url, e.to_string()))?;
-        let mut store = build_store(&parsed).map_err(|e| unreachable(&url, e))?;
+        let store = build_store(&parsed).map_err(|e| unreachable(&url, e))?;
         let commit = Arc::new(CommitRequests::default());
         #[cfg(feature = "failpoints")]
-        {
-            store = super::failpoints::wrap(store, commit.clone());
-        }
+        let store = super::failpoints::wrap(store, commit.clone());
         let store_url = url::Url::parse(&parsed[..url::Position::BeforePath]).map_err(|e| unreachable(&url, e.to_string()))?;
         let prefix = ObjPath::from_url_path(parsed.path()).map_err(|e| unreachable(&url, e.to_string()))?;
         let r = Remote { url, store_url, store, prefix, commit, manifest: RwLock::new((Manifest::default(), None)) };
@@ -320,7 +318,18 @@ impl Remote {
             .try_collect::<Vec<()>>()
             .await?;
         self.publish(&old, tag, next.clone(), run_id).await?;
-        // committed: what follows only tidies, and a failure there is put right next time
+        tracing::info!(version = next.version, uploaded = uploads.len(), "committed to the object store");
+        Ok(())
+    }
+
+    /// After a commit: removes the files of `partitions` the manifest no longer lists (a failure
+    /// only warns; the next commit tries again).
+    pub fn tidy(&self, partitions: &BTreeSet<String>) {
+        block_on(self.tidy_async(partitions))
+    }
+
+    async fn tidy_async(&self, partitions: &BTreeSet<String>) {
+        let next = self.manifest();
         let keep = next.referenced();
         let mut gone = 0usize;
         for p in partitions {
@@ -333,7 +342,8 @@ impl Remote {
             };
             for m in listed {
                 let rel = self.rel_of(&m.location);
-                if !keep.contains(rel) {
+                // a table's Delta log sits in its folder, which for a mart is the partition
+                if !keep.contains(rel) && !rel.contains(&format!("/{}/", super::delta::LOG_DIR)) {
                     match self.store.delete(&m.location).await {
                         Ok(()) => gone += 1,
                         Err(e) => tracing::warn!(file = %rel, error = %e, "could not remove a replaced file; the next commit tries again"),
@@ -341,8 +351,7 @@ impl Remote {
                 }
             }
         }
-        tracing::info!(version = next.version, uploaded = uploads.len(), removed = gone, "committed to the object store");
-        Ok(())
+        tracing::debug!(removed = gone, "removed replaced files from the object store");
     }
 
     /// Writes `next` as the manifest, the commit point, unless another process has written it

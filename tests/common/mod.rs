@@ -1,6 +1,7 @@
 #![allow(dead_code)]
 //! Helpers for tests that run the real `lantern` binary on real files.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -111,6 +112,26 @@ pub fn python_with_datafusion(args: &[&str]) -> Output {
         .env("PYTHONPATH", format!("{datafusion}:{}", python_path()))
         .output()
         .expect("python3 is needed by the tests")
+}
+
+/// The `deltalake` package (with pyarrow), installed into the test folder on first use.
+pub fn python_delta(args: &[&str], env: &[(String, String)]) -> Output {
+    let delta = python_packages("python-deltalake", &["deltalake==1.6.6", "pyarrow"], &["deltalake", "pyarrow"]);
+    let mut c = Command::new("python3");
+    c.args(args).env("PYTHONPATH", delta);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("python3 is needed by the tests")
+}
+
+/// `tests/tools/delta_read.py`: each table's Delta version, rows and files, or its error.
+pub fn delta_read(base: &str, tables: &[String], env: &[(String, String)]) -> BTreeMap<String, serde_json::Value> {
+    let mut args = vec!["tests/tools/delta_read.py", base];
+    args.extend(tables.iter().map(String::as_str));
+    let out = python_delta(&args, env);
+    assert!(out.status.success(), "delta_read.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 pub fn python(args: &[&str]) -> Output {
