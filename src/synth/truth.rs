@@ -371,7 +371,8 @@ fn cla(w: &World, cal: &Calendar, out: &mut Out, ws: NaiveDate, d: NaiveDate, po
         let Some(k) = pls.iter().position(|pl| pl.start <= d && pl.end > d) else { continue };
         let now = &pls[k];
         with_placement += 1.0;
-        if cp.episode_on(d).is_some_and(|e| matches!(e.provider, "PR4" | "PR5")) {
+        // (the 903 gives no PLACE_PROVIDER for an "other placement", Z1: the DfE's 178)
+        if cp.episode_on(d).is_some_and(|e| e.place != "Z1" && matches!(e.provider, "PR4" | "PR5")) {
             external += 1.0;
         }
         let in_window: usize = periods_of[&cp.child].iter().map(|q| placements(q).iter().filter(|pl| pl.start <= d && pl.end >= ws).count()).sum();
@@ -442,7 +443,9 @@ fn health(w: &World, out: &mut Out, d: NaiveDate) {
 /// suitable accommodation (not known is not), in education, employment or training (activity F* or
 /// P*). The 903 OC3 at 31 March: the young people whose 17th to 21st birthday fell in the
 /// collection year after they left care, as they were on that birthday, by the age they turned in
-/// it. Annex A list 9 at a month end: the care leavers of the day, as they are on it.
+/// it; one who left care on the birthday itself is not a care leaver on it (the DfE's 1016: care
+/// leaver information is not required for a young person whose care ended on or after the
+/// birthday). Annex A list 9 at a month end: the care leavers of the day, as they are on it.
 fn care_leavers(w: &World, out: &mut Out, d: NaiveDate) {
     let y = if d.month() >= 4 { d.year() + 1 } else { d.year() };
     let start = months_before(d, 12) + chrono::Duration::days(1);
@@ -455,7 +458,7 @@ fn care_leavers(w: &World, out: &mut Out, d: NaiveDate) {
         for a in 17..=21 {
             for (c, cp) in w.care_leavers_between(add_years(ys, -a), add_years(ye, -a)) {
                 let birthday = add_years(w.person(c).dob, a);
-                if cp.end <= birthday && within(birthday, ys, ye) {
+                if cp.end < birthday && within(birthday, ys, ye) {
                     oc3.entry(c).or_insert(birthday);
                 }
             }
