@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike, NaiveDate};
 
 use super::defects::{DateStyle, Plan};
-use super::people::{add_days, add_years, age_on, leaver_status, year_end, year_start, CarePeriod, Person, Referral, World};
+use super::people::{add_days, add_years, age_on, leaver_status, year_end, year_start, CarePeriod, Episode, Person, Referral, World};
 use super::rng::{self, chance, int, weighted, Rng};
 use super::writer::{Encoding, Output, XmlDoc};
 use super::{GenerateOptions, Result, Ssda903Shape};
@@ -327,8 +327,10 @@ impl Return903 {
                             e.pl_post.clone(),
                             // semi-independent living (H5) was registered with Ofsted from 28
                             // October 2023: no URN in a return before then or for a placement that
-                            // ended before (the DfE's 222), its URN for one open then (230)
-                            if place_code(e.place, y) == "H5" && e.end.min(ye) < NaiveDate::from_ymd_opt(2023, 10, 28).expect("a date") { "XXXXXXX".into() } else { e.urn.clone() },
+                            // ended before (the DfE's 222), its URN for one open then (230), on
+                            // each of the placement's episodes, those before a change of legal
+                            // status alone (RNE L) too (the DfE's 434: the placement is unchanged)
+                            if place_code(e.place, y) == "H5" && placement_end(&cp.episodes, i).min(ye) < NaiveDate::from_ymd_opt(2023, 10, 28).expect("a date") { "XXXXXXX".into() } else { e.urn.clone() },
                         ],
                     );
                     k += 1;
@@ -353,8 +355,10 @@ impl Return903 {
                 add(Uasc, c, vec![id.clone(), sex_903(p, y).into(), dob.clone(), dmy(add_years(p.dob, 18))]);
             }
 
-            // Oc2: looked after continuously for 12 months at 31 March (since 31 March a year before)
-            if let Some(cp) = ps.iter().find(|cp| cp.open_on(ye) && cp.start <= add_years(ye, -1)) {
+            // Oc2: looked after continuously for 12 months at 31 March: in care since the
+            // collection year's first day, 1 April, or before (the DfE's continuously looked after:
+            // no period of care starting after it; its 191)
+            if let Some(cp) = ps.iter().find(|cp| cp.open_on(ye) && cp.start <= ys) {
                 add(Oc2, c, oc2_row(w, p, cp, y));
             }
 
@@ -540,15 +544,22 @@ impl Return903 {
     }
 }
 
+/// The last day of the placement episode `i` of `episodes` is in: its end, or that of the last of
+/// the episodes after it that change the legal status alone (RNE L).
+fn placement_end(episodes: &[Episode], i: usize) -> NaiveDate {
+    episodes[i + 1..].iter().take_while(|n| n.rne == "L").last().map_or(episodes[i].end, |n| n.end)
+}
+
 /// The 903's code for a child without a UPN (UN1-UN5; the school census's UN6 is not one of them,
 /// the DfE's 168): UN1 only before school age, as the DfE's 209 counts it (4 by 31 August before
 /// the collection year's previous April), then UN5 for a child whose school's records are
-/// incomplete, UN3 for one educated otherwise; UN4 for an asylum-seeking child. A child's code
-/// only moves from UN1 to another (the DfE's 208).
+/// incomplete, UN3 for one educated otherwise, an asylum-seeking child not in a maintained school
+/// too. A child's code only moves from UN1 to another (the DfE's 208). Never UN4: the DfE's 210
+/// keeps it for a child looked after for a week or less at 31 March, and its code flags every
+/// episode of a UN4 child that starts in the year's last week, so such a child fails either way.
 fn upn_unknown_903(p: &Person, y: i32) -> &'static str {
     let school_age = add_years(p.dob, 4) <= NaiveDate::from_ymd_opt(y - 2, 8, 31).expect("a date");
     match p.upn_unknown_on(year_end(y)) {
-        "UN4" => "UN4",
         _ if !school_age => "UN1",
         _ if p.state_school => "UN5",
         _ => "UN3",
