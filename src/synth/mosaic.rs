@@ -280,6 +280,8 @@ impl Return903 {
         let la = w.council.la_code;
         let mut t: Vec<BTreeMap<u32, Vec<Vec<String>>>> = vec![BTreeMap::new(); TABLES_903.len()];
         let mut overlaps = BTreeSet::new();
+        // episodes that could overlap the next and were not drawn to: (child, row, late end)
+        let mut could_overlap: Vec<(u32, usize, NaiveDate)> = vec![];
         let mut add = |table: T, c: u32, row: Vec<String>| t[table as usize].entry(c).or_default().push(row);
 
         for (&c, ps) in &kids {
@@ -300,11 +302,14 @@ impl Return903 {
                     // now and then the episode is closed after the next one has started
                     if let Some(next) = cp.episodes.get(i + 1).filter(|_| ended && rate > 0.0) {
                         let mut r = rng::item(seed, la, "903-overlap", (c as u64) << 24 | (e.start.num_days_from_ce() as u64 & 0xff_ffff));
-                        if chance(&mut r, rate) {
-                            let late = add_days(next.start, int(&mut r, 1, 21)).min(add_days(next.end, -1)).min(ye);
-                            if late > next.start {
+                        let hit = chance(&mut r, rate);
+                        let late = add_days(next.start, int(&mut r, 1, 21)).min(add_days(next.end, -1)).min(ye);
+                        if late > next.start {
+                            if hit {
                                 dec = dmy(late);
                                 overlaps.insert((c, k));
+                            } else {
+                                could_overlap.push((c, k, late));
                             }
                         }
                     }
@@ -452,6 +457,17 @@ impl Return903 {
             }
             let st = leaver_status(w, c, b, y);
             add(Oc3, c, vec![p.mosaic_id(), dmy(p.dob), st.in_touch.into(), st.activity.into(), st.accommodation.into()]);
+        }
+        // with defects, every return carries at least one overlap, as it does a defect of every
+        // other kind: a small council's few episodes may draw none (one an episode's draw, the
+        // same in both shapes; an episode ends in one return only)
+        if overlaps.is_empty() && !could_overlap.is_empty() {
+            let mut r = rng::item(seed, la, "903-overlap-return", y as u64);
+            let (c, k, late) = could_overlap[int(&mut r, 0, could_overlap.len() as i64 - 1) as usize];
+            if let Some(row) = t[Episodes as usize].get_mut(&c).and_then(|rows| rows.get_mut(k)) {
+                row[7] = dmy(late);
+                overlaps.insert((c, k));
+            }
         }
         Return903 { y, tables: t, overlaps }
     }

@@ -508,6 +508,16 @@ struct Sim<'a> {
     workers: u16,
     carers: u32,
     families: u32,
+    /// Entrants to care so far (UASC apart) by age group (`ENTRY_AGES`).
+    entrants: [u32; 5],
+}
+
+/// Age groups at entry to care (youngest, oldest, share of entrants, UASC apart).
+const ENTRY_AGES: [(i32, i32, f64); 5] = [(0, 0, 0.20), (1, 4, 0.15), (5, 9, 0.17), (10, 15, 0.34), (16, 17, 0.14)];
+
+/// The entry age group (`ENTRY_AGES`) of a child aged `age`.
+fn band_of(age: i32) -> usize {
+    ENTRY_AGES.iter().position(|b| age >= b.0 && age <= b.1).unwrap_or(ENTRY_AGES.len() - 1)
 }
 
 /// Run the whole simulation for one council.
@@ -548,6 +558,7 @@ pub fn simulate(council: &Council, params: &Params, opts: &GenerateOptions) -> W
         workers: ((160.0 * k).round() as u16).max(8),
         carers: 0,
         families: 0,
+        entrants: [0; 5],
     };
     sim.run(sim_start, window_end);
     let early_help = make_early_help(&mut rng::stream(seed, la, "early-help"), &sim, window_start, window_end);
@@ -1007,8 +1018,14 @@ impl Sim<'_> {
         } else {
             // the age at entry follows the national mix (under 1 18 %, 1-4 13 %, 5-9 15 %,
             // 10-15 36 %, 16-17 18 % of entrants, UASC apart); the child is one already on a
-            // plan or open to social care when there is one of that age, else newly referred
-            let (lo, hi) = weighted(&mut self.r, &[((0i32, 0i32), 0.20), ((1, 4), 0.15), ((5, 9), 0.17), ((10, 15), 0.34), ((16, 17), 0.14)]);
+            // plan or open to social care when there is one of that age, else newly referred.
+            // An age group that this entrant would put a whole entrant ahead of its share is not
+            // drawn, so that a small council's few entrants keep the mix too (and with it its
+            // adoptions, which come from the youngest). Some group is always behind its share.
+            let n = self.entrants.iter().sum::<u32>() as f64 + 1.0;
+            let bands: Vec<(usize, f64)> = ENTRY_AGES.iter().enumerate().filter(|(i, b)| (self.entrants[*i] as f64) < b.2 * n).map(|(i, b)| (i, b.2)).collect();
+            let band = weighted(&mut self.r, &bands);
+            let (lo, hi) = (ENTRY_AGES[band].0, ENTRY_AGES[band].1);
             let fits = |s: &Self, c: u32| {
                 let a = age_on(s.persons[c as usize].dob, d);
                 a >= lo && a <= hi && s.st[c as usize].in_care_until.is_none_or(|u| u < d)
@@ -1048,6 +1065,9 @@ impl Sim<'_> {
             }
         }
         let Some((c, rf_idx)) = chosen else { return };
+        if !uasc {
+            self.entrants[band_of(age_on(self.persons[c as usize].dob, d))] += 1;
+        }
         let ci = self.care.len() as u32;
         let period = self.care_period(c, d, uasc, rf_idx);
         let end = period.end;
