@@ -12,6 +12,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use chrono::{Datelike, NaiveDate};
 use lantern::dfe::{self, Catalog, Return, Value};
 use serde_json::Value as J;
 
@@ -329,5 +330,231 @@ fn a_903_return_as_xml_raises_the_flags_it_raises_as_csv() {
         rules_seen.extend(x.iter().map(|f| f.0.clone()));
     }
     let _ = std::fs::remove_dir_all(&work);
-    assert!(compared > 0 && rules_seen.len() >= 5, "too few flags to compare the shapes by ({compared} from {} rules)", rules_seen.len());
+    // (the generator's clean returns now raise few DfE flags: SW12STG2, 633 and a stray one; the
+    // shapes still need some to compare; a council with defects would write different defects in
+    // the two shapes)
+    assert!(compared > 0 && rules_seen.len() >= 2, "too few flags to compare the shapes by ({compared} from {} rules)", rules_seen.len());
+}
+
+/// The DfE tool's defects and limits a clean generated return still meets, where Lantern's
+/// generator writes what the rule text asks (docs/dfe.md): (rule, why). The test checks each flag
+/// of these is of the kind named, where a file can tell.
+const GENERATED_DFE_DEFECTS: [(&str, &str); 11] = [
+    ("146", "the DfE's code list has a lower-case `k3` while its reader upper-cases every value: every K3 placement fails"),
+    ("202", "the DfE's tool compares this year's SEX (M/F from 2024/25) with last year's (1/2) as text"),
+    ("169", "the DfE's LA list (qlacref_authorities, 2021) lacks Somerset's 2023 unitary E06000066: a placement there has no PL_LA (checked: the PL_POST is a shipped Somerset postcode)"),
+    ("633", "the DfE's list of LA codes predates the 2019 Dorset and BCP councils (838, 839): this council's own code fails (checked: LA_PERM is 838)"),
+    ("1001", "the DfE's tool sees only this year's and last year's episodes (the rule's own NOTE): a care leaver whose period of care began before is judged on part of it (checked: no episode starting care in either year)"),
+    ("1002", "as 1001 (checked: no episode starting care in either year)"),
+    ("503F", "an H5 placement open across 28 October 2023, when semi-independent living was registered with Ofsted: 2022/23 could not give its URN (222), 2023/24 must (230), so its first episode's URN differs from last year's"),
+    ("624", "the DfE's tool takes a blank MC_DOB for a change of the first child's birth date, where its 628 (a care leaver not looked after this year) and 399 (short breaks alone) forbid the motherhood items: a mother looked after last year is flagged by one rule or the other (checked: MC_DOB blank, no episode this year but under V3/V4)"),
+    ("575", "the DfE's 365 writes 31 March into the DEC of every open episode of the table the rules share (a shallow copy), and 575, run after it, then takes a missing episode still open on 31 March for one that outlives its placement (checked: MIS_END blank, the child's episode open)"),
+    ("577", "as 575: after 365's write the child's open period of care seems to end on 31 March (checked: MIS_END blank, the child's episode open)"),
+    ("SW11bSTG2", "the DfE's tool flags nearly every social worker episode ending in the year's last 5 days, whether the next worker's episode starts that day or the child's care ended then, when there is no next worker to give (checked: SW_DEC is in the last 5 days and the day the child's next social worker episode starts or an episode ended care, REC not X1)"),
+];
+
+/// Rules a clean generated return still fails, not yet fixed in the generator (issue 18): (rule,
+/// why). The list can only shrink: a rule here that no longer flags fails the test too. (Empty:
+/// 434 was the generator's, an H5 placement's URN changing with its legal status; 624 and
+/// SW11bSTG2 are the DfE tool's, above.)
+const GENERATED_PENDING: [(&str, &str); 0] = [];
+
+/// Lantern's declared rules that flag a clean generated return where the DfE's tool does not:
+/// (rule, why).
+const GENERATED_LANTERN_ONLY: [(&str, &str); 1] = [(
+    "SW12STG2",
+    "Lantern's SQL counts an open episode (REC blank) as ending care; the DfE's tool reads the blank as pd.NA, which drops the episode from its check",
+)];
+
+/// A CSV file's records, by line in the file (the header is line 1).
+fn csv_lines(path: &Path) -> (csv::StringRecord, BTreeMap<usize, csv::StringRecord>) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let h = r.headers().unwrap().clone();
+    (h, r.records().enumerate().map(|(i, x)| (i + 2, x.unwrap())).collect())
+}
+
+fn column(path: &Path, line: usize, col: &str) -> Option<String> {
+    let (h, rows) = csv_lines(path);
+    let i = h.iter().position(|x| x == col)?;
+    rows.get(&line).map(|r| r[i].to_string())
+}
+
+/// Children with an episode this year under a legal status other than short breaks (V3/V4): those
+/// of whom the motherhood items are asked (the DfE's 393, 399, 628).
+fn looked_after(path: &Path) -> BTreeSet<String> {
+    csv_lines(path).1.values().filter(|r| !matches!(&r[3], "V3" | "V4")).map(|r| r[0].to_string()).collect()
+}
+
+/// (child, day) of every episode in an episodes file that ended a period of care (REC other than X1).
+fn care_ends(path: &Path) -> BTreeSet<(String, String)> {
+    csv_lines(path).1.values().filter(|r| !r[8].is_empty() && &r[8] != "X1").map(|r| (r[0].to_string(), r[7].to_string())).collect()
+}
+
+/// (child, day) of every social worker episode's start in a social worker episodes file.
+fn sw_starts(path: &Path) -> BTreeSet<(String, String)> {
+    csv_lines(path).1.values().map(|r| (r[0].to_string(), r[3].to_string())).collect()
+}
+
+/// Children with an episode still open (DEC blank) in an episodes file.
+fn open_episodes(path: &Path) -> BTreeSet<String> {
+    csv_lines(path).1.values().filter(|r| r[7].is_empty()).map(|r| r[0].to_string()).collect()
+}
+
+/// Children with an episode starting a period of care (RNE S) in an episodes file.
+fn starts(path: &Path) -> BTreeSet<String> {
+    csv_lines(path).1.values().filter(|r| &r[2] == "S").map(|r| r[0].to_string()).collect()
+}
+
+/// (rule, file name, line, child) of every flag the DfE's tool raises on the 903 CSV set `dir`
+/// (with last year's `prev`) by the rule set of the collection ending in `year`.
+fn dfe_903_flags(py: &str, dir: &Path, prev: &Path, year: &str, out: &Path) -> Vec<(String, String, usize, String)> {
+    let script = common::fixtures().join("../tools/dfe/dfe_validate.py");
+    let o = std::process::Command::new("python3")
+        .arg(&script)
+        .args(["--year", year, "--la", "E06000059", "--ssda903"])
+        .arg(dir)
+        .arg("--ssda903-prev")
+        .arg(prev)
+        .arg("--out")
+        .arg(out)
+        .env("PYTHONPATH", py)
+        .output()
+        .expect("python3 runs the DfE's validator");
+    assert!(o.status.success(), "the DfE's validator on {}: {}", dir.display(), String::from_utf8_lossy(&o.stderr));
+    report_flags(&out.with_extension("csv"), "rule_code", "row_number_in_file", "child_id")
+}
+
+fn report_flags(path: &Path, rule: &str, row: &str, child: &str) -> Vec<(String, String, usize, String)> {
+    let (h, rows) = csv_lines(path);
+    let at = |n: &str| h.iter().position(|x| x == n).unwrap_or_else(|| panic!("{}: no column {n}", path.display()));
+    let (ri, wi, ci, fi) = (at(rule), at(row), at(child), at("file"));
+    rows.values()
+        .map(|x| {
+            let file = Path::new(&x[fi]).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+            (x[ri].to_string(), file, x[wi].parse::<f64>().map(|v| v as usize).unwrap_or(0), x[ci].to_string())
+        })
+        .collect()
+}
+
+/// Why a flag on a clean generated return is expected, if it is: a checked DfE defect or limit, or
+/// a rule still pending.
+fn expected_flag(f: &(String, String, usize, String), dir: &Path, prev: &Path, somerset: &BTreeSet<String>) -> Option<&'static str> {
+    let (rule, file, line, child) = f;
+    let known = |r: &str| GENERATED_DFE_DEFECTS.iter().chain(&GENERATED_PENDING).chain(&GENERATED_LANTERN_ONLY).find(|x| x.0 == r).map(|x| x.1);
+    match rule.as_str() {
+        "169" => column(&dir.join(file), *line, "PL_POST").filter(|p| somerset.contains(p)).and(known("169")),
+        "633" => column(&dir.join(file), *line, "LA_PERM").filter(|l| l == "838").and(known("633")),
+        // (no episode starting care, RNE S, in either year: the period began before last year's)
+        "1001" | "1002" => (!starts(&dir.join("episodes.csv")).contains(child) && !starts(&prev.join("episodes.csv")).contains(child)).then(|| known(rule)).flatten(),
+        // (a blank first child's birth date where the motherhood items are not asked this year)
+        "624" => (column(&dir.join(file), *line, "MC_DOB").is_some_and(|d| d.is_empty()) && !looked_after(&dir.join("episodes.csv")).contains(child)).then(|| known("624")).flatten(),
+        // (a missing episode open on 31 March, as the child's care is)
+        "575" | "577" => (column(&dir.join(file), *line, "MIS_END").is_some_and(|d| d.is_empty()) && open_episodes(&dir.join("episodes.csv")).contains(child)).then(|| known(rule)).flatten(),
+        // (a social worker episode ending in the last 5 days, the day the next one starts or the
+        // child's care ended)
+        "SW11bSTG2" => column(&dir.join(file), *line, "SW_DEC")
+            .filter(|d| NaiveDate::parse_from_str(d, "%d/%m/%Y").is_ok_and(|d| d.month() == 3 && d.day() >= 26))
+            .filter(|d| {
+                let key = (child.clone(), d.clone());
+                care_ends(&dir.join("episodes.csv")).contains(&key) || sw_starts(&dir.join(file)).contains(&key)
+            })
+            .and(known("SW11bSTG2")),
+        r => known(r),
+    }
+}
+
+#[test]
+fn a_generated_903_return_raises_no_dfe_flag_but_at_its_injected_defects() {
+    let py = dfe_python();
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-903-generated.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let shipped = csv_lines(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/synth/data/postcodes.csv")).1;
+    let somerset: BTreeSet<String> = shipped.values().filter(|r| &r[2] == "E06000066").map(|r| r[1].to_string()).collect();
+    assert!(!somerset.is_empty());
+    // five clean years of a council a third of Dorset's size: the DfE's tool (with last year's
+    // return, from 2021/22's rule set of 2022/23) and Lantern (from 2022/23) flag nothing but the
+    // listed defects of the DfE's tool and the rules still pending
+    let clean = work.join("clean");
+    common::ok(&["generate", "--out", clean.to_str().unwrap(), "--scale", "0.3", "--seed", "5", "--years", "5", "--end-year", "2025", "--defect-rate", "0", "--social-care", "returns"]);
+    let la = clean.join("landing/838");
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut stray = vec![];
+    for end in [2022, 2023, 2024, 2025] {
+        let (dir, prev) = (la.join(format!("ssda903_{end}")), la.join(format!("ssda903_{}", end - 1)));
+        let year = end.to_string();
+        let dfe = dfe_903_flags(&py, &dir, &prev, &year, &work.join(format!("dfe-{end}")));
+        let report = work.join(format!("lantern-{end}.csv"));
+        // (Lantern has the DfE's rule sets from 2022/23 only)
+        let ours = if end >= 2023 {
+            let out = common::lantern(&["validate", "--dfe", "--year", &year, "--report", report.to_str().unwrap(), dir.to_str().unwrap()]);
+            assert!(report.exists(), "{}: {}", dir.display(), String::from_utf8_lossy(&out.stdout));
+            report_flags(&report, "rule", "row", "child")
+        } else {
+            vec![]
+        };
+        for (tool, flags) in [("the DfE's tool", &dfe), ("Lantern", &ours)] {
+            let mut n: BTreeMap<&str, usize> = BTreeMap::new();
+            for f in flags.iter() {
+                *n.entry(f.0.as_str()).or_default() += 1;
+                *seen.entry(f.0.clone()).or_default() += 1;
+                if expected_flag(f, &dir, &prev, &somerset).is_none() {
+                    // (the rule, file and line only: the child's id stays out of the message)
+                    stray.push(format!("{end} {tool}: {} {}:{}", f.0, f.1, f.2));
+                }
+            }
+            println!("{end}: {tool} {} flags {n:?}", flags.len());
+        }
+    }
+    assert!(stray.is_empty(), "flags on clean generated returns that no listed reason explains: {stray:?}");
+
+    // with 1 % defects: every flag either tool raises beyond those lies in a child (or on a row)
+    // the manifest says was given a defect, this year or last
+    let messy = work.join("messy");
+    common::ok(&["generate", "--out", messy.to_str().unwrap(), "--scale", "0.3", "--seed", "6", "--years", "2", "--end-year", "2025", "--defect-rate", "0.01", "--social-care", "returns"]);
+    let la = messy.join("landing/838");
+    let (dir, prev) = (la.join("ssda903_2025"), la.join("ssda903_2024"));
+    let manifest: J = serde_json::from_slice(&std::fs::read(messy.join("manifest.json")).unwrap()).unwrap();
+    let mut rows: BTreeSet<(String, usize)> = BTreeSet::new();
+    let mut kids: BTreeSet<String> = BTreeSet::new();
+    for d in manifest["defects"].as_array().unwrap() {
+        let file = d["file"].as_str().unwrap();
+        if !file.starts_with("838/ssda903_") {
+            continue;
+        }
+        let line = d["row"].as_u64().unwrap() as usize;
+        let path = messy.join("landing").join(file);
+        if file.starts_with("838/ssda903_2025/") {
+            rows.insert((path.file_name().unwrap().to_string_lossy().to_string(), line));
+        }
+        if let Some(c) = csv_lines(&path).1.get(&line).map(|r| r[0].to_string()).filter(|c| !c.is_empty()) {
+            kids.insert(c);
+        }
+    }
+    assert!(!kids.is_empty(), "the manifest lists no defect in the 903 returns");
+    let dfe = dfe_903_flags(&py, &dir, &prev, "2025", &work.join("dfe-messy"));
+    let report = work.join("messy.csv");
+    common::lantern(&["validate", "--dfe", "--year", "2025", "--report", report.to_str().unwrap(), dir.to_str().unwrap()]);
+    let ours = report_flags(&report, "rule", "row", "child");
+    let mut stray = vec![];
+    for (tool, flags) in [("the DfE's tool", &dfe), ("Lantern", &ours)] {
+        let mut defective = 0;
+        for f in flags.iter() {
+            if kids.contains(&f.3) || rows.contains(&(f.1.clone(), f.2)) {
+                defective += 1;
+            } else if expected_flag(f, &dir, &prev, &somerset).is_none() {
+                stray.push(format!("{tool}: {} {}:{}", f.0, f.1, f.2));
+            } else {
+                *seen.entry(f.0.clone()).or_default() += 1;
+            }
+        }
+        assert!(defective > 0, "{tool} raises no flag on the injected defects");
+        println!("1 % defects in {} children: {tool} {} flags, {defective} in them", kids.len(), flags.len());
+    }
+    assert!(stray.is_empty(), "flags on records with no injected defect: {stray:?}");
+    // the lists only shrink: every pending rule still flags a record with no injected defect, in
+    // one council or the other (remove it from the list when fixed)
+    let fixed: Vec<&str> = GENERATED_PENDING.iter().chain(&GENERATED_LANTERN_ONLY).map(|x| x.0).filter(|r| !seen.contains_key(*r)).collect();
+    assert!(fixed.is_empty(), "rules listed as pending no longer flag a generated return: remove them from the list: {fixed:?}");
+    let _ = std::fs::remove_dir_all(&work);
 }

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike, NaiveDate};
 
 use super::defects::{DateStyle, Plan};
-use super::people::{add_days, add_years, age_on, leaver_status, year_end, year_start, CarePeriod, Person, Referral, World};
+use super::people::{add_days, add_years, age_on, leaver_status, year_end, year_start, CarePeriod, Episode, Person, Referral, World};
 use super::rng::{self, chance, int, weighted, Rng};
 use super::writer::{Encoding, Output, XmlDoc};
 use super::{GenerateOptions, Result, Ssda903Shape};
@@ -280,25 +280,18 @@ impl Return903 {
         let la = w.council.la_code;
         let mut t: Vec<BTreeMap<u32, Vec<Vec<String>>>> = vec![BTreeMap::new(); TABLES_903.len()];
         let mut overlaps = BTreeSet::new();
+        // episodes that could overlap the next and were not drawn to: (child, row, late end)
+        let mut could_overlap: Vec<(u32, usize, NaiveDate)> = vec![];
         let mut add = |table: T, c: u32, row: Vec<String>| t[table as usize].entry(c).or_default().push(row);
 
         for (&c, ps) in &kids {
             let p = w.person(c);
             let (id, dob) = (p.mosaic_id(), dmy(p.dob));
 
-            // header: one row per child looked after during the year
-            let upn = p.upn_on(ye).map(str::to_string).unwrap_or_else(|| p.upn_unknown_on(ye).to_string());
-            let mut r = rng::item(seed, la, "903-mother", c as u64);
-            let (mother, mc_dob) = if p.sex == 'F' && age_on(p.dob, ye) >= 12 {
-                if age_on(p.dob, ye) >= 15 && chance(&mut r, 0.03) {
-                    ("1".to_string(), dmy(rng::day_between(&mut r, add_years(p.dob, 15), ye)))
-                } else {
-                    ("0".to_string(), String::new())
-                }
-            } else {
-                (String::new(), String::new())
-            };
-            add(Header, c, vec![id.clone(), sex_903(p, y).into(), dob.clone(), p.ethnicity.into(), upn, mother, mc_dob]);
+            // header: one row per child looked after during the year; MOTHER is asked of a girl
+            // looked after other than in short breaks (V3/V4) alone (the DfE's 393, 399)
+            let not_only_breaks = ps.iter().flat_map(|cp| &cp.episodes).any(|e| e.start <= ye && e.end >= ys && !matches!(e.ls, "V3" | "V4"));
+            add(Header, c, header_row(w, p, y, not_only_breaks));
 
             // episodes, as they stood on 31 March
             let mut k = 0;
@@ -309,11 +302,14 @@ impl Return903 {
                     // now and then the episode is closed after the next one has started
                     if let Some(next) = cp.episodes.get(i + 1).filter(|_| ended && rate > 0.0) {
                         let mut r = rng::item(seed, la, "903-overlap", (c as u64) << 24 | (e.start.num_days_from_ce() as u64 & 0xff_ffff));
-                        if chance(&mut r, rate) {
-                            let late = add_days(next.start, int(&mut r, 1, 21)).min(add_days(next.end, -1)).min(ye);
-                            if late > next.start {
+                        let hit = chance(&mut r, rate);
+                        let late = add_days(next.start, int(&mut r, 1, 21)).min(add_days(next.end, -1)).min(ye);
+                        if late > next.start {
+                            if hit {
                                 dec = dmy(late);
                                 overlaps.insert((c, k));
+                            } else {
+                                could_overlap.push((c, k, late));
                             }
                         }
                     }
@@ -327,13 +323,19 @@ impl Return903 {
                             e.ls.into(),
                             cp.cin.into(),
                             place_code(e.place, y).into(),
-                            e.provider.into(),
+                            // an "other placement" (Z1) has no provider code (the DfE's 178)
+                            if e.place == "Z1" { String::new() } else { e.provider.into() },
                             dec,
                             if ended { rec_code(e.rec, y).into() } else { String::new() },
                             if ended { e.reason_change.unwrap_or("").into() } else { String::new() },
                             cp.home_post.clone(),
                             e.pl_post.clone(),
-                            e.urn.clone(),
+                            // semi-independent living (H5) was registered with Ofsted from 28
+                            // October 2023: no URN in a return before then or for a placement that
+                            // ended before (the DfE's 222), its URN for one open then (230), on
+                            // each of the placement's episodes, those before a change of legal
+                            // status alone (RNE L) too (the DfE's 434: the placement is unchanged)
+                            if place_code(e.place, y) == "H5" && placement_end(&cp.episodes, i).min(ye) < NaiveDate::from_ymd_opt(2023, 10, 28).expect("a date") { "XXXXXXX".into() } else { e.urn.clone() },
                         ],
                     );
                     k += 1;
@@ -358,8 +360,10 @@ impl Return903 {
                 add(Uasc, c, vec![id.clone(), sex_903(p, y).into(), dob.clone(), dmy(add_years(p.dob, 18))]);
             }
 
-            // Oc2: looked after continuously for 12 months at 31 March (since 31 March a year before)
-            if let Some(cp) = ps.iter().find(|cp| cp.open_on(ye) && cp.start <= add_years(ye, -1)) {
+            // Oc2: looked after continuously for 12 months at 31 March: in care since the
+            // collection year's first day, 1 April, or before (the DfE's continuously looked after:
+            // no period of care starting after it; its 191)
+            if let Some(cp) = ps.iter().find(|cp| cp.open_on(ye) && cp.start <= ys) {
                 add(Oc2, c, oc2_row(w, p, cp, y));
             }
 
@@ -371,10 +375,12 @@ impl Return903 {
 
             // placed for adoption: decisions that the child should be placed for adoption
             for cp in ps {
-                let Some(a) = cp.adoption.as_ref().filter(|a| a.decision <= ye) else { continue };
+                // (a decision reversed before the year is last year's news: the DfE's 118)
+                let Some(a) = cp.adoption.as_ref().filter(|a| a.decision <= ye && !a.reversed.is_some_and(|(d, _)| d < ys)) else { continue };
+                // DATE_PLACED_CEASED is the decision that the child should no longer be placed, with
+                // its reason: never an adoption (the DfE's 119, 525)
                 let (ceased, why) = match a.reversed {
                     Some((d, rd)) if d <= ye => (dmy(d), rd.to_string()),
-                    _ if cp.end <= ye && matches!(cp.reason, "E11" | "E12") => (dmy(cp.end), String::new()),
                     _ => (String::new(), String::new()),
                 };
                 add(Placed, c, vec![id.clone(), dob.clone(), dmy(a.decision), ceased, why]);
@@ -384,17 +390,25 @@ impl Return903 {
             if let Some(cp) = ps.iter().find(|cp| cp.start >= ys && cp.start <= ye) {
                 let mut r = rng::item(seed, la, "903-prevperm", c as u64);
                 let date_perm = match cp.prev_perm {
-                    "P1" | "P2" | "P3" => {
-                        let d = rng::day_between(&mut r, add_years(p.dob, 1).min(cp.start), cp.start);
+                    // any option but none (Z1) has its date, even if the option is not known (P4; the DfE's 630)
+                    "P1" | "P2" | "P3" | "P4" => {
+                        // the order was made before care began (the DfE's 632)
+                        let d = rng::day_between(&mut r, add_years(p.dob, 1).min(add_days(cp.start, -1)), add_days(cp.start, -1));
+                        // a part-known date only when all of its month (year) is before care began,
+                        // as the DfE's 632 reads it at its latest
+                        let month_before = d.month() != cp.start.month() || d.year() != cp.start.year();
                         match int(&mut r, 0, 2) {
-                            0 => dmy(d),
-                            1 => format!("zz/{:02}/{}", d.month(), d.year()),
-                            _ => format!("zz/zz/{}", d.year()),
+                            1 if month_before => format!("zz/{:02}/{}", d.month(), d.year()),
+                            2 if d.year() < cp.start.year() => format!("zz/zz/{}", d.year()),
+                            _ => dmy(d),
                         }
                     }
                     _ => String::new(),
                 };
-                add(Permanence, c, vec![id.clone(), dob.clone(), cp.prev_perm.into(), String::new(), date_perm]);
+                // the LA that made the order: this council (the DfE's 630 asks for it with any
+                // previous permanence option)
+                let la_perm = if cp.prev_perm == "Z1" { String::new() } else { la.to_string() };
+                add(Permanence, c, vec![id.clone(), dob.clone(), cp.prev_perm.into(), la_perm, date_perm]);
             }
 
             // missing and away from placement
@@ -406,13 +420,14 @@ impl Return903 {
 
             // social worker episodes (collected from the 2024 return)
             for cp in ps.iter().filter(|_| y >= 2024) {
-                for (i, (start, worker, _)) in cp.workers.iter().enumerate() {
-                    let end = cp.workers.get(i + 1).map(|x| (x.0, x.2)).unwrap_or((cp.end, ""));
-                    if *start > ye || end.0 < ys {
+                for (i, (start, worker, why)) in cp.workers.iter().enumerate() {
+                    let end = cp.workers.get(i + 1).map(|x| x.0).unwrap_or(cp.end);
+                    if *start > ye || end < ys {
                         continue;
                     }
-                    let (dec, why) = if end.0 <= ye { (dmy(end.0), end.1.to_string()) } else { (String::new(), String::new()) };
-                    add(Sw, c, vec![id.clone(), dob.clone(), format!("SW{worker:04}"), dmy(*start), dec, why]);
+                    // SW_REASON is why this episode began (the DfE's SW13STG1, SW01bSTG1, SW03STG1)
+                    let dec = if end <= ye { dmy(end) } else { String::new() };
+                    add(Sw, c, vec![id.clone(), dob.clone(), format!("SW{worker:04}"), dmy(*start), dec, why.to_string()]);
                 }
             }
 
@@ -428,15 +443,31 @@ impl Return903 {
             // birthdays in the year: born between ys - a years and ye - a years
             for (c, cp) in w.care_leavers_between(add_years(ys, -a), add_years(ye, -a)) {
                 let b = add_years(w.person(c).dob, a);
-                if cp.end <= b && b >= ys && b <= ye {
+                if cp.end < b && b >= ys && b <= ye {
                     leavers.entry(c).or_insert(b);
                 }
             }
         }
         for (&c, &b) in &leavers {
             let p = w.person(c);
+            // the header lists every child of the return, care leavers too (the DfE's INT06)
+            // (with no motherhood details: the DfE's 628)
+            if !kids.contains_key(&c) {
+                add(Header, c, header_row(w, p, y, false));
+            }
             let st = leaver_status(w, c, b, y);
             add(Oc3, c, vec![p.mosaic_id(), dmy(p.dob), st.in_touch.into(), st.activity.into(), st.accommodation.into()]);
+        }
+        // with defects, every return carries at least one overlap, as it does a defect of every
+        // other kind: a small council's few episodes may draw none (one an episode's draw, the
+        // same in both shapes; an episode ends in one return only)
+        if overlaps.is_empty() && !could_overlap.is_empty() {
+            let mut r = rng::item(seed, la, "903-overlap-return", y as u64);
+            let (c, k, late) = could_overlap[int(&mut r, 0, could_overlap.len() as i64 - 1) as usize];
+            if let Some(row) = t[Episodes as usize].get_mut(&c).and_then(|rows| rows.get_mut(k)) {
+                row[7] = dmy(late);
+                overlaps.insert((c, k));
+            }
         }
         Return903 { y, tables: t, overlaps }
     }
@@ -529,6 +560,48 @@ impl Return903 {
     }
 }
 
+/// The last day of the placement episode `i` of `episodes` is in: its end, or that of the last of
+/// the episodes after it that change the legal status alone (RNE L).
+fn placement_end(episodes: &[Episode], i: usize) -> NaiveDate {
+    episodes[i + 1..].iter().take_while(|n| n.rne == "L").last().map_or(episodes[i].end, |n| n.end)
+}
+
+/// The 903's code for a child without a UPN (UN1-UN5; the school census's UN6 is not one of them,
+/// the DfE's 168): UN1 only before school age, as the DfE's 209 counts it (4 by 31 August before
+/// the collection year's previous April), then UN5 for a child whose school's records are
+/// incomplete, UN3 for one educated otherwise, an asylum-seeking child not in a maintained school
+/// too. A child's code only moves from UN1 to another (the DfE's 208). Never UN4: the DfE's 210
+/// keeps it for a child looked after for a week or less at 31 March, and its code flags every
+/// episode of a UN4 child that starts in the year's last week, so such a child fails either way.
+fn upn_unknown_903(p: &Person, y: i32) -> &'static str {
+    let school_age = add_years(p.dob, 4) <= NaiveDate::from_ymd_opt(y - 2, 8, 31).expect("a date");
+    match p.upn_unknown_on(year_end(y)) {
+        _ if !school_age => "UN1",
+        _ if p.state_school => "UN5",
+        _ => "UN3",
+    }
+}
+
+/// A child's header row in the return for collection year `y`; MOTHER and MC_DOB for a girl when
+/// `mother` (asked of every girl looked after, whatever her age).
+fn header_row(w: &World, p: &Person, y: i32, mother: bool) -> Vec<String> {
+    let ye = year_end(y);
+    let upn = p.upn_on(ye).map(str::to_string).unwrap_or_else(|| upn_unknown_903(p, y).to_string());
+    let mut r = rng::item(w.seed, w.council.la_code, "903-mother", p.id as u64);
+    // a girl's first child is born on one day whichever return asks (the DfE's 624)
+    let first_child = if chance(&mut r, 0.03) { Some(rng::day_between(&mut r, add_years(p.dob, 15), add_years(p.dob, 18))) } else { None };
+    let (mother, mc_dob) = if p.sex == 'F' && mother {
+        if let Some(d) = first_child.filter(|d| *d <= ye) {
+            ("1".to_string(), dmy(d))
+        } else {
+            ("0".to_string(), String::new())
+        }
+    } else {
+        (String::new(), String::new())
+    };
+    vec![p.mosaic_id(), sex_903(p, y).into(), dmy(p.dob), p.ethnicity.into(), upn, mother, mc_dob]
+}
+
 /// Oc2 for a child looked after for the 12 months to 31 March.
 fn oc2_row(w: &World, p: &Person, cp: &CarePeriod, y: i32) -> Vec<String> {
     let ye = year_end(y);
@@ -541,6 +614,9 @@ fn oc2_row(w: &World, p: &Person, cp: &CarePeriod, y: i32) -> Vec<String> {
         } else {
             (String::new(), weighted(&mut r, &[("SDQ2", 0.3), ("SDQ3", 0.2), ("SDQ4", 0.3), ("SDQ5", 0.2)]).to_string())
         }
+    } else if age < 4 {
+        // no SDQ item at all under 4 (the DfE's 188)
+        (String::new(), String::new())
     } else {
         (String::new(), "SDQ1".to_string())
     };
@@ -549,19 +625,27 @@ fn oc2_row(w: &World, p: &Person, cp: &CarePeriod, y: i32) -> Vec<String> {
     // in the 12 months to 31 March (a year before it excluded), as the simulated checks say
     let in_year = |dates: &[NaiveDate]| dates.iter().any(|d| *d > add_years(ye, -1) && *d <= ye);
     let (dental, health) = (in_year(&cp.dental_checks), in_year(&cp.health_assessments));
+    let convicted = if teen { yn(&mut r, 0.03) } else { String::new() };
+    let health_check = if age < 5 { yn(&mut r, 0.9) } else { String::new() };
+    let immunisations = yn(&mut r, 0.86);
+    let received = if misuse { yn(&mut r, 0.6) } else { String::new() };
+    let offered = if misuse { yn(&mut r, 0.8) } else { String::new() };
     vec![
         p.mosaic_id(),
         dmy(p.dob),
         score,
         reason,
-        if teen { yn(&mut r, 0.03) } else { String::new() },
-        if age < 5 { yn(&mut r, 0.9) } else { String::new() },
-        yn(&mut r, 0.86),
+        convicted,
+        health_check,
+        immunisations,
         if dental { "1".into() } else { "0".into() },
         if health { "1".into() } else { "0".into() },
-        if teen { (misuse as u8).to_string() } else { String::new() },
-        if misuse { yn(&mut r, 0.6) } else { String::new() },
-        if misuse { yn(&mut r, 0.8) } else { String::new() },
+        // the four health items are asked at every age (the DfE's 191, 182, 547): no substance
+        // misuse problem is identified under 10
+        (misuse as u8).to_string(),
+        // whether an intervention was offered is asked only when none was received (158)
+        received.clone(),
+        if received == "1" { String::new() } else { offered },
     ]
 }
 

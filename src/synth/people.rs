@@ -272,7 +272,8 @@ pub struct CarePeriod {
     pub episodes: Vec<Episode>,
     pub reviews: Vec<NaiveDate>,
     pub missing: Vec<Missing>,
-    /// Social worker episodes: (start, worker, reason the previous one ended).
+    /// Social worker episodes: (start, worker, reason for the change to this worker; FCONTA for
+    /// the first).
     pub workers: Vec<(NaiveDate, u16, &'static str)>,
     pub adoption: Option<Adoption>,
     pub prev_perm: &'static str,
@@ -404,13 +405,62 @@ pub fn in_area(la: &str, postcode: &str) -> bool {
     postcode_areas(la).contains(&outward)
 }
 
+/// Real postcodes by outward code, cut from the ONS Postcode Directory (`src/synth/data/`, Open
+/// Government Licence v3.0; `tools/synth_postcodes.py` makes it): outward, postcode, lower-tier
+/// LA, easting, northing. The DfE's validator derives a placement's LA, in or out of area and
+/// distance from them, so a made-up postcode fails its 392c, 392a, 169 and 179.
+const POSTCODES_CSV: &str = include_str!("data/postcodes.csv");
+
+/// A real postcode in the district: its LA (ONS lower-tier code) and grid reference (metres).
+pub struct RealPostcode {
+    pub postcode: &'static str,
+    pub lad: &'static str,
+    pub easting: u32,
+    pub northing: u32,
+}
+
+static POSTCODES: std::sync::LazyLock<std::collections::BTreeMap<&'static str, Vec<RealPostcode>>> = std::sync::LazyLock::new(|| {
+    let mut m: std::collections::BTreeMap<&'static str, Vec<RealPostcode>> = std::collections::BTreeMap::new();
+    for line in POSTCODES_CSV.lines().skip(1) {
+        let f: Vec<&'static str> = line.split(',').collect();
+        let n = |s: &str| s.parse().expect("the shipped postcode list parses");
+        m.entry(f[0]).or_default().push(RealPostcode { postcode: f[1], lad: f[2], easting: n(f[3]), northing: n(f[4]) });
+    }
+    m
+});
+
+/// The shipped real postcode `pc`, if it is one.
+pub fn real_postcode(pc: &str) -> Option<&'static RealPostcode> {
+    let outward = pc.split(' ').next().unwrap_or("");
+    POSTCODES.get(outward)?.iter().find(|p| p.postcode == pc)
+}
+
+/// A placement's postcode `pc`, or the next real one in its district when it is the child's home
+/// postcode: only a placement with parents (P1) is at home (the DfE's 392d).
+fn away_from(pc: String, home: &str) -> String {
+    if pc != home {
+        return pc;
+    }
+    let outward = pc.split(' ').next().unwrap_or("");
+    match POSTCODES.get(outward).and_then(|v| v.iter().position(|p| p.postcode == pc).map(|i| &v[(i + 1) % v.len()])) {
+        Some(next) if next.postcode != pc => next.postcode.to_string(),
+        _ => pc,
+    }
+}
+
+/// A postcode in one of `areas` (outward codes): a real one from the shipped list where it has
+/// the district (the same draws pick it, so nothing else in the simulation moves), else a
+/// made-up one of the district's shape.
 pub fn postcode(r: &mut Rng, areas: &[&str]) -> String {
     const L: &[u8] = b"ABDEFGHJLNPQRSTUWXYZ";
     let a = areas[int(r, 0, areas.len() as i64 - 1) as usize];
     let d = int(r, 1, 9);
-    let l1 = L[int(r, 0, L.len() as i64 - 1) as usize] as char;
-    let l2 = L[int(r, 0, L.len() as i64 - 1) as usize] as char;
-    format!("{a} {d}{l1}{l2}")
+    let i1 = int(r, 0, L.len() as i64 - 1);
+    let i2 = int(r, 0, L.len() as i64 - 1);
+    if let Some(real) = POSTCODES.get(a).filter(|v| !v.is_empty()) {
+        return real[((d * 400 + i1 * 20 + i2) as usize) % real.len()].postcode.to_string();
+    }
+    format!("{a} {d}{}{}", L[i1 as usize] as char, L[i2 as usize] as char)
 }
 
 /// Postcodes outside the council, for placements made out of area.
@@ -458,6 +508,16 @@ struct Sim<'a> {
     workers: u16,
     carers: u32,
     families: u32,
+    /// Entrants to care so far (UASC apart) by age group (`ENTRY_AGES`).
+    entrants: [u32; 5],
+}
+
+/// Age groups at entry to care (youngest, oldest, share of entrants, UASC apart).
+const ENTRY_AGES: [(i32, i32, f64); 5] = [(0, 0, 0.20), (1, 4, 0.15), (5, 9, 0.17), (10, 15, 0.34), (16, 17, 0.14)];
+
+/// The entry age group (`ENTRY_AGES`) of a child aged `age`.
+fn band_of(age: i32) -> usize {
+    ENTRY_AGES.iter().position(|b| age >= b.0 && age <= b.1).unwrap_or(ENTRY_AGES.len() - 1)
 }
 
 /// Run the whole simulation for one council.
@@ -498,6 +558,7 @@ pub fn simulate(council: &Council, params: &Params, opts: &GenerateOptions) -> W
         workers: ((160.0 * k).round() as u16).max(8),
         carers: 0,
         families: 0,
+        entrants: [0; 5],
     };
     sim.run(sim_start, window_end);
     let early_help = make_early_help(&mut rng::stream(seed, la, "early-help"), &sim, window_start, window_end);
@@ -957,8 +1018,14 @@ impl Sim<'_> {
         } else {
             // the age at entry follows the national mix (under 1 18 %, 1-4 13 %, 5-9 15 %,
             // 10-15 36 %, 16-17 18 % of entrants, UASC apart); the child is one already on a
-            // plan or open to social care when there is one of that age, else newly referred
-            let (lo, hi) = weighted(&mut self.r, &[((0i32, 0i32), 0.20), ((1, 4), 0.15), ((5, 9), 0.17), ((10, 15), 0.34), ((16, 17), 0.14)]);
+            // plan or open to social care when there is one of that age, else newly referred.
+            // An age group that this entrant would put a whole entrant ahead of its share is not
+            // drawn, so that a small council's few entrants keep the mix too (and with it its
+            // adoptions, which come from the youngest). Some group is always behind its share.
+            let n = self.entrants.iter().sum::<u32>() as f64 + 1.0;
+            let bands: Vec<(usize, f64)> = ENTRY_AGES.iter().enumerate().filter(|(i, b)| (self.entrants[*i] as f64) < b.2 * n).map(|(i, b)| (i, b.2)).collect();
+            let band = weighted(&mut self.r, &bands);
+            let (lo, hi) = (ENTRY_AGES[band].0, ENTRY_AGES[band].1);
             let fits = |s: &Self, c: u32| {
                 let a = age_on(s.persons[c as usize].dob, d);
                 a >= lo && a <= hi && s.st[c as usize].in_care_until.is_none_or(|u| u < d)
@@ -998,6 +1065,9 @@ impl Sim<'_> {
             }
         }
         let Some((c, rf_idx)) = chosen else { return };
+        if !uasc {
+            self.entrants[band_of(age_on(self.persons[c as usize].dob, d))] += 1;
+        }
         let ci = self.care.len() as u32;
         let period = self.care_period(c, d, uasc, rf_idx);
         let end = period.end;
@@ -1095,6 +1165,10 @@ impl Sim<'_> {
         };
         let connected = prefer_connected || chance(r, 0.22);
         if uasc {
+            // supported accommodation only from 16 (the DfE's 371)
+            if age < 16 {
+                return weighted(r, &[(("U6", "PR4"), 0.55), (("U6", "PR1"), 0.30), (("K2", "PR4"), 0.15)]);
+            }
             return weighted(r, &[(("SEMI", "PR4"), 0.55), (("U6", "PR4"), 0.25), (("U6", "PR1"), 0.12), (("K2", "PR4"), 0.08)]);
         }
         match age {
@@ -1262,7 +1336,9 @@ impl Sim<'_> {
         let mut cur = first_ls;
         let mut t = d;
         if matches!(cur, "L1" | "L2") {
-            t = add_days(t, int(r, 2, 8));
+            // police protection lasts at most 72 hours (the DfE's 361), an emergency protection
+            // order up to 8 days
+            t = add_days(t, if cur == "L1" { int(r, 1, 3) } else { int(r, 2, 8) });
             cur = "C1";
             ls_events.push((t, cur));
         }
@@ -1290,6 +1366,9 @@ impl Sim<'_> {
             let po = add_months(decision, 2.0 + 2.0 * unit(r)).min(add_days(end, -90)).max(add_days(decision, 1));
             let placed = add_days(end, -(int(r, 90, 200))).max(add_days(po, 7));
             let matched = add_days(placed, -int(r, 7, 28)).max(po);
+            // the placement order replaces any order still to come (the DfE's 408: placed for
+            // adoption under E1)
+            ls_events.retain(|(x, _)| *x < po);
             ls_events.push((po, "E1"));
             adoptive_placement = Some(placed);
             let adopters = if chance(r, 0.8) { 2 } else { 1 };
@@ -1332,7 +1411,12 @@ impl Sim<'_> {
         // placements: (date, place, provider, same carer as before)
         let mut pl_events: Vec<(NaiveDate, &'static str, &'static str, bool)> = vec![];
         let sgo_or_relative = matches!(outcome, "sgo" | "cao");
-        let (mut place, mut prov) = self.placement_for(age, uasc, sgo_or_relative);
+        // a child accommodated under section 20 alone (V2) is not placed with parents (the DfE's
+        // 378): a placement with parents waits for an order, and until then the child is fostered
+        // in-house (legal status only moves away from V2)
+        let ls_at = |x: NaiveDate| ls_events.iter().rfind(|e| e.0 <= x).map_or(first_ls, |e| e.1);
+        let not_home_under_s20 = |x: NaiveDate, pp: (&'static str, &'static str)| if pp.0 == "P1" && ls_at(x) == "V2" { ("U6", "PR1") } else { pp };
+        let (mut place, mut prov) = not_home_under_s20(d, self.placement_for(age, uasc, sgo_or_relative));
         pl_events.push((d, place, prov, false));
         let mut t = d;
         let mut long_term_done = false;
@@ -1369,7 +1453,7 @@ impl Sim<'_> {
             let (np, npv) = if a >= 16 && chance(&mut self.r, 0.45) {
                 ("SEMI", if chance(&mut self.r, 0.8) { "PR4" } else { "PR5" })
             } else {
-                self.placement_for(a, uasc, false)
+                not_home_under_s20(next, self.placement_for(a, uasc, false))
             };
             pl_events.push((next, np, npv, false));
             place = np;
@@ -1391,7 +1475,9 @@ impl Sim<'_> {
         dates.sort();
         dates.dedup();
         let cin = if uasc { "N8" } else { weighted(&mut self.r, &[("N1", 0.64), ("N2", 0.04), ("N3", 0.03), ("N4", 0.06), ("N5", 0.13), ("N6", 0.02), ("N7", 0.005), ("N8", 0.075)]) };
-        let home_post = person.postcode.clone();
+        // an unaccompanied asylum-seeking child has no home in England: no home postcode and so no
+        // placement distance (the DfE's 406)
+        let home_post = if uasc { String::new() } else { person.postcode.clone() };
         let mut episodes: Vec<Episode> = vec![];
         let mut carer = self.new_carer();
         let mut cur_ls = first_ls;
@@ -1440,15 +1526,18 @@ impl Sim<'_> {
             let (pl_post, urn, provider_id, weekly) = match episodes.last() {
                 Some(prev) if same => (prev.pl_post.clone(), prev.urn.clone(), prev.provider_id, prev.weekly_cost),
                 _ => {
+                    // the council's own provision (PR1) other than foster care is in its area (the DfE's 1015)
+                    let own_home = cur_prov == "PR1" && !matches!(cur_place, "A3" | "A4" | "A5" | "A6" | "U1" | "U2" | "U3" | "U4" | "U5" | "U6" | "SEMI");
                     let pc = if cur_place == "P1" {
                         home_post.clone()
-                    } else if out_of_area(&mut self.r) {
-                        postcode(&mut self.r, &OUT_OF_AREA)
+                    } else if out_of_area(&mut self.r) && !own_home {
+                        away_from(postcode(&mut self.r, &OUT_OF_AREA), &home_post)
                     } else {
-                        postcode(&mut self.r, self.areas)
+                        away_from(postcode(&mut self.r, self.areas), &home_post)
                     };
                     let urn = match cur_place {
-                        "K2" | "K1" | "R1" | "S1" | "SEMI" => format!("SC{:06}", 400_000 + (carer * 7919) % 500_000),
+                        // a residential care home (R1) is registered with the CQC, not Ofsted (the DfE's 222)
+                        "K2" | "K1" | "S1" | "SEMI" => format!("SC{:06}", 400_000 + (carer * 7919) % 500_000),
                         _ => "XXXXXXX".to_string(),
                     };
                     let pid = self.provider_id(cur_place, cur_prov);
@@ -1505,16 +1594,23 @@ impl Sim<'_> {
                 let mut starts: Vec<NaiveDate> = (0..k.min(12)).map(|_| day_between(&mut self.r, y0, y1)).collect();
                 starts.sort();
                 starts.dedup();
-                for s in starts {
-                    let e = add_days(s, weighted(&mut self.r, &[(0i64, 0.45), (1, 0.35), (2, 0.12), (4, 0.08)])).min(end);
+                for (i, &s) in starts.iter().enumerate() {
+                    // back before the next time missing (the DfE's 574) and before care ends (580)
+                    let back_by = starts.get(i + 1).map_or(add_days(end, -1), |n| add_days(*n, -1).min(add_days(end, -1))).max(s);
+                    let e = add_days(s, weighted(&mut self.r, &[(0i64, 0.45), (1, 0.35), (2, 0.12), (4, 0.08)])).min(back_by);
                     let offered = chance(&mut self.r, 0.93);
-                    missing.push(Missing { start: s, end: e, kind: if chance(&mut self.r, 0.8) { "M" } else { "A" }, return_interview_offered: offered, return_interview_accepted: offered && chance(&mut self.r, 0.7) });
+                    let m = Missing { start: s, end: e, kind: if chance(&mut self.r, 0.8) { "M" } else { "A" }, return_interview_offered: offered, return_interview_accepted: offered && chance(&mut self.r, 0.7) };
+                    // (none that begins the day care ends: the same draws, so nothing else moves)
+                    if s < end {
+                        missing.push(m);
+                    }
                 }
             }
             y0 = add_days(y1, 1);
         }
-        // social workers: one at the start, changing about once every 20 months
-        let mut workers = vec![(d, int(&mut self.r, 1, self.workers as i64) as u16, "")];
+        // social workers: one at the start (allocated at first contact, FCONTA), changing about once
+        // every 20 months, each change with its reason
+        let mut workers = vec![(d, int(&mut self.r, 1, self.workers as i64) as u16, "FCONTA")];
         let mut t = d;
         loop {
             t = add_days(t, (lognormal(&mut self.r, 500.0, 0.6)) as i64 + 30);
@@ -1522,7 +1618,7 @@ impl Sim<'_> {
                 break;
             }
             let w = int(&mut self.r, 1, self.workers as i64) as u16;
-            let why = weighted(&mut self.r, &[("LEFTRL", 0.30), ("MANAGE", 0.20), ("TSPROC", 0.18), ("ORGRST", 0.08), ("ABSENC", 0.06), ("CHCHAN", 0.06), ("PCCHAN", 0.06), ("FCONTA", 0.03), ("OTHERS", 0.03)]);
+            let why = weighted(&mut self.r, &[("LEFTRL", 0.30), ("MANAGE", 0.20), ("TSPROC", 0.18), ("ORGRST", 0.08), ("ABSENC", 0.06), ("CHCHAN", 0.06), ("PCCHAN", 0.06), ("OTHERS", 0.06)]);
             workers.push((t, w, why));
         }
         // health assessments and dental checks, about yearly
@@ -1835,6 +1931,9 @@ pub fn leaver_status(w: &World, child: u32, on: NaiveDate, y: i32) -> LeaverStat
         &mut r,
         &[(("U", "Independent living"), 0.38), (("D", "Semi-independent accommodation"), 0.22), (("Z", "With former foster carers"), 0.14), (("B", "With parents or relatives"), 0.12), (("E", "Supported lodgings"), 0.06), (("K", "Ordinary lodgings"), 0.03), (("V", "Emergency accommodation"), 0.02), (("X", "In custody"), 0.01), (("Y", "Other accommodation"), 0.02)],
     );
+    // staying put with former foster carers begins at 18: at 17 the young person is in supported
+    // lodgings instead (the DfE's 3001)
+    let (kind, label) = if kind == "Z" && age < 18 { ("E", "Supported lodgings") } else { (kind, label) };
     let suitable = !matches!(kind, "V" | "X") && chance(&mut r, p.leaver_suitable + 0.02);
     let code: &'static str = match (kind, suitable) {
         ("U", true) => "U1",

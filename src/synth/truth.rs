@@ -371,7 +371,8 @@ fn cla(w: &World, cal: &Calendar, out: &mut Out, ws: NaiveDate, d: NaiveDate, po
         let Some(k) = pls.iter().position(|pl| pl.start <= d && pl.end > d) else { continue };
         let now = &pls[k];
         with_placement += 1.0;
-        if cp.episode_on(d).is_some_and(|e| matches!(e.provider, "PR4" | "PR5")) {
+        // (the 903 gives no PLACE_PROVIDER for an "other placement", Z1: the DfE's 178)
+        if cp.episode_on(d).is_some_and(|e| e.place != "Z1" && matches!(e.provider, "PR4" | "PR5")) {
             external += 1.0;
         }
         let in_window: usize = periods_of[&cp.child].iter().map(|q| placements(q).iter().filter(|pl| pl.start <= d && pl.end >= ws).count()).sum();
@@ -417,22 +418,25 @@ fn cla(w: &World, cal: &Calendar, out: &mut Out, ws: NaiveDate, d: NaiveDate, po
     out.add("cla_missing_children_pct", ws, d, Kind::Percent, missing.len() as f64, Some(looked_after.len() as f64));
 }
 
-/// Health assessments and dental checks of children looked after continuously for 12 months (in
-/// care at the month end, since the same day a year before or earlier), in the 12 months to the
-/// month end: as the 903 OC2 says them at 31 March and Annex A list 8 at a snapshot's month end.
+/// Health assessments and dental checks of children looked after continuously for 12 months, in
+/// the 12 months to the month end: as Annex A list 8 says them at a snapshot's month end (in care
+/// at the month end, since the same day a year before or earlier: the catalogue's "period began
+/// 12+ months before the month end") and the 903 OC2 at 31 March (in care since the collection
+/// year's first day, 1 April, or earlier: the DfE's continuously looked after, no period of care
+/// starting after that day).
 fn health(w: &World, out: &mut Out, d: NaiveDate) {
     let year_ago = months_before(d, 12);
-    let cohort: Vec<&CarePeriod> = w.care.iter().filter(|cp| cp.open_on(d) && cp.start <= year_ago).collect();
-    let in_year = |dates: &[NaiveDate]| dates.iter().any(|x| *x > year_ago && *x <= d);
-    let health = cohort.iter().filter(|cp| in_year(&cp.health_assessments)).count() as f64;
-    let dental = cohort.iter().filter(|cp| in_year(&cp.dental_checks)).count() as f64;
-    let n = Some(cohort.len() as f64);
     let start = year_ago + chrono::Duration::days(1);
-    let mut windows = vec!["Annex A list 8 at month end"];
+    let in_year = |dates: &[NaiveDate]| dates.iter().any(|x| *x > year_ago && *x <= d);
+    let mut windows = vec![("Annex A list 8 at month end", year_ago)];
     if d.month() == 3 {
-        windows.push("SSDA903 OC2 at 31 March");
+        windows.push(("SSDA903 OC2 at 31 March", start));
     }
-    for window in windows {
+    for (window, since) in windows {
+        let cohort: Vec<&CarePeriod> = w.care.iter().filter(|cp| cp.open_on(d) && cp.start <= since).collect();
+        let health = cohort.iter().filter(|cp| in_year(&cp.health_assessments)).count() as f64;
+        let dental = cohort.iter().filter(|cp| in_year(&cp.dental_checks)).count() as f64;
+        let n = Some(cohort.len() as f64);
         out.add_in(window, "cla_health_assessment_pct", start, d, Kind::Percent, health, n);
         out.add_in(window, "cla_dental_check_pct", start, d, Kind::Percent, dental, n);
     }
@@ -442,7 +446,9 @@ fn health(w: &World, out: &mut Out, d: NaiveDate) {
 /// suitable accommodation (not known is not), in education, employment or training (activity F* or
 /// P*). The 903 OC3 at 31 March: the young people whose 17th to 21st birthday fell in the
 /// collection year after they left care, as they were on that birthday, by the age they turned in
-/// it. Annex A list 9 at a month end: the care leavers of the day, as they are on it.
+/// it; one who left care on the birthday itself is not a care leaver on it (the DfE's 1016: care
+/// leaver information is not required for a young person whose care ended on or after the
+/// birthday). Annex A list 9 at a month end: the care leavers of the day, as they are on it.
 fn care_leavers(w: &World, out: &mut Out, d: NaiveDate) {
     let y = if d.month() >= 4 { d.year() + 1 } else { d.year() };
     let start = months_before(d, 12) + chrono::Duration::days(1);
@@ -455,7 +461,7 @@ fn care_leavers(w: &World, out: &mut Out, d: NaiveDate) {
         for a in 17..=21 {
             for (c, cp) in w.care_leavers_between(add_years(ys, -a), add_years(ye, -a)) {
                 let birthday = add_years(w.person(c).dob, a);
-                if cp.end <= birthday && within(birthday, ys, ye) {
+                if cp.end < birthday && within(birthday, ys, ye) {
                     oc3.entry(c).or_insert(birthday);
                 }
             }
