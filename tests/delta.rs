@@ -76,16 +76,6 @@ fn the_demo_written_as_delta_reads_row_for_row_as_the_parquet_demo() {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
 
-fn landings(tmp: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let a = tmp.join("landing-a");
-    land(&a, &mosaic_fixture_files());
-    let b = tmp.join("landing-b");
-    land(&b, &mosaic_fixture_files());
-    let text = std::fs::read_to_string(b.join("episodes.csv")).unwrap();
-    std::fs::write(b.join("episodes.csv"), text.lines().take(100).collect::<Vec<_>>().join("\n")).unwrap();
-    (a, b)
-}
-
 fn run(landing: &Path, warehouse: &Path, env: &[(&str, &str)]) -> Output {
     lantern_env(&["run", "mosaic", "--landing", landing.to_str().unwrap(), "--la", "201", "--as-of", "2024-03-31", "--warehouse", warehouse.to_str().unwrap()], env)
 }
@@ -93,7 +83,7 @@ fn run(landing: &Path, warehouse: &Path, env: &[(&str, &str)]) -> Output {
 #[test]
 fn a_delta_commit_stopped_part_way_leaves_every_table_readable_and_the_next_writer_finishes_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b) = landings(tmp.path());
+    let (a, b) = mosaic_landings(tmp.path());
     let (wh, reference) = (tmp.path().join("warehouse"), tmp.path().join("reference"));
     let delta = [("LANTERN_FORMAT", "delta")];
     // what the second landing gives, written as plain Parquet

@@ -472,8 +472,9 @@ fn a_generated_903_return_raises_no_dfe_flag_but_at_its_injected_defects() {
     let shipped = csv_lines(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/synth/data/postcodes.csv")).1;
     let somerset: BTreeSet<String> = shipped.values().filter(|r| &r[2] == "E06000066").map(|r| r[1].to_string()).collect();
     assert!(!somerset.is_empty());
-    // five clean years of a council a third of Dorset's size: the DfE's tool (with last year's
-    // return, from 2021/22's rule set of 2022/23) and Lantern (from 2022/23) flag nothing but the
+    // five clean years of a council a third of Dorset's size: the DfE's tool and Lantern, both
+    // with last year's return (the DfE's tool from 2021/22's rule set, Lantern from 2022/23's; Lantern by
+    // `--previous`), flag nothing but the
     // listed defects of the DfE's tool and the rules still pending
     let clean = work.join("clean");
     common::ok(&["generate", "--out", clean.to_str().unwrap(), "--scale", "0.3", "--seed", "5", "--years", "5", "--end-year", "2025", "--defect-rate", "0", "--social-care", "returns"]);
@@ -487,8 +488,10 @@ fn a_generated_903_return_raises_no_dfe_flag_but_at_its_injected_defects() {
         let report = work.join(format!("lantern-{end}.csv"));
         // (Lantern has the DfE's rule sets from 2022/23 only)
         let ours = if end >= 2023 {
-            let out = common::lantern(&["validate", "--dfe", "--year", &year, "--report", report.to_str().unwrap(), dir.to_str().unwrap()]);
+            let out = common::lantern(&["validate", "--dfe", "--year", &year, "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), dir.to_str().unwrap()]);
             assert!(report.exists(), "{}: {}", dir.display(), String::from_utf8_lossy(&out.stdout));
+            // the rules comparing with last year read last year's return
+            assert!(String::from_utf8_lossy(&out.stdout).contains("last year's return from"), "{}", String::from_utf8_lossy(&out.stdout));
             report_flags(&report, "rule", "row", "child")
         } else {
             vec![]
@@ -534,7 +537,7 @@ fn a_generated_903_return_raises_no_dfe_flag_but_at_its_injected_defects() {
     assert!(!kids.is_empty(), "the manifest lists no defect in the 903 returns");
     let dfe = dfe_903_flags(&py, &dir, &prev, "2025", &work.join("dfe-messy"));
     let report = work.join("messy.csv");
-    common::lantern(&["validate", "--dfe", "--year", "2025", "--report", report.to_str().unwrap(), dir.to_str().unwrap()]);
+    common::lantern(&["validate", "--dfe", "--year", "2025", "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), dir.to_str().unwrap()]);
     let ours = report_flags(&report, "rule", "row", "child");
     let mut stray = vec![];
     for (tool, flags) in [("the DfE's tool", &dfe), ("Lantern", &ours)] {

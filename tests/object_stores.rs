@@ -56,23 +56,12 @@ fn results(stdout: &str) -> Vec<Vec<serde_json::Value>> {
         .collect()
 }
 
-fn landings(tmp: &Path) -> (PathBuf, PathBuf) {
-    let a = tmp.join("landing-a");
-    land(&a, &mosaic_fixture_files());
-    // the second landing: fewer episodes
-    let b = tmp.join("landing-b");
-    land(&b, &mosaic_fixture_files());
-    let text = std::fs::read_to_string(b.join("episodes.csv")).unwrap();
-    std::fs::write(b.join("episodes.csv"), text.lines().take(100).collect::<Vec<_>>().join("\n")).unwrap();
-    (a, b)
-}
-
 /// The same two runs into a warehouse on local disk: what every store must hold after each.
 fn on_disk() -> &'static (BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) {
     static S: OnceLock<(BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>)> = OnceLock::new();
     S.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
-        let (a, b) = landings(tmp.path());
+        let (a, b) = mosaic_landings(tmp.path());
         let wh = tmp.path().join("warehouse");
         let whs = wh.to_str().unwrap();
         let sql = |q: &str| results(&ok(&["sql", "--warehouse", whs, "-e", q, "--format", "json"]));
@@ -113,7 +102,7 @@ fn assert_delta_agrees(store: &Store, reader: &Path, want: &BTreeMap<String, Vec
 fn end_to_end(kind: Kind, delta: bool) {
     let store = Store::start(kind);
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b) = landings(tmp.path());
+    let (a, b) = mosaic_landings(tmp.path());
     let work = tmp.path().join("work");
     let run = |landing: &Path, env: &[(&str, &str)]| {
         let args = run_args(landing);
@@ -216,7 +205,7 @@ fn end_to_end(kind: Kind, delta: bool) {
 #[test]
 fn a_warehouse_on_disk_with_the_old_folder_names_is_renamed_by_the_next_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b) = landings(tmp.path());
+    let (a, b) = mosaic_landings(tmp.path());
     let wh = tmp.path().join("warehouse");
     let whs = wh.to_str().unwrap();
     let sql = |q: &str| results(&ok(&["sql", "--warehouse", whs, "-e", q, "--format", "json"]));

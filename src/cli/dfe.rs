@@ -5,6 +5,8 @@
 //! A CIN census is one XML file; an SSDA903 return is a set of CSV files, one per table (the files
 //! of one folder form one return), each recognised by its header as the DfE's reader does, or its
 //! XML (`EXPSSDA903`) with, as CSV files in the same folder, the tables the XML has no place for.
+//! `--previous DIR` gives an SSDA903 return last year's (a folder, read the same way): the rules
+//! comparing with last year read it as the `<Table>_last` tables.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -82,8 +84,28 @@ fn forced_year(catalog: &Catalog, year: Option<&str>, what: &str) -> Result<Opti
     Ok(Some(cy))
 }
 
+/// Last year's SSDA903 return from the folder `dir`, as the `<Table>_last` tables of `catalog`
+/// (with the file each came from).
+fn previous_903(dir: &Path, catalog: &Catalog) -> Result<dfe::Return> {
+    let files = expand_folders(&[dir.to_path_buf()])?;
+    let Some(Input::Ssda903(folder, xml, csvs)) = inputs(&files).into_iter().find(|i| matches!(i, Input::Ssda903(..))) else {
+        bail!("--previous {}: no SSDA903 return there (a folder of the CSV set, or its XML)", dir.display());
+    };
+    let prev = dfe::read_set(xml.as_deref(), &csvs, &folder.display().to_string(), catalog).with_context(|| format!("--previous {}", dir.display()))?;
+    let mut last = dfe::Return::default();
+    for (name, data) in prev.tables {
+        let to = format!("{name}_last");
+        if catalog.table(&to).is_some() {
+            last.table_files.insert(to.clone(), prev.table_files.get(&name).cloned().unwrap_or_else(|| prev.file.clone()));
+            last.tables.insert(to, data);
+        }
+    }
+    Ok(last)
+}
+
 /// Checks each return; gives how many raised an error-type flag or could not be checked.
-pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>) -> Result<usize> {
+/// `previous`: last year's SSDA903 return (a folder), for the rules that compare with it.
+pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, previous: Option<&Path>) -> Result<usize> {
     let (mut failed, mut all): (usize, BTreeMap<String, Vec<dfe::Flag>>) = (0, BTreeMap::new());
     let mut catalogs: BTreeMap<&str, Catalog> = BTreeMap::new();
     for input in inputs(files) {
@@ -122,6 +144,15 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>) ->
         ret.meta.insert("collectionYear".into(), Value::Text(end.to_string()));
         if let Input::Ssda903(_, xml, _) = &input {
             ret.meta.insert("file_format".into(), Value::Text(if xml.is_some() { "xml" } else { "csv" }.into()));
+            match previous {
+                Some(dir) => {
+                    let last = previous_903(dir, catalog)?;
+                    println!("dfe   {name}: last year's return from {} ({} tables)", dir.display(), last.tables.len());
+                    ret.tables.extend(last.tables);
+                    ret.table_files.extend(last.table_files);
+                }
+                None => println!("dfe   {name}: no last year's return (--previous DIR): the rules comparing with it find nothing to compare"),
+            }
         }
         let rules = catalog.ruleset(&cy).expect("checked above");
         let flags = crate::runtime::block_on(dfe::check(catalog, &ret, &rules))?;

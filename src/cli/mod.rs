@@ -108,6 +108,9 @@ enum Command {
         /// Write every DfE flag here: .csv, or .xlsx for a workbook (holds children's ids as the files have them)
         #[arg(long, requires = "dfe")]
         report: Option<PathBuf>,
+        /// Last year's SSDA903 return (a folder: the CSV set or its XML), for the rules that compare with it
+        #[arg(long, requires = "dfe")]
+        previous: Option<PathBuf>,
     },
     /// Query the warehouse with SQL (tables are zone.source.table)
     Sql {
@@ -296,7 +299,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run { pipelines, landing, as_of, la, wait, format } => run::run(Overrides { landing, format, ..overrides }, pipelines, as_of, la, wait),
         Command::Serve { landing, format } => run::serve(Overrides { format, ..overrides }, landing),
-        Command::Validate { files, as_of, dfe, year, report } => {
+        Command::Validate { files, as_of, dfe, year, report, previous } => {
             let settings = load_settings(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;
             let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
@@ -313,7 +316,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             if dfe {
-                failed += crate::cli::dfe::validate(&files, year.as_deref(), report.as_deref())?;
+                failed += crate::cli::dfe::validate(&files, year.as_deref(), report.as_deref(), previous.as_deref())?;
             }
             Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }

@@ -62,6 +62,18 @@ pub fn mosaic_fixture_files() -> Vec<PathBuf> {
     files
 }
 
+/// Two landings of the MOSAIC fixtures: all of them, and the same with only the first 99
+/// episodes (a second run that changes the warehouse).
+pub fn mosaic_landings(tmp: &Path) -> (PathBuf, PathBuf) {
+    let a = tmp.join("landing-a");
+    land(&a, &mosaic_fixture_files());
+    let b = tmp.join("landing-b");
+    land(&b, &mosaic_fixture_files());
+    let text = std::fs::read_to_string(b.join("episodes.csv")).unwrap();
+    std::fs::write(b.join("episodes.csv"), text.lines().take(100).collect::<Vec<_>>().join("\n")).unwrap();
+    (a, b)
+}
+
 /// The Python packages the tests use as independent readers of what Lantern writes.
 const PY_PACKAGES: [&str; 2] = ["pyarrow", "duckdb"];
 
