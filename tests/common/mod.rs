@@ -102,12 +102,15 @@ pub fn python_packages(name: &str, packages: &[&str], modules: &[&str]) -> Strin
 }
 
 /// Runs the command `install(fresh)` gives, which installs into `fresh`, a folder of this
-/// process's beside `dir`, then moves it to `dir` (concurrent test processes each install into
-/// their own folder; the first to finish wins). `needs` says what to install when the command
+/// process's beside `dir`, then moves it to `dir` (concurrent installs, from test processes or
+/// from threads of one, each install into their own folder; the first to finish wins). `needs` says what to install when the command
 /// cannot start; `what` names the install when it fails.
 pub fn install_into(dir: &Path, needs: &str, what: &str, install: impl FnOnce(&Path) -> Command) {
     let name = dir.file_name().expect("a folder name").to_string_lossy();
-    let fresh = dir.with_file_name(format!("{name}.{}", std::process::id()));
+    // one folder per install: tests of one binary run on threads of one process
+    static INSTALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = INSTALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let fresh = dir.with_file_name(format!("{name}.{}.{n}", std::process::id()));
     let out = install(&fresh).output().expect(needs);
     assert!(out.status.success(), "{what} failed: {}", String::from_utf8_lossy(&out.stderr));
     if std::fs::rename(&fresh, dir).is_err() {
