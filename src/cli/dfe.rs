@@ -108,6 +108,7 @@ fn previous_903(dir: &Path, catalog: &Catalog) -> Result<dfe::Return> {
 pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, previous: Option<&Path>) -> Result<usize> {
     let (mut failed, mut all): (usize, BTreeMap<String, Vec<dfe::Flag>>) = (0, BTreeMap::new());
     let mut catalogs: BTreeMap<&str, Catalog> = BTreeMap::new();
+    let mut last_year: Option<dfe::Return> = None;
     for input in inputs(files) {
         let (ret_name, what) = match &input {
             Input::Cin(_) => ("cin", "CIN census"),
@@ -146,7 +147,11 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, pr
             ret.meta.insert("file_format".into(), Value::Text(if xml.is_some() { "xml" } else { "csv" }.into()));
             match previous {
                 Some(dir) => {
-                    let last = previous_903(dir, catalog)?;
+                    // read once, whatever the number of returns given
+                    if last_year.is_none() {
+                        last_year = Some(previous_903(dir, catalog)?);
+                    }
+                    let last = last_year.clone().expect("read above");
                     println!("dfe   {name}: last year's return from {} ({} tables)", dir.display(), last.tables.len());
                     ret.tables.extend(last.tables);
                     ret.table_files.extend(last.table_files);

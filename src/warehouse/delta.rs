@@ -30,8 +30,6 @@ use super::WarehouseError;
 /// The folder of a table's commit log, inside the table's folder.
 pub const LOG_DIR: &str = "_delta_log";
 
-pub use crate::config::TableFormat;
-
 /// A file of a Delta table: its path from the table's folder and its size.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TableFile {

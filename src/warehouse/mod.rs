@@ -233,18 +233,15 @@ impl Warehouse {
         Ok(())
     }
 
-    /// Every table in the table zones, from its folder on disk or the store's manifest.
-    fn all_tables(&self) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
+    /// The tables (`zone/source/table`) of `zones` that hold Parquet: from the store's manifest,
+    /// or the folders on disk.
+    fn table_names(&self, zones: &[&str]) -> BTreeSet<String> {
+        let in_zones = |t: &str| zones.iter().any(|z| t.split('/').next() == Some(z));
         if let Some(r) = &self.remote {
-            for p in r.manifest().partitions.keys() {
-                if let Some(t) = table_of(p) {
-                    out.insert(t.to_string());
-                }
-            }
-            return out;
+            return r.manifest().partitions.keys().filter_map(|p| table_of(p)).filter(|t| in_zones(t)).map(str::to_string).collect();
         }
-        for zone in ZONES {
+        let mut out = BTreeSet::new();
+        for zone in zones {
             for s in sorted_dirs(&self.root.join(zone)) {
                 for t in sorted_dirs(&s) {
                     if has_parquet(&t) {
@@ -266,7 +263,7 @@ impl Warehouse {
         // a commit that stopped between the store's manifest and the Delta logs, or tables
         // written before the warehouse was Delta: every log is brought to what is committed
         if self.format == TableFormat::Delta {
-            self.sync_delta(&self.all_tables(), &BTreeSet::new(), &format!("{}-delta", runs::new_run_id())).map_err(io)?;
+            self.sync_delta(&self.table_names(&ZONES), &BTreeSet::new(), &format!("{}-delta", runs::new_run_id())).map_err(io)?;
         }
         Ok(l)
     }
@@ -481,30 +478,14 @@ impl Warehouse {
 
     /// Every table in a zone: (source, table, its data).
     pub fn tables(&self, zone: &str) -> Vec<(String, String, TableData)> {
-        if let Some(r) = &self.remote {
-            let m = r.manifest();
-            let mut names = BTreeSet::new();
-            for p in m.partitions.keys() {
-                let parts: Vec<&str> = p.splitn(4, '/').collect();
-                if parts.len() >= 3 && parts[0] == zone {
-                    names.insert((parts[1].to_string(), parts[2].to_string()));
-                }
-            }
-            return names
-                .into_iter()
-                .filter_map(|(s, t)| self.data(&format!("{zone}/{s}/{t}")).map(|d| (s, t, d)))
-                .collect();
-        }
-        let mut out = vec![];
-        let zdir = self.root.join(zone);
-        for s in sorted_dirs(&zdir) {
-            for t in sorted_dirs(&s) {
-                if let Some(data) = self.data(&rel_path(&self.root, &t)) {
-                    out.push((name_of(&s), name_of(&t), data));
-                }
-            }
-        }
-        out
+        self.table_names(&[zone])
+            .into_iter()
+            .filter_map(|rel| {
+                let data = self.data(&rel)?;
+                let mut parts = rel.splitn(3, '/').skip(1).map(str::to_string);
+                Some((parts.next()?, parts.next()?, data))
+            })
+            .collect()
     }
 }
 

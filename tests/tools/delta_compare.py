@@ -57,9 +57,9 @@ def main():
             problems.append(f"{name}: not a Delta table")
             continue
         dt = DeltaTable(str(got[name]))
-        listed = {pathlib.Path(got[name], p).resolve() for p in dt.file_uris()} if hasattr(dt, "file_uris") else set()
+        listed = {pathlib.Path(got[name], p).resolve() for p in dt.file_uris()}
         on_disk = {p.resolve() for p in got[name].rglob("*.parquet") if "_delta_log" not in p.parts}
-        if listed and on_disk - listed:
+        if on_disk - listed:
             problems.append(f"{name}: {len(on_disk - listed)} Parquet files its log does not list")
         d = dt.to_pyarrow_table()
         p = ds.dataset(str(folder), format="parquet", partitioning=None).to_table()
