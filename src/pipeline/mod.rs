@@ -18,7 +18,7 @@ use crate::schema::TableSchema;
 use crate::source::{self, RawRow, Segment};
 use crate::validate::{self, FileContext, RunState, TableValidator};
 use crate::warehouse::runs::{new_run_id, FileRecord, RunRecord, TableRecord, UNFINISHED};
-use crate::warehouse::{io_err, sha256_file, PartWriter, Warehouse};
+use crate::warehouse::{io_err, sha256_file, BackgroundWriter, PartWriter, Warehouse};
 
 const CHUNK_ROWS: usize = 16 * 1024;
 
@@ -176,9 +176,9 @@ fn rank(project: &Project, sources: &[String], path: &Path) -> u8 {
     if matches!(ext.as_str(), "xml" | "xlsx" | "xlsm" | "xls" | "ods") {
         return 0;
     }
-    let Ok((segs, _)) = source::open(path, project, &crate::config::Limits::default()) else { return 0 };
+    let Some(header) = source::peek_header(path) else { return 0 };
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    segs.first().and_then(|s| validate::detect(project, sources, &s.header, &name)).map_or(0, |t| depth(project, t, 0))
+    validate::detect(project, sources, &header, &name).map_or(0, |t| depth(project, t, 0))
 }
 
 fn depth(project: &Project, t: &crate::schema::TableSchema, level: u8) -> u8 {
@@ -502,10 +502,10 @@ impl Runner<'_> {
                                     return Err(format!("{where_}the partition this file names is not a folder name Lantern writes; nothing was loaded"));
                                 }
                                 let p = stage.join(rel).join(format!("part-{index:05}-{si:03}.parquet"));
-                                *w = Some(PartWriter::create(&p, schema_ref.clone()).map_err(|e| e.to_string())?);
+                                *w = Some(Sink::create(&p, schema_ref.clone(), written.len() < BACKGROUND_WRITERS).map_err(|e| e.to_string())?);
                                 written.push(p);
                             }
-                            w.as_mut().unwrap().write(batch).map_err(|e| e.to_string())?;
+                            w.as_mut().unwrap().write(batch.clone()).map_err(|e| e.to_string())?;
                         }
                     }
                 }
@@ -780,11 +780,41 @@ struct PartOut {
     ctx: FileContext,
     table: TableRecord,
     /// clean, quarantine
-    writers: [Option<PartWriter>; 2],
+    writers: [Option<Sink>; 2],
     flag_messages: BTreeMap<String, String>,
 }
 
 const ZONES_WRITTEN: [&str; 2] = ["clean", "quarantine"];
+
+/// The Parquet files of one file's rows encoded on threads of their own (`BackgroundWriter`), up
+/// to this many; a file routing its rows to more partitions than that writes the rest in place.
+const BACKGROUND_WRITERS: usize = 16;
+
+/// One staged Parquet file: encoded on its own thread, or (past `BACKGROUND_WRITERS`) in place.
+enum Sink {
+    Background(BackgroundWriter),
+    Inline(PartWriter),
+}
+
+impl Sink {
+    fn create(path: &Path, schema: arrow::datatypes::SchemaRef, background: bool) -> Result<Self, crate::warehouse::WarehouseError> {
+        Ok(if background { Sink::Background(BackgroundWriter::create(path, schema)?) } else { Sink::Inline(PartWriter::create(path, schema)?) })
+    }
+
+    fn write(&mut self, batch: arrow::record_batch::RecordBatch) -> Result<(), crate::warehouse::WarehouseError> {
+        match self {
+            Sink::Background(w) => w.write(batch),
+            Sink::Inline(w) => w.write(&batch),
+        }
+    }
+
+    fn finish(self) -> Result<u64, crate::warehouse::WarehouseError> {
+        match self {
+            Sink::Background(w) => w.finish(),
+            Sink::Inline(w) => w.finish(),
+        }
+    }
+}
 
 fn part_rel(schema: &TableSchema, zone: &str, la: &str, pval: &str) -> String {
     format!("{zone}/{}/{}/{}", schema.source, schema.name, crate::schema::partition_folders(la, &schema.partition.column, pval))

@@ -204,6 +204,18 @@ fn sniff_delimiter(line: &str) -> u8 {
     best.0
 }
 
+/// The header of delimited text from the start of a file (`head`, decoded): the first record,
+/// split by the delimiter its first line suggests, as `open` reads it.
+pub fn header_from(head: &str) -> Option<Vec<String>> {
+    let first = head.lines().next()?;
+    if first.trim().is_empty() {
+        return None;
+    }
+    let mut reader = csv::ReaderBuilder::new().delimiter(sniff_delimiter(first)).flexible(true).has_headers(false).from_reader(head.as_bytes());
+    let mut rec = csv::StringRecord::new();
+    reader.read_record(&mut rec).ok()?.then(|| rec.iter().map(|h| h.trim().to_string()).collect())
+}
+
 pub fn open(path: &Path, name: &str, encoding: &'static Encoding, bom_len: usize, limits: &super::Limits) -> Result<(Vec<Segment>, FileFacts), ReadError> {
     let decoded = || -> Result<Box<dyn Read + Send>, ReadError> {
         let f = std::fs::File::open(path)?;

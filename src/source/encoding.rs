@@ -79,35 +79,51 @@ fn control_share(b: &[u8]) -> f64 {
     ctl as f64 / b.len().max(1) as f64
 }
 
-/// UTF-8 when the whole file is valid UTF-8; otherwise chardetng's guess over the file.
+/// UTF-8 when the whole file is valid UTF-8; otherwise chardetng's guess over the file. Checking
+/// UTF-8 is a fast pass; chardetng (slow, byte by byte) only reads a file that is not UTF-8.
 fn detect_8bit(path: &Path) -> Result<&'static Encoding, ReadError> {
+    if is_utf8_file(path)? {
+        return Ok(UTF_8);
+    }
     let mut f = std::fs::File::open(path)?;
     let mut buf = vec![0u8; 256 * 1024];
-    let mut carry: Vec<u8> = vec![];
     let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    let mut valid = true;
     loop {
         let n = read_full(&mut f, &mut buf)?;
         let last = n < buf.len();
         det.feed(&buf[..n], last);
-        if valid {
-            let mut chunk = std::mem::take(&mut carry);
-            chunk.extend_from_slice(&buf[..n]);
-            match std::str::from_utf8(&chunk) {
-                Ok(_) => {}
-                Err(e) if e.error_len().is_none() && !last => carry = chunk[e.valid_up_to()..].to_vec(),
-                Err(_) => valid = false,
-            }
-        }
         if last {
             break;
         }
     }
-    if valid {
-        return Ok(UTF_8);
-    }
     let guess = det.guess(Some(b"uk"), chardetng::Utf8Detection::Allow);
     Ok(if guess == UTF_8 || guess == UTF_16LE || guess == UTF_16BE { encoding_rs::WINDOWS_1252 } else { guess })
+}
+
+/// Whether every byte sequence of the file is valid UTF-8 (a character may straddle two reads).
+fn is_utf8_file(path: &Path) -> Result<bool, ReadError> {
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut carry = 0usize;
+    loop {
+        let n = read_full(&mut f, &mut buf[carry..])?;
+        let last = carry + n < buf.len();
+        let chunk = &buf[..carry + n];
+        match std::str::from_utf8(chunk) {
+            Ok(_) => carry = 0,
+            // an incomplete character at the end of a full buffer: carried to the next read
+            Err(e) if e.error_len().is_none() && !last => {
+                let from = e.valid_up_to();
+                let k = chunk.len() - from;
+                buf.copy_within(from..from + k, 0);
+                carry = k;
+            }
+            Err(_) => return Ok(false),
+        }
+        if last {
+            return Ok(true);
+        }
+    }
 }
 
 /// A reader that turns bytes in any encoding into UTF-8, streaming.
@@ -191,6 +207,23 @@ mod tests {
         let p = dir.path().join("f.csv");
         std::fs::write(&p, bytes).unwrap();
         sniff_file(&p)
+    }
+
+    #[test]
+    fn utf8_characters_straddling_two_reads_are_utf8_and_a_bad_byte_anywhere_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.csv");
+        for at in [(1 << 20) - 1, (1 << 20) - 2, 1 << 20, (2 << 20) - 1] {
+            let mut b = vec![b'a'; at];
+            b.extend("é€".as_bytes());
+            b.extend(vec![b'b'; 10]);
+            std::fs::write(&p, &b).unwrap();
+            assert!(is_utf8_file(&p).unwrap(), "a character at byte {at}");
+            let cut = b.len() - 11; // the last byte of '€' alone is not UTF-8
+            b.remove(cut - 1);
+            std::fs::write(&p, &b).unwrap();
+            assert!(!is_utf8_file(&p).unwrap(), "a broken character at byte {at}");
+        }
     }
 
     #[test]

@@ -72,6 +72,21 @@ pub enum ReadError {
     Io(#[from] std::io::Error),
 }
 
+/// The header row of a delimited text file, read from its first 64 KiB only: enough to order the
+/// files of a run by the tables they hold before any is read (`None` for anything else). Header
+/// names are ASCII, so no detection over the whole file is needed; the reading proper detects.
+pub fn peek_header(path: &Path) -> Option<Vec<String>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(path).ok()?.take(64 * 1024).read_to_end(&mut head).ok()?;
+    let (encoding, bom_len) = encoding_rs::Encoding::for_bom(&head).unwrap_or((encoding_rs::UTF_8, 0));
+    let (text, _) = encoding.decode_without_bom_handling(&head[bom_len..]);
+    if text.trim_start().starts_with('<') || head.starts_with(b"PK\x03\x04") {
+        return None;
+    }
+    csvfile::header_from(&text)
+}
+
 /// Open a file and list the tables it holds.
 pub fn open(path: &Path, project: &crate::project::Project, limits: &Limits) -> Result<(Vec<Segment>, FileFacts), ReadError> {
     let sniffed = encoding::sniff_file(path)?;

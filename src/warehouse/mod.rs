@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 pub use crate::config::TableFormat;
 pub use lock::{LockError, WriterLock};
-pub use parquet_out::PartWriter;
+pub use parquet_out::{BackgroundWriter, PartWriter};
 pub use remote::{DataFile, Remote};
 
 pub const ZONES: [&str; 4] = ["clean", "quarantine", "marts", "published"];
