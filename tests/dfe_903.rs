@@ -322,6 +322,16 @@ fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
     assert!(passed > 0, "no DfE test case ran");
 }
 
+/// The generator's postcode lookup (ONS Postcode Directory, cut from the DfE tool's copy by
+/// tools/synth_postcodes.py): every home and placement postcode it writes is in it, and it is in the
+/// shape of Lantern's `postcodes` reference table.
+fn shipped_postcodes() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/synth/data/postcodes.csv")
+}
+
+/// The generated council (838, Dorset) as the ONS codes it (the DfE's `localAuthority`).
+const DORSET: &str = "E06000059";
+
 /// Each flag of a return as (rule, table, the flagged row's values): what the flag says, whatever
 /// the shape the return came in.
 fn flag_contents(ret: &Return, flags: &[dfe::Flag]) -> Vec<(String, String, String)> {
@@ -374,7 +384,12 @@ fn a_903_return_as_xml_raises_the_flags_it_raises_as_csv() {
         let cy = dfe::collection_year(end).unwrap();
         let rules = catalog.ruleset(&cy).unwrap();
         let run = |xml: Option<&Path>, csvs: &[PathBuf], format: &str| {
-            let mut ret = dfe::read_set(xml, csvs, &folder, &catalog).unwrap();
+            // with the generator's postcode lookup, a reference CSV beside the return, and the
+            // council's LA code (Dorset), so that the postcode rules run too
+            let csvs: Vec<PathBuf> = csvs.iter().cloned().chain([shipped_postcodes()]).collect();
+            let mut ret = dfe::read_set(xml, &csvs, &folder, &catalog).unwrap();
+            assert!(ret.tables.contains_key("postcodes"), "the postcode lookup is read as the reference table");
+            ret.meta.insert("localAuthority".into(), Value::Text(DORSET.into()));
             ret.meta.insert("collectionYear".into(), Value::Text(end.into()));
             ret.meta.insert("file_format".into(), Value::Text(format.into()));
             let flags = rt.block_on(dfe::check(&catalog, &ret, &rules)).unwrap();
@@ -493,6 +508,20 @@ fn starts(path: &Path) -> BTreeSet<String> {
     csv_lines(path).1.values().filter(|r| &r[2] == "S").map(|r| r[0].to_string()).collect()
 }
 
+/// The return in `dir` copied into the folder `to` (same file names) with the generator's postcode
+/// lookup beside it as a reference CSV, as a council gives Lantern the list: the postcode rules run
+/// (the DfE's tool has its own copy).
+fn with_postcodes(dir: &Path, to: &Path) -> PathBuf {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy(shipped_postcodes(), to.join("postcodes.csv")).unwrap();
+    to.to_path_buf()
+}
+
 /// (rule, file name, line, child) of every flag the DfE's tool raises on the 903 CSV set `dir`
 /// (with last year's `prev`) by the rule set of the collection ending in `year`.
 fn dfe_903_flags(py: &str, dir: &Path, prev: &Path, year: &str, out: &Path) -> Vec<(String, String, usize, String)> {
@@ -575,7 +604,8 @@ fn a_generated_903_return_raises_no_dfe_flag_but_at_its_injected_defects() {
         let report = work.join(format!("lantern-{end}.csv"));
         // (Lantern has the DfE's rule sets from 2022/23 only)
         let ours = if end >= 2023 {
-            let out = common::lantern(&["validate", "--dfe", "--year", &year, "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), dir.to_str().unwrap()]);
+            let given = with_postcodes(&dir, &work.join(format!("lantern-in-{end}")));
+            let out = common::lantern(&["validate", "--dfe", "--year", &year, "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), given.to_str().unwrap()]);
             assert!(report.exists(), "{}: {}", dir.display(), String::from_utf8_lossy(&out.stdout));
             // the rules comparing with last year read last year's return
             assert!(String::from_utf8_lossy(&out.stdout).contains("last year's return from"), "{}", String::from_utf8_lossy(&out.stdout));
@@ -624,7 +654,8 @@ fn a_generated_903_return_raises_no_dfe_flag_but_at_its_injected_defects() {
     assert!(!kids.is_empty(), "the manifest lists no defect in the 903 returns");
     let dfe = dfe_903_flags(&py, &dir, &prev, "2025", &work.join("dfe-messy"));
     let report = work.join("messy.csv");
-    common::lantern(&["validate", "--dfe", "--year", "2025", "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), dir.to_str().unwrap()]);
+    let given = with_postcodes(&dir, &work.join("lantern-in-messy"));
+    common::lantern(&["validate", "--dfe", "--year", "2025", "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), given.to_str().unwrap()]);
     let ours = report_flags(&report, "rule", "row", "child");
     let mut stray = vec![];
     for (tool, flags) in [("the DfE's tool", &dfe), ("Lantern", &ours)] {
@@ -647,4 +678,74 @@ fn a_generated_903_return_raises_no_dfe_flag_but_at_its_injected_defects() {
     let fixed: Vec<&str> = GENERATED_PENDING.iter().chain(&GENERATED_LANTERN_ONLY).map(|x| x.0).filter(|r| !seen.contains_key(*r)).collect();
     assert!(fixed.is_empty(), "rules listed as pending no longer flag a generated return: remove them from the list: {fixed:?}");
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The columns the DfE's tool derives from the postcodes (`PL_LA`, `PL_LOCATION`, `PL_DISTANCE`,
+/// its datastore's `_add_postcode_derived_fields`, with its own copy of the ONS directory) are the
+/// ones Lantern's `episodes_pl` derives from the postcode lookup given as a reference CSV (the
+/// generator's, cut from that same copy), row for row on a generated council's episodes, this
+/// year's and last year's: the same LA, the same IN/OUT, the same miles to 0.1. The one difference
+/// is the DfE's: its LA list (2021) lacks the 2023 unitaries, so a placement in Somerset
+/// (E06000066) has no LA there, where Lantern gives E06000066.
+#[test]
+fn the_postcode_columns_are_derived_as_the_dfe_tool_derives_them() {
+    let py = dfe_python();
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-903-postcodes.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    common::ok(&["generate", "--out", work.to_str().unwrap(), "--scale", "0.1", "--seed", "7", "--years", "2", "--end-year", "2025", "--defect-rate", "0", "--social-care", "returns"]);
+    let la = work.join("landing/838");
+    let catalog = Catalog::shipped("ssda903").unwrap();
+    let script = r#"
+import sys
+import pandas as pd
+from lac_validator.datastore import _add_postcode_derived_fields
+df = pd.read_csv(sys.argv[1], dtype=str).apply(lambda c: c.str.upper())
+out = _add_postcode_derived_fields(df, sys.argv[2])
+for i, r in out.iterrows():
+    d = r.PL_DISTANCE
+    print(i, "" if pd.isna(r.PL_LA) else r.PL_LA, "" if pd.isna(r.PL_LOCATION) else r.PL_LOCATION, "" if pd.isna(d) else repr(float(d)), sep="\t")
+"#;
+    let (mut compared, mut somerset, mut distances) = (0, 0, 0);
+    for (this, last) in [("ssda903_2025", "ssda903_2024")] {
+        let files = |d: &str| -> Vec<PathBuf> { std::fs::read_dir(la.join(d)).unwrap().map(|e| e.unwrap().path()).collect() };
+        let mut ret = dfe::read_set(None, &files(this).into_iter().chain([shipped_postcodes()]).collect::<Vec<_>>(), this, &catalog).unwrap();
+        let prev = dfe::read_set(None, &files(last), last, &catalog).unwrap();
+        ret.tables.insert("Episodes_last".into(), prev.tables["Episodes"].clone());
+        ret.meta.insert("localAuthority".into(), Value::Text(DORSET.into()));
+        ret.meta.insert("collectionYear".into(), Value::Text("2025".into()));
+        for (view, dir) in [("episodes_pl", this), ("episodes_last_pl", last)] {
+            let o = std::process::Command::new("python3")
+                .args(["-c", script])
+                .arg(la.join(dir).join("episodes.csv"))
+                .arg(DORSET)
+                .env("PYTHONPATH", &py)
+                .output()
+                .expect("python3 runs the DfE's datastore");
+            assert!(o.status.success(), "the DfE's datastore: {}", String::from_utf8_lossy(&o.stderr));
+            let dfe: Vec<Vec<String>> = String::from_utf8_lossy(&o.stdout).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect();
+            let ours = rt().block_on(dfe::query(&catalog, &ret, &format!("select _row, pl_la, pl_location, pl_distance from {view} order by _row"))).unwrap();
+            assert_eq!(dfe.len(), ours.len(), "{view}: rows");
+            for (d, o) in dfe.iter().zip(&ours) {
+                let o: Vec<String> = o.iter().map(|v| v.clone().unwrap_or_default()).collect();
+                assert_eq!(d[0], o[0], "{view}: row order");
+                let miles = |s: &str| s.parse::<f64>().ok();
+                assert_eq!(miles(&d[3]), miles(&o[3]), "{view} row {}: PL_DISTANCE (the DfE's, Lantern's)", d[0]);
+                if d[1].is_empty() && o[1] == "E06000066" {
+                    somerset += 1; // the DfE's LA list predates Somerset's unitary
+                } else {
+                    assert_eq!(d[1], o[1], "{view} row {}: PL_LA (the DfE's, Lantern's)", d[0]);
+                }
+                assert_eq!(d[2], o[2], "{view} row {}: PL_LOCATION (the DfE's, Lantern's)", d[0]);
+                distances += usize::from(!o[3].is_empty());
+                compared += 1;
+            }
+        }
+    }
+    println!("postcode columns: {compared} episodes compared, {distances} with a distance, {somerset} in Somerset (no PL_LA in the DfE's tool)");
+    assert!(compared > 100 && distances > 100, "too few episodes with postcodes to compare ({compared}, {distances})");
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().unwrap()
 }

@@ -216,6 +216,20 @@ pub async fn return_year(catalog: &Catalog, ret: &Return) -> Result<Option<Strin
     }
 }
 
+/// Runs `sql` over the return's tables and the catalog's views (as a rule's SQL sees them) and
+/// gives each row as text: for a look at what the rules see (the derived columns of a view).
+pub async fn query(catalog: &Catalog, ret: &Return, sql: &str) -> Result<Vec<Vec<Option<String>>>, DfeError> {
+    let ctx = session(catalog, ret).await?;
+    let err = |message: String| DfeError::Sql { code: String::new(), file: String::new(), message };
+    let batches = ctx.sql(sql).await.map_err(|e| err(e.strip_backtrace()))?.collect().await.map_err(|e| err(e.strip_backtrace()))?;
+    let mut rows = vec![];
+    for b in &batches {
+        let cols = b.columns().iter().map(texts).collect::<Result<Vec<_>, _>>().map_err(|e| err(e.to_string()))?;
+        rows.extend((0..b.num_rows()).map(|i| cols.iter().map(|c| c[i].clone()).collect::<Vec<_>>()));
+    }
+    Ok(rows)
+}
+
 /// Why `rule` is not run on `ret` (`not run: load the Ofsted providers list`): a table it
 /// `requires` that the return lacks, or a metadata value (`metadata.localAuthority`) the caller
 /// did not give. None when it runs.

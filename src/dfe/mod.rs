@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use include_dir::{include_dir, Dir};
 use serde::Deserialize;
 
-pub use engine::{check, not_run, parse_date, return_year, Flag, Return, Row, TableData, Value};
+pub use engine::{check, not_run, parse_date, query, return_year, Flag, Return, Row, TableData, Value};
 pub use csv_set::{read_csv_set, read_set};
 pub use xml::read;
 
