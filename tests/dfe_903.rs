@@ -4,8 +4,8 @@
 //! the CIN package installs a top-level `rpc_main.py` too) ships each rule with a `test_validate`
 //! on small fake tables. `../shared/tools/dfe/dfe_cases.py` runs those tests and records each
 //! call's input tables and the rows the rule flagged; here every declared Lantern rule runs on the
-//! same input and must flag the same rows, for every collection year's rule set. Rules not
-//! declared yet are listed, not failed.
+//! same input and must flag the same rows, for every collection year's rule set. Every rule of
+//! the pinned package is declared: one not declared is listed, and fails the test.
 
 mod common;
 
@@ -320,6 +320,8 @@ fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
     }
     assert!(failures.is_empty(), "{} DfE test cases fail:\n{}", failures.len(), failures.join("\n"));
     assert!(passed > 0, "no DfE test case ran");
+    // every rule of the DfE's pinned package is declared (issue 18): a rule it adds must be too
+    assert_eq!(declared_total, dfe_total, "rules of the DfE's package not declared (listed above)");
 }
 
 /// The generator's postcode lookup (ONS Postcode Directory, cut from the DfE tool's copy by
