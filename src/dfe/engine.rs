@@ -155,7 +155,7 @@ fn batch(decl: &TableDecl, data: Option<&TableData>, meta: &BTreeMap<String, Val
     };
     let mut fields: Vec<Field> = decl.columns.iter().map(|c| Field::new(c.name.to_lowercase(), data_type(c), true)).collect();
     let mut cols: Vec<ArrayRef> = decl.columns.iter().enumerate().map(|(i, c)| column(c, rows, i)).collect();
-    let text = ColumnDecl { name: String::new(), kind: Kind::Text, xml: None, seq: None, format: None, member: None };
+    let text = ColumnDecl { name: String::new(), kind: Kind::Text, xml: None, seq: None, format: None, member: None, missing: None };
     for (i, c) in decl.columns.iter().enumerate().filter(|(_, c)| c.format.is_some()) {
         fields.push(Field::new(format!("{}_raw", c.name.to_lowercase()), DataType::Utf8, true));
         cols.push(column(&text, rows, i));
@@ -216,12 +216,34 @@ pub async fn return_year(catalog: &Catalog, ret: &Return) -> Result<Option<Strin
     }
 }
 
+/// Runs `sql` over the return's tables and the catalog's views (as a rule's SQL sees them) and
+/// gives each row as text: for a look at what the rules see (the derived columns of a view).
+pub async fn query(catalog: &Catalog, ret: &Return, sql: &str) -> Result<Vec<Vec<Option<String>>>, DfeError> {
+    let ctx = session(catalog, ret).await?;
+    let err = |message: String| DfeError::Sql { code: String::new(), file: String::new(), message };
+    let batches = ctx.sql(sql).await.map_err(|e| err(e.strip_backtrace()))?.collect().await.map_err(|e| err(e.strip_backtrace()))?;
+    let mut rows = vec![];
+    for b in &batches {
+        let cols = b.columns().iter().map(texts).collect::<Result<Vec<_>, _>>().map_err(|e| err(e.to_string()))?;
+        rows.extend((0..b.num_rows()).map(|i| cols.iter().map(|c| c[i].clone()).collect::<Vec<_>>()));
+    }
+    Ok(rows)
+}
+
 /// Why `rule` is not run on `ret` (`not run: load the Ofsted providers list`): a table it
-/// `requires` that the return lacks. None when it runs.
+/// `requires` that the return lacks, or a metadata value (`metadata.localAuthority`) the caller
+/// did not give. None when it runs.
 pub fn not_run(catalog: &Catalog, ret: &Return, rule: &Rule) -> Option<String> {
-    let t = rule.requires.iter().find(|t| !ret.tables.contains_key(*t))?;
-    let why = catalog.table(t).and_then(|d| d.missing.clone()).unwrap_or_else(|| format!("no {t} table"));
-    Some(format!("not run: {why}"))
+    let lacks = |t: &String| match t.split_once('.') {
+        Some((_, col)) => !ret.meta.iter().any(|(k, v)| k.eq_ignore_ascii_case(col) && !matches!(v, Value::Null)),
+        None => !ret.tables.contains_key(t),
+    };
+    let t = rule.requires.iter().find(|t| lacks(t))?;
+    let why = match t.split_once('.') {
+        Some((table, col)) => catalog.table(table).and_then(|d| d.columns.iter().find(|c| c.name == col)).and_then(|c| c.missing.clone()),
+        None => catalog.table(t).and_then(|d| d.missing.clone()),
+    };
+    Some(format!("not run: {}", why.unwrap_or_else(|| format!("no {t}"))))
 }
 
 /// Runs `rules` over `ret` and gives every flag, in rule order then table and row. A rule

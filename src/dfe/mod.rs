@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use include_dir::{include_dir, Dir};
 use serde::Deserialize;
 
-pub use engine::{check, not_run, parse_date, return_year, Flag, Return, Row, TableData, Value};
+pub use engine::{check, not_run, parse_date, query, return_year, Flag, Return, Row, TableData, Value};
 pub use csv_set::{read_csv_set, read_set};
 pub use xml::read;
 
@@ -80,6 +80,8 @@ pub struct Rule {
     pub la_level: bool,
     /// Tables the rule cannot run without (a reference list, last year's return): when the
     /// return lacks one, the rule is not run and the summary says why (the table's `missing`).
+    /// `<meta table>.<column>` (`metadata.localAuthority`) names a value of the return's metadata
+    /// the caller must give (the column's `missing`).
     #[serde(default)]
     pub requires: Vec<String>,
     pub sql: String,
@@ -149,6 +151,9 @@ pub struct ColumnDecl {
     /// reader adds it).
     #[serde(default)]
     pub member: Option<String>,
+    /// A `meta` table's column a rule may `require`: what to do when the caller gives no value.
+    #[serde(default)]
+    pub missing: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -338,8 +343,16 @@ impl Catalog {
                 }
             }
             for t in &rule.requires {
-                if !rule.tables.contains(t) || !tables.table.iter().any(|d| &d.name == t && d.missing.is_some()) {
-                    return Err(bad(&rule.file, format!("requires table {t}: it must be among its tables and have `missing` in tables.toml")));
+                let ok = match t.split_once('.') {
+                    // a metadata value
+                    Some((table, col)) => {
+                        rule.tables.iter().any(|x| x == table)
+                            && tables.table.iter().any(|d| d.name == table && d.meta && d.columns.iter().any(|c| c.name == col && c.missing.is_some()))
+                    }
+                    None => rule.tables.contains(t) && tables.table.iter().any(|d| &d.name == t && d.missing.is_some()),
+                };
+                if !ok {
+                    return Err(bad(&rule.file, format!("requires {t}: a table among its tables with `missing` in tables.toml, or a `meta` table's column with `missing`")));
                 }
             }
         }
