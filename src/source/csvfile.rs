@@ -46,7 +46,23 @@ struct QuoteTracker {
 impl QuoteTracker {
     fn feed(&mut self, bytes: &[u8]) {
         use QuoteState::*;
-        for &b in bytes {
+        let mut i = 0;
+        while i < bytes.len() {
+            // inside quotes only a quote changes the state, and inside a field only a delimiter
+            // or a line break: skip to the next such byte, counting the lines passed
+            let skip = match self.state {
+                InQuotes => memchr::memchr(b'"', &bytes[i..]),
+                InField => memchr::memchr3(self.delimiter, b'\n', b'\r', &bytes[i..]),
+                _ => Some(0),
+            };
+            let k = skip.unwrap_or(bytes.len() - i);
+            if k > 0 {
+                self.line += bytes[i..i + k].iter().filter(|&&b| b == b'\n').count() as u64;
+                i += k;
+                continue;
+            }
+            let b = bytes[i];
+            i += 1;
             self.state = match (self.state, b) {
                 (FieldStart, b'"') => {
                     self.opened = self.line;
@@ -105,14 +121,19 @@ impl Read for LfReader {
                 self.quotes.feed(b"\r");
                 break;
             }
-            for &b in &self.raw[..n] {
-                if std::mem::take(&mut self.held_cr) && b != b'\n' {
-                    self.out.push(b'\r');
-                }
-                if b == b'\r' {
-                    self.held_cr = true;
-                } else {
-                    self.out.push(b);
+            let raw = &self.raw[..n];
+            if !self.held_cr && memchr::memchr(b'\r', raw).is_none() {
+                self.out.extend_from_slice(raw); // LF line endings: nothing to change
+            } else {
+                for &b in raw {
+                    if std::mem::take(&mut self.held_cr) && b != b'\n' {
+                        self.out.push(b'\r');
+                    }
+                    if b == b'\r' {
+                        self.held_cr = true;
+                    } else {
+                        self.out.push(b);
+                    }
                 }
             }
             self.quotes.feed(&self.out);
@@ -142,8 +163,10 @@ impl CsvRows {
 impl RowStream for CsvRows {
     fn next_chunk(&mut self, max: usize) -> Result<Option<Vec<RawRow>>, ReadError> {
         let mut out = Vec::with_capacity(max.min(8192));
+        // each row's record sized as the one before it: one allocation each, not a growing buffer
+        let (mut bytes, mut fields) = (256, 16);
         while out.len() < max {
-            let mut rec = csv::StringRecord::new();
+            let mut rec = csv::StringRecord::with_capacity(bytes, fields);
             match self.reader.read_record(&mut rec) {
                 Ok(true) => {
                     if rec.iter().all(|f| f.trim().is_empty()) {
@@ -163,6 +186,7 @@ impl RowStream for CsvRows {
                             self.field_bytes
                         )));
                     }
+                    (bytes, fields) = (rec.as_slice().len() + 16, rec.len());
                     out.push(RawRow { line, fields: rec });
                 }
                 Ok(false) => {

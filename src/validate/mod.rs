@@ -172,6 +172,18 @@ fn text(column: &StringArray, r: usize) -> Option<&str> {
     column.is_valid(r).then(|| column.value(r))
 }
 
+/// Row `r`'s key over columns `idx` (parts joined by U+001F) in `buf`; `None` when a part is blank.
+fn key_into<'b>(texts: &[StringArray], idx: &[usize], r: usize, buf: &'b mut String) -> Option<&'b str> {
+    buf.clear();
+    for (n, &i) in idx.iter().enumerate() {
+        if n > 0 {
+            buf.push('\u{1f}');
+        }
+        buf.push_str(text(&texts[i], r)?);
+    }
+    Some(buf.as_str())
+}
+
 impl Prepared {
     pub fn len(&self) -> usize {
         self.rows.len()
@@ -493,16 +505,8 @@ impl<'a> TableValidator<'a> {
         let ctx = &ctx;
         let n = rows.len();
         let part_key = format!("{}|{}", ctx.la, ctx.partition_value);
-        let key_of = |idx: &[usize], r: usize| -> Option<String> {
-            let mut key = String::new();
-            for (n, &i) in idx.iter().enumerate() {
-                if n > 0 {
-                    key.push('\u{1f}');
-                }
-                key.push_str(text(&texts[i], r)?);
-            }
-            Some(key)
-        };
+        // a row's key, built in one buffer reused from row to row
+        let mut buf = String::new();
         // duplicate keys within the table's partition, across the files of this run
         if !self.schema.key.is_empty() {
             let idx: Vec<usize> = self.schema.key.iter().filter_map(|k| self.schema.columns.iter().position(|c| &c.name == k)).collect();
@@ -515,8 +519,8 @@ impl<'a> TableValidator<'a> {
                 if !problems[r].is_empty() {
                     continue;
                 }
-                if let Some(k) = key_of(&idx, r) {
-                    match seen.entry(key_hash(&k)) {
+                if let Some(k) = key_into(&texts, &idx, r, &mut buf) {
+                    match seen.entry(key_hash(k)) {
                         Entry::Occupied(first) => {
                             let (file, line) = *first.get();
                             problems[r].push((
@@ -546,8 +550,8 @@ impl<'a> TableValidator<'a> {
                 continue;
             };
             for (r, found) in problems.iter_mut().enumerate().take(n) {
-                if let Some(k) = key_of(&tr.columns, r) {
-                    if !values.contains(&k) {
+                if let Some(k) = key_into(&texts, &tr.columns, r, &mut buf) {
+                    if !values.contains(k) {
                         let cols: Vec<&str> = tr.columns.iter().map(|&i| self.cols[i].spec.name.as_str()).collect();
                         found.push((tr.rule.id.clone(), Some(cols.join(", ")), tr.rule.message.clone()));
                     }
@@ -563,8 +567,10 @@ impl<'a> TableValidator<'a> {
             for set in sets {
                 let set = state.ref_values.entry(set).or_default();
                 for r in (0..n).filter(|&r| good[r]) {
-                    if let Some(k) = key_of(idx, r) {
-                        set.insert(k);
+                    if let Some(k) = key_into(&texts, idx, r, &mut buf) {
+                        if !set.contains(k) {
+                            set.insert(k.to_string());
+                        }
                     }
                 }
             }
@@ -572,8 +578,8 @@ impl<'a> TableValidator<'a> {
         for (key, link, copy) in &self.inherited_own {
             let map = state.inherited.entry(format!("{key}|{part_key}")).or_default();
             for r in (0..n).filter(|&r| good[r]) {
-                if let Some(k) = key_of(link, r) {
-                    map.insert(k, copy.iter().map(|&i| text(&texts[i], r).map(str::to_string)).collect());
+                if let Some(k) = key_into(&texts, link, r, &mut buf) {
+                    map.insert(k.to_string(), copy.iter().map(|&i| text(&texts[i], r).map(str::to_string)).collect());
                 }
             }
         }
