@@ -186,3 +186,37 @@ fn a_903_return_that_cannot_be_checked_is_reported_and_still_lands() {
     assert_eq!(n[0]["n"].as_i64().unwrap(), rows, "every header row lands in clean");
     let _ = std::fs::remove_dir_all(&work);
 }
+
+/// The same with the warehouse in an S3-compatible store (moto's server on loopback): the second
+/// run, from a work folder of its own, finds last year's return through the run records and reads
+/// it from the store's raw archive.
+#[test]
+fn last_years_return_is_read_from_a_warehouse_in_an_object_store() {
+    use common::stores::{Kind, Store};
+    let store = Store::start(Kind::S3);
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-run-903-s3.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let gen = work.join("generated");
+    common::ok(&["generate", "--out", gen.to_str().unwrap(), "--scale", "0.05", "--seed", "8", "--years", "2", "--end-year", "2025", "--defect-rate", "0", "--social-care", "returns"]);
+    let (y24, y25) = (gen.join("landing/838/ssda903_2024"), gen.join("landing/838/ssda903_2025"));
+    let run = |landing: &Path, work_dir: &Path| {
+        let out = store.lantern(work_dir, &["run", "mosaic", "--landing", landing.to_str().unwrap(), "--as-of", "2025-06-30"], &[]);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "lantern run failed\nstdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    };
+    let out = run(&landing(&work.join("landing-2024"), &[&y24]), &work.join("work-1"));
+    assert!(out.contains("last year: no last year's return in the warehouse (council 838, 2023)"), "{out}");
+    // a second machine: nothing of the first run's in its work folder
+    let out = run(&landing(&work.join("landing-2025"), &[&y25]), &work.join("work-2"));
+    assert!(out.contains("last year: 2024 return from the warehouse (raw/mosaic/received="), "{out}");
+    let q = "SELECT rule, type, table_name, file, \"row\", child FROM clean.dfe.ssda903_flags WHERE year = '2025'";
+    let out = store.lantern(&work.join("reader"), &["sql", "-e", q, "--format", "json"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<J> = serde_json::from_slice::<J>(&out.stdout).unwrap().as_array().cloned().unwrap_or_default();
+    let (want, _) = validate_flags(&y25, "2025", Some(&y24), &work.join("validate-2025.csv"));
+    assert!(!want.is_empty(), "the 2025 return raises DfE flags");
+    assert_eq!(keys(&rows), want, "the flags kept are those `lantern validate --previous` gives");
+    println!("S3: 2025 {} flags from rules {:?}", want.len(), want.iter().map(|f| f.0.as_str()).collect::<BTreeSet<_>>());
+    let _ = std::fs::remove_dir_all(&work);
+}
