@@ -39,6 +39,17 @@ pub(super) struct ReturnKey {
     pub folder: String,
 }
 
+impl ReturnKey {
+    /// The return's folder as messages name it (files straight in the landing folder: `.`).
+    pub fn label(&self) -> &str {
+        if self.folder.is_empty() {
+            "."
+        } else {
+            &self.folder
+        }
+    }
+}
+
 /// Whether a table (`mosaic.ssda903_episodes`) is one of the SSDA903 return's.
 fn is_903_table(table: &str) -> bool {
     table.rsplit('.').next().is_some_and(|t| t.starts_with("ssda903_"))
@@ -132,9 +143,12 @@ impl Checker<'_> {
         // the run records of earlier runs, read once, when a return needs last year's from them
         let mut records: Option<Vec<RunRecord>> = None;
         for (key, files) in returns {
-            let what = format!("SSDA903 return {} (council {}, {})", key.folder, key.la, key.year);
+            let what = format!("SSDA903 return {} (council {}, {})", key.label(), key.la, key.year);
+            let t0 = std::time::Instant::now();
             match self.check_one(&catalog, key, files, returns, &mut records) {
                 Ok((summary, part)) => {
+                    let flags = summary.errors + summary.queries;
+                    tracing::info!(folder = %key.label(), la = %key.la, year = key.year, rules = summary.rules_checked, flags, seconds = t0.elapsed().as_secs_f64(), "DfE SSDA903 rules");
                     out.partitions.insert(part);
                     out.summaries.push(summary);
                 }
@@ -153,7 +167,7 @@ impl Checker<'_> {
         records: &mut Option<Vec<RunRecord>>,
     ) -> Result<(DfeSummary, String), String> {
         let own: Vec<(PathBuf, bool, String)> = files.iter().map(|f| (f.path.clone(), f.xml, f.file.clone())).collect();
-        let mut ret = read_return(&own, &key.folder, catalog)?;
+        let mut ret = read_return(&own, key.label(), catalog)?;
         let end = key.year.to_string();
         let (cy, note) = dfe::ruleset_year(catalog, None, Some(&end));
         // the rules' collection period: the year the collection ends
@@ -191,7 +205,7 @@ impl Checker<'_> {
         w.finish().map_err(|e| e.to_string())?;
         let mut summary = dfe::store::summary("ssda903", &cy, rules.len(), &flags);
         summary.note = note;
-        summary.folder = Some(key.folder.clone());
+        summary.folder = Some(key.label().to_string());
         summary.files = files.iter().map(|f| f.file.clone()).collect();
         summary.last_year = Some(last_year);
         summary.not_run = skipped.iter().map(|r| r.code.clone()).collect();
@@ -227,8 +241,8 @@ impl Checker<'_> {
         let prev = key.year - 1;
         if let Some((k, files)) = returns.iter().find(|(k, _)| k.la == key.la && k.year == prev) {
             let own: Vec<(PathBuf, bool, String)> = files.iter().map(|f| (f.path.clone(), f.xml, f.file.clone())).collect();
-            let from = format!("{prev} return landed in this run ({})", k.folder);
-            return (read_return(&own, &k.folder, catalog).map(|r| Some(dfe::as_last_year(r, catalog))), from);
+            let from = format!("{prev} return landed in this run ({})", k.label());
+            return (read_return(&own, k.label(), catalog).map(|r| Some(dfe::as_last_year(r, catalog))), from);
         }
         let records = records.get_or_insert_with(|| runs::list(&self.warehouse.root));
         let archived = archived_return(records, &key.la, prev);

@@ -162,7 +162,13 @@ impl DfeSummary {
     /// One line for a terminal or a log: return, year, what it was, counts, where last year came
     /// from (no child's id: rules, counts and sources only).
     pub fn line(&self, what: &str) -> String {
-        let rules: Vec<String> = self.rules.iter().map(|(code, c)| format!("{code} ×{}", c.flags)).collect();
+        // the rules flagging most first, ten of them
+        let mut by_count: Vec<(&String, &DfeRuleCount)> = self.rules.iter().collect();
+        by_count.sort_by(|a, b| b.1.flags.cmp(&a.1.flags).then(a.0.cmp(b.0)));
+        let mut rules: Vec<String> = by_count.iter().take(10).map(|(code, c)| format!("{code} ×{}", c.flags)).collect();
+        if by_count.len() > 10 {
+            rules.push(format!("… {} more rules", by_count.len() - 10));
+        }
         let mut s = format!(
             "DfE {} rules {} ({what}): {} errors, {} queries{}{}",
             self.ret,
