@@ -149,6 +149,18 @@ fn a_903_return_is_checked_with_last_years_return_from_the_warehouse() {
     let text = common::ok(&["runs", "--warehouse", warehouse.to_str().unwrap()]);
     assert!(text.contains("DfE ssda903 rules 2024/25 (838/ssda903_2025)") && text.contains("last year: 2024 return from the warehouse"), "{text}");
 
+    // 2025's episodes sent again alone: the return is checked as the warehouse then holds it (the
+    // other tables as they landed before, read from the raw archive), so with the same flags
+    let resend = work.join("landing-resend/838/ssda903_2025");
+    std::fs::create_dir_all(&resend).unwrap();
+    std::fs::copy(y25.join("episodes.csv"), resend.join("episodes.csv")).unwrap();
+    let out = run(&work.join("landing-resend"), &warehouse);
+    assert!(out.contains("last year: 2024 return from the warehouse (raw/mosaic/received="), "{out}");
+    let s = summary(&warehouse);
+    assert!(s["note"].as_str().unwrap().starts_with("tables not in this landing read from the warehouse, as it holds them: ssda903_ad1, ssda903_dolo"), "{s}");
+    assert_eq!(s["files"].as_array().unwrap().len(), std::fs::read_dir(&y25).unwrap().count(), "{s}");
+    assert_eq!(keys(&stored_flags(&warehouse, "2025")), want25, "a table sent again alone: the same flags");
+
     // both years in one landing, into a new warehouse: last year's return from the landing, and
     // the same flags
     let both = work.join("warehouse-both");
@@ -160,7 +172,7 @@ fn a_903_return_is_checked_with_last_years_return_from_the_warehouse() {
 }
 
 /// A return the DfE's reader cannot read (a column it does not know) is reported with why; its
-/// rows land all the same, and the run succeeds.
+/// rows land all the same, the run succeeds, and the flags of the version sent before go.
 #[test]
 fn a_903_return_that_cannot_be_checked_is_reported_and_still_lands() {
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-run-903-bad.{}", std::process::id()));
@@ -168,11 +180,16 @@ fn a_903_return_that_cannot_be_checked_is_reported_and_still_lands() {
     let gen = work.join("generated");
     common::ok(&["generate", "--out", gen.to_str().unwrap(), "--scale", "0.05", "--seed", "7", "--years", "1", "--end-year", "2025", "--defect-rate", "0", "--social-care", "returns"]);
     let l = landing(&work.join("landing"), &[&gen.join("landing/838/ssda903_2025")]);
+    // first as sent: checked, its flags kept
+    let warehouse = work.join("warehouse");
+    run(&l, &warehouse);
+    let flags = warehouse.join("clean/dfe/ssda903_flags/la_key=838/year_key=2025");
+    assert!(flags.is_dir() && !stored_flags(&warehouse, "2025").is_empty(), "the return raises DfE flags");
+    // then again with a column the DfE's reader does not know
     let header = l.join("838/ssda903_2025/header.csv");
     let text = std::fs::read_to_string(&header).unwrap();
     let lines: Vec<String> = text.lines().enumerate().map(|(i, x)| format!("{x},{}", if i == 0 { "NOTES" } else { "" })).collect();
     std::fs::write(&header, lines.join("\n") + "\n").unwrap();
-    let warehouse = work.join("warehouse");
     let out = run(&l, &warehouse);
     let rec = common::run_records(&warehouse).pop().unwrap();
     assert_eq!(rec["outcome"], "succeeded");
@@ -184,6 +201,8 @@ fn a_903_return_that_cannot_be_checked_is_reported_and_still_lands() {
     let rows = text.lines().count() as i64 - 1;
     let n = common::sql_json(&warehouse, "SELECT count(*) AS n FROM clean.mosaic.ssda903_header");
     assert_eq!(n[0]["n"].as_i64().unwrap(), rows, "every header row lands in clean");
+    // the flags of the return as sent before do not outlive it
+    assert!(!flags.exists(), "the earlier version's DfE flags are still in the warehouse");
     let _ = std::fs::remove_dir_all(&work);
 }
 

@@ -1,8 +1,10 @@
 //! The SSDA903 returns a run lands, checked by the DfE's rules of their collection year once
-//! every file of the run is settled: one check per return (the 903 files of one council, folder
-//! and year), off the per-file path. Last year's return comes from this run's landing when it
-//! holds it, else from the warehouse's raw archive: the files as they were received, because the
-//! DfE's rules compare the return as sent (clean is pseudonymised and coarsened). The flags are
+//! every file of the run is settled: one check per return (the 903 files of one council and
+//! year), off the per-file path. A return is checked as the warehouse holds it once the run
+//! commits: the tables landed now, and those it lacks as earlier runs landed them. Last year's
+//! return comes from this run's landing and the warehouse's raw archive the same way: the files
+//! as they were received, because the DfE's rules compare the return as sent (clean is
+//! pseudonymised and coarsened). The flags are
 //! staged in `clean/dfe/ssda903_flags/la_key=<la>/year_key=<year>`, the child pseudonymised as the
 //! 903 tables pseudonymise `CHILD`, so a flag joins to its clean rows. A return that cannot be
 //! checked is a warning of the run record: its rows land all the same.
@@ -30,24 +32,36 @@ pub(super) struct Landed {
     pub tables: Vec<String>,
 }
 
-/// Which return a file belongs to: council, collection year (the year its rows landed in) and
-/// folder.
+/// Which return a file belongs to: council and collection year (the year its rows landed in,
+/// as the flags' partition is).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct ReturnKey {
     pub la: String,
     pub year: i32,
-    pub folder: String,
 }
 
-impl ReturnKey {
-    /// The return's folder as messages name it (files straight in the landing folder: `.`).
-    pub fn label(&self) -> &str {
-        if self.folder.is_empty() {
-            "."
-        } else {
-            &self.folder
-        }
+/// A file of a return: landed in this run (`landed`: where it is read; `name` as the run record
+/// names it), or in the warehouse's raw archive (`name`: its `raw/…` path).
+#[derive(Debug, Clone, PartialEq)]
+struct ReturnFile {
+    name: String,
+    landed: Option<PathBuf>,
+    xml: bool,
+    tables: Vec<String>,
+}
+
+impl From<&Landed> for ReturnFile {
+    fn from(l: &Landed) -> Self {
+        ReturnFile { name: l.file.clone(), landed: Some(l.path.clone()), xml: l.xml, tables: l.tables.clone() }
     }
+}
+
+/// The folders of `files` (`838/ssda903_2025`; `.` for the landing folder itself), for messages.
+fn folders<'a>(files: impl Iterator<Item = &'a ReturnFile>) -> String {
+    let set: BTreeSet<String> = files
+        .map(|f| Path::new(&f.name).parent().map(|p| p.display().to_string()).filter(|p| !p.is_empty()).unwrap_or_else(|| ".".into()))
+        .collect();
+    set.into_iter().collect::<Vec<_>>().join(", ")
 }
 
 /// Whether a table (`mosaic.ssda903_episodes`) is one of the SSDA903 return's.
@@ -71,8 +85,7 @@ pub(super) fn return_of(fr: &FileRecord) -> Option<ReturnKey> {
     if years.len() != 1 || fr.tables.iter().any(|t| !is_903_table(&t.table)) {
         return None;
     }
-    let folder = Path::new(&fr.file).parent().map(|p| p.display().to_string()).unwrap_or_default();
-    Some(ReturnKey { la, year: *years.first()?, folder })
+    Some(ReturnKey { la, year: *years.first()? })
 }
 
 /// A landed file of a return, from its record.
@@ -103,15 +116,16 @@ pub(super) struct Checker<'a> {
     pub run_id: &'a str,
 }
 
-/// The files of one return read as the DfE's tables: the XML (at most one) and the CSVs; flags
-/// and `_last` tables name each file as `name_of` gives it.
-fn read_return(files: &[(PathBuf, bool, String)], folder: &str, catalog: &Catalog) -> Result<dfe::Return, String> {
+/// The files of one return read as the DfE's tables (each at `path`, named `name` in flags and
+/// messages): the XML (at most one) and the CSVs.
+fn read_return(files: &[(PathBuf, bool, String)], name: &str, catalog: &Catalog) -> Result<dfe::Return, String> {
     let xmls: Vec<&(PathBuf, bool, String)> = files.iter().filter(|f| f.1).collect();
     if xmls.len() > 1 {
-        return Err(format!("{} SSDA903 XML files in one folder: send one return per folder", xmls.len()));
+        let names: Vec<&str> = xmls.iter().map(|x| x.2.as_str()).collect();
+        return Err(format!("{} SSDA903 XML returns of one council and year ({}): send one", xmls.len(), names.join(", ")));
     }
     let csvs: Vec<PathBuf> = files.iter().filter(|f| !f.1).map(|f| f.0.clone()).collect();
-    let mut ret = dfe::read_set(xmls.first().map(|x| x.0.as_path()), &csvs, folder, catalog).map_err(|e| named(&e.to_string(), files))?;
+    let mut ret = dfe::read_set(xmls.first().map(|x| x.0.as_path()), &csvs, name, catalog).map_err(|e| named(&e.to_string(), files))?;
     let names: BTreeMap<String, String> = files.iter().map(|(p, _, name)| (p.display().to_string(), name.clone())).collect();
     for f in ret.table_files.values_mut() {
         if let Some(n) = names.get(f.as_str()) {
@@ -127,7 +141,8 @@ fn named(message: &str, files: &[(PathBuf, bool, String)]) -> String {
 }
 
 impl Checker<'_> {
-    /// Checks each return of `returns` (its landed files) by the DfE's rules.
+    /// Checks each return of `returns` (its files landed in this run, in the run's order) by the
+    /// DfE's rules.
     pub fn check(&self, returns: &BTreeMap<ReturnKey, Vec<Landed>>) -> Checked {
         let mut out = Checked::default();
         if returns.is_empty() {
@@ -140,16 +155,24 @@ impl Checker<'_> {
                 return out;
             }
         };
-        // the run records of earlier runs, read once, when a return needs last year's from them
-        let mut records: Option<Vec<RunRecord>> = None;
+        // the earlier runs' records: which files of each return the raw archive holds
+        let records = runs::list(&self.warehouse.root);
         for (key, files) in returns {
-            let what = format!("SSDA903 return {} (council {}, {})", key.label(), key.la, key.year);
+            let own: Vec<ReturnFile> = files.iter().map(ReturnFile::from).collect();
+            let what = format!("SSDA903 return {} (council {}, {})", folders(own.iter()), key.la, key.year);
+            let part = format!("clean/dfe/ssda903_flags/{}", crate::schema::partition_folders(&key.la, "year", &key.year.to_string()));
+            if !crate::warehouse::is_inside(&part) {
+                out.warnings.push(format!("{what}: names a partition outside the warehouse; not checked"));
+                continue;
+            }
+            // the partition is replaced whatever happens: flags of an earlier version of the
+            // return do not outlive it
+            out.partitions.insert(part.clone());
             let t0 = std::time::Instant::now();
-            match self.check_one(&catalog, key, files, returns, &mut records) {
-                Ok((summary, part)) => {
+            match self.check_one(&catalog, key, files, returns, &records, &part) {
+                Ok(summary) => {
                     let flags = summary.errors + summary.queries;
-                    tracing::info!(folder = %key.label(), la = %key.la, year = key.year, rules = summary.rules_checked, flags, seconds = t0.elapsed().as_secs_f64(), "DfE SSDA903 rules");
-                    out.partitions.insert(part);
+                    tracing::info!(la = %key.la, year = key.year, rules = summary.rules_checked, flags, seconds = t0.elapsed().as_secs_f64(), "DfE SSDA903 rules");
                     out.summaries.push(summary);
                 }
                 Err(e) => out.warnings.push(format!("{what}: the DfE's rules could not be checked (its rows are loaded all the same): {e}")),
@@ -158,24 +181,68 @@ impl Checker<'_> {
         out
     }
 
+    /// The return as the warehouse holds it once this run commits: the files landed now, and for
+    /// the 903 tables they do not hold, the files the raw archive holds (`compose`), read.
+    fn read_composed(&self, catalog: &Catalog, files: &[ReturnFile], tmp: &Path) -> Result<dfe::Return, String> {
+        let mut got = vec![];
+        for (i, f) in files.iter().enumerate() {
+            let path = match &f.landed {
+                Some(p) => p.clone(),
+                None => self
+                    .warehouse
+                    .fetch_file(&f.name, &tmp.join(i.to_string()))
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("{} is listed in a run record but is not in the warehouse's raw archive", f.name))?,
+            };
+            got.push((path, f.xml, f.name.clone()));
+        }
+        read_return(&got, &folders(files.iter()), catalog)
+    }
+
     fn check_one(
         &self,
         catalog: &Catalog,
         key: &ReturnKey,
-        files: &[Landed],
+        landed: &[Landed],
         returns: &BTreeMap<ReturnKey, Vec<Landed>>,
-        records: &mut Option<Vec<RunRecord>>,
-    ) -> Result<(DfeSummary, String), String> {
-        let own: Vec<(PathBuf, bool, String)> = files.iter().map(|f| (f.path.clone(), f.xml, f.file.clone())).collect();
-        let mut ret = read_return(&own, key.label(), catalog)?;
+        records: &[RunRecord],
+        part: &str,
+    ) -> Result<DfeSummary, String> {
+        let tmp = tempfile::tempdir().map_err(|e| format!("a temporary folder: {e}"))?;
+        let files = compose(archived_files(records, &key.la, key.year), landed.iter().map(ReturnFile::from).collect());
+        let mut ret = self.read_composed(catalog, &files, &tmp.path().join("this"))?;
         let end = key.year.to_string();
         let (cy, note) = dfe::ruleset_year(catalog, None, Some(&end));
+        let mut notes: Vec<String> = note.into_iter().collect();
+        let kept: Vec<&ReturnFile> = files.iter().filter(|f| f.landed.is_none()).collect();
+        if !kept.is_empty() {
+            let tables: BTreeSet<&str> = kept.iter().flat_map(|f| &f.tables).map(|t| t.rsplit('.').next().unwrap_or(t)).collect();
+            notes.push(format!(
+                "tables not in this landing read from the warehouse, as it holds them: {} ({})",
+                tables.into_iter().collect::<Vec<_>>().join(", "),
+                folders(kept.into_iter())
+            ));
+        }
         // the rules' collection period: the year the collection ends
         let end_of_set: i32 = cy[..4].parse::<i32>().map_err(|_| format!("no collection year in {cy}"))? + 1;
         ret.meta.insert("collectionYear".into(), Value::Text(end_of_set.to_string()));
         ret.meta.insert("file_format".into(), Value::Text(if files.iter().any(|f| f.xml) { "xml" } else { "csv" }.into()));
         ret.year = Some(end.clone());
-        let (last, from) = self.last_year(catalog, key, returns, records);
+
+        // last year's return: this run's landing and the raw archive, as for this year's
+        let prev = key.year - 1;
+        let prev_landed: Vec<ReturnFile> = returns
+            .get(&ReturnKey { la: key.la.clone(), year: prev })
+            .map(|l| l.iter().map(ReturnFile::from).collect())
+            .unwrap_or_default();
+        let prev_files = compose(archived_files(records, &key.la, prev), prev_landed);
+        let (from_run, from_archive): (Vec<&ReturnFile>, Vec<&ReturnFile>) = prev_files.iter().partition(|f| f.landed.is_some());
+        let from = match (from_run.is_empty(), from_archive.is_empty()) {
+            (false, true) => format!("{prev} return landed in this run ({})", folders(from_run.into_iter())),
+            (true, false) => format!("{prev} return from the warehouse ({})", folders(from_archive.into_iter())),
+            _ => format!("{prev} return landed in this run ({}), with tables from the warehouse ({})", folders(from_run.into_iter()), folders(from_archive.into_iter())),
+        };
+        let last = if prev_files.is_empty() { Ok(None) } else { self.read_composed(catalog, &prev_files, &tmp.path().join("last")).map(Some) };
         let all = catalog.ruleset(&cy).ok_or_else(|| format!("no rule set for {cy}"))?;
         let has_last = matches!(last, Ok(Some(_)));
         // without last year's return, the rules comparing with it are not run (most would find
@@ -184,37 +251,35 @@ impl Checker<'_> {
         let not_run = format!("the {} rules comparing with last year not run", skipped.len());
         let last_year = match last {
             Ok(Some(l)) => {
+                let l = dfe::as_last_year(l, catalog);
                 ret.tables.extend(l.tables);
                 ret.table_files.extend(l.table_files);
                 from
             }
-            Ok(None) => format!("no last year's return in the warehouse (council {}, {}): {not_run}", key.la, key.year - 1),
+            Ok(None) => format!("no last year's return in the warehouse (council {}, {prev}): {not_run}", key.la),
             Err(e) => format!("last year's return ({from}) could not be read: {e}; {not_run}"),
         };
+
         let flags = crate::runtime::block_on(dfe::check(catalog, &ret, &rules)).map_err(|e| e.to_string())?;
-        let part = format!("clean/dfe/ssda903_flags/{}", crate::schema::partition_folders(&key.la, "year", &end));
-        if !crate::warehouse::is_inside(&part) {
-            return Err("the return names a partition outside the warehouse".into());
-        }
-        let kind = self.child_pseudonym(files);
+        let kind = self.child_pseudonym(&files);
         let batch = dfe::store::batch("ssda903", &cy, self.run_id, &key.la, &end, &flags, |id| self.protector.pseudonym(&kind, id)).map_err(|e| e.to_string())?;
-        let first = files.iter().map(|f| f.index).min().unwrap_or_default();
-        let p = self.stage.join(&part).join(format!("part-{first:05}.parquet"));
+        let first = landed.iter().map(|f| f.index).min().unwrap_or_default();
+        let p = self.stage.join(part).join(format!("part-{first:05}.parquet"));
         let mut w = PartWriter::create(&p, dfe::store::schema()).map_err(|e| e.to_string())?;
         w.write(&batch).map_err(|e| e.to_string())?;
         w.finish().map_err(|e| e.to_string())?;
         let mut summary = dfe::store::summary("ssda903", &cy, rules.len(), &flags);
-        summary.note = note;
-        summary.folder = Some(key.label().to_string());
-        summary.files = files.iter().map(|f| f.file.clone()).collect();
+        summary.note = (!notes.is_empty()).then(|| notes.join("; "));
+        summary.folder = Some(folders(files.iter().filter(|f| f.landed.is_some())));
+        summary.files = files.iter().map(|f| f.name.clone()).collect();
         summary.last_year = Some(last_year);
         summary.not_run = skipped.iter().map(|r| r.code.clone()).collect();
-        Ok((summary, part))
+        Ok(summary)
     }
 
     /// The pseudonym kind of the child's id in the return's clean tables (`la_child_id`), as the
-    /// schema of the table each file landed in says it.
-    fn child_pseudonym(&self, files: &[Landed]) -> String {
+    /// schema of the tables its files landed in says it.
+    fn child_pseudonym(&self, files: &[ReturnFile]) -> String {
         files
             .iter()
             .flat_map(|f| &f.tables)
@@ -228,85 +293,46 @@ impl Checker<'_> {
             })
             .unwrap_or_else(|| "la_child_id".into())
     }
-
-    /// Last year's return of the council as the `<Table>_last` tables, and where it came from:
-    /// this run's landing, else the warehouse's raw archive. `Ok(None)`: neither has it.
-    fn last_year(
-        &self,
-        catalog: &Catalog,
-        key: &ReturnKey,
-        returns: &BTreeMap<ReturnKey, Vec<Landed>>,
-        records: &mut Option<Vec<RunRecord>>,
-    ) -> (Result<Option<dfe::Return>, String>, String) {
-        let prev = key.year - 1;
-        if let Some((k, files)) = returns.iter().find(|(k, _)| k.la == key.la && k.year == prev) {
-            let own: Vec<(PathBuf, bool, String)> = files.iter().map(|f| (f.path.clone(), f.xml, f.file.clone())).collect();
-            let from = format!("{prev} return landed in this run ({})", k.label());
-            return (read_return(&own, k.label(), catalog).map(|r| Some(dfe::as_last_year(r, catalog))), from);
-        }
-        let records = records.get_or_insert_with(|| runs::list(&self.warehouse.root));
-        let archived = archived_return(records, &key.la, prev);
-        if archived.is_empty() {
-            return (Ok(None), String::new());
-        }
-        let folders: BTreeSet<String> = archived.iter().map(|a| Path::new(&a.0).parent().map(|p| p.display().to_string()).unwrap_or_default()).collect();
-        let from = format!("{prev} return from the warehouse ({})", folders.into_iter().collect::<Vec<_>>().join(", "));
-        let read = || -> Result<Option<dfe::Return>, String> {
-            let tmp = tempfile::tempdir().map_err(|e| format!("a temporary folder: {e}"))?;
-            let mut got = vec![];
-            for (i, (rel, xml)) in archived.iter().enumerate() {
-                let path = self
-                    .warehouse
-                    .fetch_file(rel, &tmp.path().join(i.to_string()))
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("{rel} is listed in a run record but not in the warehouse's raw archive"))?;
-                got.push((path, *xml, rel.clone()));
-            }
-            let folder = Path::new(&archived[0].0).parent().map(|p| p.display().to_string()).unwrap_or_default();
-            read_return(&got, &folder, catalog).map(|r| Some(dfe::as_last_year(r, catalog)))
-        };
-        (read(), from)
-    }
 }
 
-/// The files of council `la`'s SSDA903 return of collection year `year` as the warehouse's raw
-/// archive keeps them (`archived_as`, whether XML): for each 903 table, the file the latest run
-/// landed it from (a table sent again alone replaces that table only). When an XML is among them,
-/// it gives every table it holds; the CSVs kept beside it are the tables it has no place for.
-fn archived_return(records: &[RunRecord], la: &str, year: i32) -> Vec<(String, bool)> {
+/// The files of council `la`'s SSDA903 return of collection year `year` that earlier runs landed
+/// (their `raw/…` copies), oldest first.
+fn archived_files(records: &[RunRecord], la: &str, year: i32) -> Vec<ReturnFile> {
     let partition = crate::schema::partition_folders(la, "year", &year.to_string());
-    // table → (file, xml, the file's tables), the latest run last
-    let mut latest: BTreeMap<String, (String, bool, Vec<String>)> = BTreeMap::new();
+    let mut out = vec![];
     for r in records {
         for f in r.files.iter().filter(|f| f.status == "received" && !f.archived_as.is_empty()) {
             let mine: Vec<String> = f.tables.iter().filter(|t| is_903_table(&t.table) && t.partition == partition).map(|t| t.table.clone()).collect();
             if mine.is_empty() || f.tables.iter().any(|t| !is_903_table(&t.table)) {
                 continue;
             }
-            let xml = f.format.starts_with("xml");
-            for t in &mine {
-                latest.insert(t.clone(), (f.archived_as.clone(), xml, mine.clone()));
-            }
+            out.push(ReturnFile { name: f.archived_as.clone(), landed: None, xml: f.format.starts_with("xml"), tables: mine });
         }
     }
-    let mut files: Vec<(String, bool, Vec<String>)> = vec![];
-    for v in latest.into_values() {
-        if !files.iter().any(|f| f.0 == v.0) {
-            files.push(v);
-        }
-    }
-    // one XML (the latest run's: run ids sort by time) and the CSVs of tables it lacks
-    let xml = files.iter().filter(|f| f.1).max_by(|a, b| run_of(&a.0).cmp(run_of(&b.0))).cloned();
-    let covered: BTreeSet<String> = xml.iter().flat_map(|x| x.2.clone()).collect();
-    let mut out: Vec<(String, bool)> = xml.iter().map(|x| (x.0.clone(), true)).collect();
-    out.extend(files.into_iter().filter(|f| !f.1 && !f.2.iter().any(|t| covered.contains(t))).map(|f| (f.0, false)));
-    out.sort();
     out
 }
 
-/// The run id in an archived file's path (`raw/<source>/received=<date>/<run id>/…`).
-fn run_of(archived: &str) -> &str {
-    archived.split('/').nth(3).unwrap_or("")
+/// The files making a return as the warehouse holds it, from `archived` (earlier runs', oldest
+/// first) and `landed` (this run's, in its order): for each 903 table, the file that landed it
+/// last (a table sent again alone replaces that table only). An XML gives every table it holds:
+/// the latest XML is kept, with the CSVs of the tables it does not hold (social worker episodes,
+/// DoLOs).
+fn compose(archived: Vec<ReturnFile>, landed: Vec<ReturnFile>) -> Vec<ReturnFile> {
+    let all: Vec<ReturnFile> = archived.into_iter().chain(landed).collect();
+    let mut latest: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, f) in all.iter().enumerate() {
+        for t in &f.tables {
+            latest.insert(t, i);
+        }
+    }
+    let chosen: BTreeSet<usize> = latest.into_values().collect();
+    let xml = chosen.iter().rev().find(|&&i| all[i].xml).copied();
+    let covered: BTreeSet<&String> = xml.iter().flat_map(|&i| &all[i].tables).collect();
+    chosen
+        .into_iter()
+        .filter(|&i| Some(i) == xml || (!all[i].xml && !all[i].tables.iter().any(|t| covered.contains(t))))
+        .map(|i| all[i].clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -326,8 +352,12 @@ mod tests {
         }
     }
 
+    fn names(files: &[ReturnFile]) -> Vec<String> {
+        files.iter().map(|f| f.name.rsplit('/').take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("/")).collect()
+    }
+
     #[test]
-    fn last_years_return_is_each_tables_latest_landing() {
+    fn a_return_is_each_tables_latest_landing() {
         let r1 = RunRecord { run_id: "r1".into(), files: vec![file("r1", "header.csv", &["ssda903_header"], 2024, "csv"), file("r1", "episodes.csv", &["ssda903_episodes"], 2024, "csv")], ..Default::default() };
         // episodes sent again alone; and this year's return, another council's, a CIN census
         let mut r2 = RunRecord { run_id: "r2".into(), files: vec![file("r2", "episodes.csv", &["ssda903_episodes"], 2024, "csv"), file("r2", "header.csv", &["ssda903_header"], 2025, "csv")], ..Default::default() };
@@ -336,29 +366,35 @@ mod tests {
         other.tables[0].partition = "la_key=839/year_key=2024".into();
         r2.files.push(other);
         r2.files.push(file("r2", "cin.xml", &["cin_children"], 2024, "xml"));
-        let got = archived_return(&[r1.clone(), r2.clone()], "838", 2024);
-        assert_eq!(
-            got,
-            vec![
-                ("raw/mosaic/received=2025-01-01/r1/838/ssda903_2024/header.csv".to_string(), false),
-                ("raw/mosaic/received=2025-01-01/r2/838/ssda903_2024/episodes.csv".to_string(), false),
-            ]
-        );
-        assert!(archived_return(&[r1.clone(), r2.clone()], "838", 2023).is_empty());
+        let records = [r1.clone(), r2.clone()];
+        let got = compose(archived_files(&records, "838", 2024), vec![]);
+        assert_eq!(got.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), [
+            "raw/mosaic/received=2025-01-01/r1/838/ssda903_2024/header.csv",
+            "raw/mosaic/received=2025-01-01/r2/838/ssda903_2024/episodes.csv",
+        ]);
+        assert!(got.iter().all(|f| f.landed.is_none()));
+        assert!(archived_files(&records, "838", 2023).is_empty());
+        // what this run lands replaces those tables; the archive gives the others
+        let now = ReturnFile { name: "838/x/episodes.csv".into(), landed: Some("/l/838/x/episodes.csv".into()), xml: false, tables: vec!["mosaic.ssda903_episodes".into()] };
+        let got = compose(archived_files(&records, "838", 2024), vec![now.clone()]);
+        assert_eq!(got.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["raw/mosaic/received=2025-01-01/r1/838/ssda903_2024/header.csv", "838/x/episodes.csv"]);
+        assert_eq!(got[1], now);
+        assert_eq!(folders(got.iter()), "838/x, raw/mosaic/received=2025-01-01/r1/838/ssda903_2024");
         // an XML return: it gives its tables; a CSV beside it only those it has no place for
         let r3 = RunRecord {
             run_id: "r3".into(),
             files: vec![file("r3", "903.xml", &["ssda903_header", "ssda903_episodes"], 2024, "xml"), file("r3", "sw.csv", &["ssda903_sw_episodes"], 2024, "csv")],
             ..Default::default()
         };
-        let got = archived_return(&[r1, r2, r3], "838", 2024);
-        assert_eq!(got.iter().map(|g| (run_of(&g.0), g.1)).collect::<Vec<_>>(), vec![("r3", true), ("r3", false)]);
+        let got = compose(archived_files(&[r1, r2, r3], "838", 2024), vec![]);
+        assert_eq!(names(&got), ["ssda903_2024/903.xml", "ssda903_2024/sw.csv"]);
+        assert!(got[0].xml && got[0].name.contains("/r3/"));
     }
 
     #[test]
-    fn a_file_belongs_to_a_return_by_council_year_and_folder() {
+    fn a_file_belongs_to_a_return_by_council_and_year() {
         let f = file("r1", "episodes.csv", &["ssda903_episodes"], 2025, "csv");
-        assert_eq!(return_of(&f), Some(ReturnKey { la: "838".into(), year: 2025, folder: "838/ssda903_2025".into() }));
+        assert_eq!(return_of(&f), Some(ReturnKey { la: "838".into(), year: 2025 }));
         assert_eq!(return_of(&file("r1", "cin.xml", &["cin_children"], 2025, "xml")), None);
         assert_eq!(return_of(&FileRecord { status: "unreadable".into(), ..f.clone() }), None);
         assert_eq!(partition_year("la_key=838/year_key=2025"), Some(2025));
