@@ -44,6 +44,8 @@ pub(super) struct ReturnKey {
 /// names it), or in the warehouse's raw archive (`name`: its `raw/…` path).
 #[derive(Debug, Clone, PartialEq)]
 struct ReturnFile {
+    /// The run that landed it, in time order (this run's last).
+    batch: usize,
     name: String,
     landed: Option<PathBuf>,
     xml: bool,
@@ -52,7 +54,7 @@ struct ReturnFile {
 
 impl From<&Landed> for ReturnFile {
     fn from(l: &Landed) -> Self {
-        ReturnFile { name: l.file.clone(), landed: Some(l.path.clone()), xml: l.xml, tables: l.tables.clone() }
+        ReturnFile { batch: usize::MAX, name: l.file.clone(), landed: Some(l.path.clone()), xml: l.xml, tables: l.tables.clone() }
     }
 }
 
@@ -300,32 +302,34 @@ impl Checker<'_> {
 fn archived_files(records: &[RunRecord], la: &str, year: i32) -> Vec<ReturnFile> {
     let partition = crate::schema::partition_folders(la, "year", &year.to_string());
     let mut out = vec![];
-    for r in records {
+    for (batch, r) in records.iter().enumerate() {
         for f in r.files.iter().filter(|f| f.status == "received" && !f.archived_as.is_empty()) {
             let mine: Vec<String> = f.tables.iter().filter(|t| is_903_table(&t.table) && t.partition == partition).map(|t| t.table.clone()).collect();
             if mine.is_empty() || f.tables.iter().any(|t| !is_903_table(&t.table)) {
                 continue;
             }
-            out.push(ReturnFile { name: f.archived_as.clone(), landed: None, xml: f.format.starts_with("xml"), tables: mine });
+            out.push(ReturnFile { batch, name: f.archived_as.clone(), landed: None, xml: f.format.starts_with("xml"), tables: mine });
         }
     }
     out
 }
 
 /// The files making a return as the warehouse holds it, from `archived` (earlier runs', oldest
-/// first) and `landed` (this run's, in its order): for each 903 table, the file that landed it
-/// last (a table sent again alone replaces that table only). An XML gives every table it holds:
-/// the latest XML is kept, with the CSVs of the tables it does not hold (social worker episodes,
-/// DoLOs).
+/// first) and `landed` (this run's): for each 903 table, the files of the last run that landed it
+/// (a table sent again alone replaces that table only; two files of one table in one run are
+/// both kept, as clean keeps them, and the DfE's reader refuses them). An XML gives every table
+/// it holds: the latest XML is kept, with the CSVs of the tables it does not hold (social worker
+/// episodes, DoLOs).
 fn compose(archived: Vec<ReturnFile>, landed: Vec<ReturnFile>) -> Vec<ReturnFile> {
     let all: Vec<ReturnFile> = archived.into_iter().chain(landed).collect();
-    let mut latest: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, f) in all.iter().enumerate() {
+    let mut last_run: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &all {
         for t in &f.tables {
-            latest.insert(t, i);
+            let b = last_run.entry(t).or_insert(f.batch);
+            *b = (*b).max(f.batch);
         }
     }
-    let chosen: BTreeSet<usize> = latest.into_values().collect();
+    let chosen: Vec<usize> = (0..all.len()).filter(|&i| all[i].tables.iter().any(|t| last_run.get(t.as_str()) == Some(&all[i].batch))).collect();
     let xml = chosen.iter().rev().find(|&&i| all[i].xml).copied();
     let covered: BTreeSet<&String> = xml.iter().flat_map(|&i| &all[i].tables).collect();
     chosen
@@ -375,7 +379,7 @@ mod tests {
         assert!(got.iter().all(|f| f.landed.is_none()));
         assert!(archived_files(&records, "838", 2023).is_empty());
         // what this run lands replaces those tables; the archive gives the others
-        let now = ReturnFile { name: "838/x/episodes.csv".into(), landed: Some("/l/838/x/episodes.csv".into()), xml: false, tables: vec!["mosaic.ssda903_episodes".into()] };
+        let now = ReturnFile { batch: usize::MAX, name: "838/x/episodes.csv".into(), landed: Some("/l/838/x/episodes.csv".into()), xml: false, tables: vec!["mosaic.ssda903_episodes".into()] };
         let got = compose(archived_files(&records, "838", 2024), vec![now.clone()]);
         assert_eq!(got.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["raw/mosaic/received=2025-01-01/r1/838/ssda903_2024/header.csv", "838/x/episodes.csv"]);
         assert_eq!(got[1], now);
@@ -389,6 +393,9 @@ mod tests {
         let got = compose(archived_files(&[r1, r2, r3], "838", 2024), vec![]);
         assert_eq!(names(&got), ["ssda903_2024/903.xml", "ssda903_2024/sw.csv"]);
         assert!(got[0].xml && got[0].name.contains("/r3/"));
+        // two files of one table landed by one run are both kept (the DfE's reader refuses them)
+        let two = |name: &str| ReturnFile { batch: usize::MAX, name: name.into(), landed: Some(name.into()), xml: false, tables: vec!["mosaic.ssda903_placed_for_adoption".into()] };
+        assert_eq!(compose(vec![], vec![two("a.csv"), two("b.csv")]).len(), 2);
     }
 
     #[test]
