@@ -116,6 +116,8 @@ pub(super) struct Checker<'a> {
     pub protector: &'a crate::privacy::Protector,
     pub stage: &'a Path,
     pub run_id: &'a str,
+    /// The run's stop (SIGTERM, SIGINT): no further return is checked once it is set.
+    pub stop: &'a dyn Fn() -> bool,
 }
 
 /// The files of one return read as the DfE's tables (each at `path`, named `name` in flags and
@@ -160,6 +162,9 @@ impl Checker<'_> {
         // the earlier runs' records: which files of each return the raw archive holds
         let records = runs::list(&self.warehouse.root);
         for (key, files) in returns {
+            if (self.stop)() {
+                break; // the run is abandoned before its commit
+            }
             let own: Vec<ReturnFile> = files.iter().map(ReturnFile::from).collect();
             let what = format!("SSDA903 return {} (council {}, {})", folders(own.iter()), key.la, key.year);
             let part = format!("clean/dfe/ssda903_flags/{}", crate::schema::partition_folders(&key.la, "year", &key.year.to_string()));

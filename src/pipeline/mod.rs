@@ -309,7 +309,8 @@ impl Runner<'_> {
         bar.finish_and_clear();
         self.protector.forget();
         if !opts.stopping() {
-            let checker = dfe_903::Checker { project: self.project, warehouse: self.warehouse, protector: self.protector, stage, run_id: &run_id };
+            let stop = || opts.stopping();
+            let checker = dfe_903::Checker { project: self.project, warehouse: self.warehouse, protector: self.protector, stage, run_id: &run_id, stop: &stop };
             let checked = checker.check(&returns_903);
             record.dfe_returns = checked.summaries;
             record.warnings.extend(checked.warnings);
