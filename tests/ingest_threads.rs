@@ -22,6 +22,7 @@ fn zones(warehouse: &Path) -> (BTreeMap<PathBuf, Vec<u8>>, Vec<serde_json::Value
         }
     }
     let mut flags = sql_json(warehouse, "select * from clean.dfe.cin_flags");
+    flags.extend(sql_json(warehouse, "select * from clean.dfe.ssda903_flags"));
     for r in &mut flags {
         r.as_object_mut().map(|o| o.remove("run_id"));
     }
@@ -62,6 +63,7 @@ fn one_thread_and_many_write_byte_identical_clean_and_quarantine() {
     let differ: Vec<&PathBuf> = a.iter().filter(|(p, bytes)| b.get(*p) != Some(bytes)).map(|(p, _)| p).collect();
     assert!(differ.is_empty(), "files that differ between 1 and 6 threads: {differ:?}");
     assert!(!flags_a.is_empty(), "the CIN census raises DfE flags");
+    assert!(flags_a.iter().any(|f| f["return"] == "ssda903"), "the 903 returns raise DfE flags");
     assert!(flags_a == flags_b, "the DfE flags differ: {} with 1 thread, {} with 6", flags_a.len(), flags_b.len());
     // and the run records agree on every file's counts
     let counts = |w: &Path| -> Vec<(String, u64, u64, u64)> {

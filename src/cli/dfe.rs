@@ -92,15 +92,7 @@ fn previous_903(dir: &Path, catalog: &Catalog) -> Result<dfe::Return> {
         bail!("--previous {}: no SSDA903 return there (a folder of the CSV set, or its XML)", dir.display());
     };
     let prev = dfe::read_set(xml.as_deref(), &csvs, &folder.display().to_string(), catalog).with_context(|| format!("--previous {}", dir.display()))?;
-    let mut last = dfe::Return::default();
-    for (name, data) in prev.tables {
-        let to = format!("{name}_last");
-        if catalog.table(&to).is_some() {
-            last.table_files.insert(to.clone(), prev.table_files.get(&name).cloned().unwrap_or_else(|| prev.file.clone()));
-            last.tables.insert(to, data);
-        }
-    }
-    Ok(last)
+    Ok(dfe::as_last_year(prev, catalog))
 }
 
 /// Checks each return; gives how many raised an error-type flag or could not be checked.

@@ -380,18 +380,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                     for f in &r.files {
                         if let Some(d) = &f.dfe {
-                            let rules: Vec<String> = d.rules.iter().map(|(code, c)| format!("{code} ×{}", c.flags)).collect();
-                            println!(
-                                "    DfE {} rules {} ({}): {} errors, {} queries{}{}",
-                                d.ret,
-                                d.collection_year,
-                                f.file,
-                                d.errors,
-                                d.queries,
-                                if rules.is_empty() { "" } else { ": " },
-                                rules.join(", ")
-                            );
+                            println!("    {}", d.line(&f.file));
                         }
+                    }
+                    for d in &r.dfe_returns {
+                        println!("    {}", d.line(d.folder.as_deref().unwrap_or("?")));
                     }
                 }
             }

@@ -28,6 +28,15 @@ pub fn print_run(r: &RunRecord) {
     }
     let (read, clean, q) = r.totals();
     println!("{:<55} {:<12} {:>9} {:>9} {:>11}", "total", "", read, clean, q);
+    // the DfE's rules on each return (flags in clean.dfe.<return>_flags)
+    for f in &r.files {
+        if let Some(d) = &f.dfe {
+            println!("{}", d.line(&f.file));
+        }
+    }
+    for d in &r.dfe_returns {
+        println!("{}", d.line(d.folder.as_deref().unwrap_or("?")));
+    }
     for w in &r.warnings {
         println!("warning: {w}");
     }

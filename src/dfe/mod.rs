@@ -394,6 +394,26 @@ pub fn ruleset_year(catalog: &Catalog, forced: Option<&str>, file_year: Option<&
     }
 }
 
+/// Last year's return as the `<Table>_last` tables of `catalog` (each with the file it came
+/// from): what the rules comparing with last year read.
+pub fn as_last_year(prev: Return, catalog: &Catalog) -> Return {
+    let mut last = Return::default();
+    for (name, data) in prev.tables {
+        let to = format!("{name}_last");
+        if catalog.table(&to).is_some() {
+            last.table_files.insert(to.clone(), prev.table_files.get(&name).cloned().unwrap_or_else(|| prev.file.clone()));
+            last.tables.insert(to, data);
+        }
+    }
+    last
+}
+
+/// Whether `rule` reads last year's return (a `<Table>_last` table): the rules comparing with
+/// last year.
+pub fn reads_last_year(rule: &Rule) -> bool {
+    rule.tables.iter().any(|t| t.ends_with("_last"))
+}
+
 /// `2025` (the year a collection ends, as the CIN census header and `--year` say it) → `2024/25`.
 pub fn collection_year(end_year: &str) -> Option<String> {
     let y: i32 = end_year.trim().parse().ok()?;

@@ -27,12 +27,17 @@ pub fn schema() -> SchemaRef {
         text("collection_year", false),
         text("run_id", false),
         text("message", false),
+        // the partition's values, inside the files as in every clean table (Power BI does not
+        // read folder names): a flag joins to its return's rows on la, year and the child
+        text("la", false),
+        text("year", false),
     ]))
 }
 
-/// The rows of `flags`, each child's id through `pseudonym`.
-pub fn batch(ret: &str, collection_year: &str, run_id: &str, flags: &[Flag], pseudonym: impl Fn(&str) -> String) -> Result<RecordBatch, ArrowError> {
-    let mut cols: Vec<StringBuilder> = (0..9).map(|_| StringBuilder::new()).collect();
+/// The rows of `flags` of council `la`'s return of `year` (the year the collection ends, the
+/// partition's value), each child's id through `pseudonym`.
+pub fn batch(ret: &str, collection_year: &str, run_id: &str, la: &str, year: &str, flags: &[Flag], pseudonym: impl Fn(&str) -> String) -> Result<RecordBatch, ArrowError> {
+    let mut cols: Vec<StringBuilder> = (0..11).map(|_| StringBuilder::new()).collect();
     let mut rows = Int64Builder::new();
     for f in flags {
         cols[0].append_value(ret);
@@ -45,6 +50,8 @@ pub fn batch(ret: &str, collection_year: &str, run_id: &str, flags: &[Flag], pse
         cols[6].append_value(collection_year);
         cols[7].append_value(run_id);
         cols[8].append_value(&f.message);
+        cols[9].append_value(la);
+        cols[10].append_value(year);
     }
     let mut arrays: Vec<ArrayRef> = cols.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
     arrays.insert(5, Arc::new(rows.finish()));

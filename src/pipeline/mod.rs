@@ -1,5 +1,6 @@
 //! One run: landing → read → validate → protect → write (staged) → commit → run record.
 
+mod dfe_903;
 pub mod increment;
 pub mod partition;
 pub use partition::collection_year;
@@ -267,6 +268,8 @@ impl Runner<'_> {
         let mut touched = BTreeSet::new();
         let bar = progress_bar(opts.progress, files.len() as u64);
         let mut council_las: BTreeSet<String> = BTreeSet::new();
+        // the SSDA903 returns landed, checked by the DfE's rules once every file is settled
+        let mut returns_903: BTreeMap<dfe_903::ReturnKey, Vec<dfe_903::Landed>> = BTreeMap::new();
         // files are read and checked ahead on other threads (`read_ahead`); here, one after
         // another in the run's order, their rows are settled against what the run has read
         // before them and written, so the output does not depend on the number of threads
@@ -295,6 +298,9 @@ impl Runner<'_> {
                     }
                 }
                 tracing::info!(file = %fr.file, status = %fr.status, read = fr.rows_read, clean = fr.rows_clean, quarantined = fr.rows_quarantined, "file");
+                if let Some(key) = dfe_903::return_of(&fr) {
+                    returns_903.entry(key).or_default().push(dfe_903::landed(i, &files[i].1, &fr));
+                }
                 record.files.push(fr);
                 bar.inc(1);
             }
@@ -302,6 +308,14 @@ impl Runner<'_> {
         })?;
         bar.finish_and_clear();
         self.protector.forget();
+        if !opts.stopping() {
+            let stop = || opts.stopping();
+            let checker = dfe_903::Checker { project: self.project, warehouse: self.warehouse, protector: self.protector, stage, run_id: &run_id, stop: &stop };
+            let checked = checker.check(&returns_903);
+            record.dfe_returns = checked.summaries;
+            record.warnings.extend(checked.warnings);
+            touched.extend(checked.partitions);
+        }
         for (rule, why) in &state.skipped_refs {
             record.warnings.push(format!("rule {rule} was not checked: {why}"));
         }
@@ -417,7 +431,7 @@ impl Runner<'_> {
         if !crate::warehouse::is_inside(&part) {
             return Err("the return names a partition outside the warehouse".into());
         }
-        let batch = dfe::store::batch("cin", &cy, run_id, &flags, |id| self.protector.pseudonym_cached("la_child_id", id)).map_err(|e| e.to_string())?;
+        let batch = dfe::store::batch("cin", &cy, run_id, &la, &year, &flags, |id| self.protector.pseudonym_cached("la_child_id", id)).map_err(|e| e.to_string())?;
         let p = stage.join(&part).join(format!("part-{index:05}.parquet"));
         let mut w = PartWriter::create(&p, dfe::store::schema()).map_err(|e| e.to_string())?;
         w.write(&batch).map_err(|e| e.to_string())?;

@@ -187,31 +187,43 @@ fn tally(r: &RunRecord, flagged: bool) -> Tally {
 /// The statutory returns checked by the DfE's rules: per return, each rule broken with its count,
 /// the DfE's message and the first rows (every flag is in `clean.dfe.<return>_flags`).
 fn dfe_rules(h: &mut String, r: &RunRecord) {
-    let checked: Vec<_> = r.files.iter().filter_map(|f| f.dfe.as_ref().map(|d| (f, d))).collect();
+    let mut checked: Vec<(&str, &crate::warehouse::runs::DfeSummary)> = r.files.iter().filter_map(|f| f.dfe.as_ref().map(|d| (f.file.as_str(), d))).collect();
+    checked.extend(r.dfe_returns.iter().map(|d| (d.folder.as_deref().unwrap_or("?"), d)));
     if checked.is_empty() {
         return;
     }
-    let catalog = crate::dfe::Catalog::shipped("cin").ok();
-    let message = |code: &str| catalog.as_ref().and_then(|c| c.rules.iter().find(|x| x.code == code)).map(|x| x.message.clone()).unwrap_or_default();
+    let mut catalogs: BTreeMap<String, Option<crate::dfe::Catalog>> = BTreeMap::new();
+    for (_, d) in &checked {
+        catalogs.entry(d.ret.clone()).or_insert_with(|| crate::dfe::Catalog::shipped(&d.ret).ok());
+    }
+    let message = |ret: &str, year: &str, code: &str| {
+        let c = catalogs.get(ret).and_then(Option::as_ref);
+        c.and_then(|c| c.ruleset(year).and_then(|set| set.into_iter().find(|x| x.code == code)).or_else(|| c.rules.iter().find(|x| x.code == code)))
+            .map(|x| x.message.clone())
+            .unwrap_or_default()
+    };
     let _ = write!(
         h,
-        "<h2>DfE validation rules</h2><p class=\"muted\">Each return checked by the DfE's rules of its collection year; flagged records still land in clean. Every flag: <code>clean.dfe.cin_flags</code>.</p><table id=\"dfe-rules\"><tr><th>file</th><th>year</th><th>rule</th><th>type</th><th class=\"n\">flags</th><th>the DfE's message</th><th>first rows</th></tr>"
+        "<h2>DfE validation rules</h2><p class=\"muted\">Each return checked by the DfE's rules of its collection year; flagged records still land in clean. Every flag: <code>clean.dfe.cin_flags</code>, <code>clean.dfe.ssda903_flags</code>.</p><table id=\"dfe-rules\"><tr><th>file</th><th>year</th><th>rule</th><th>type</th><th class=\"n\">flags</th><th>the DfE's message</th><th>first rows</th></tr>"
     );
-    for (f, d) in checked {
+    for (file, d) in checked {
+        if let Some(l) = &d.last_year {
+            let _ = write!(h, "<tr><td>{}</td><td>{}</td><td colspan=\"5\">last year: {}</td></tr>", esc(file), esc(&d.collection_year), esc(l));
+        }
         if d.rules.is_empty() {
-            let _ = write!(h, "<tr><td>{}</td><td>{}</td><td colspan=\"5\">{} rules, no flag</td></tr>", esc(&f.file), esc(&d.collection_year), d.rules_checked);
+            let _ = write!(h, "<tr><td>{}</td><td>{}</td><td colspan=\"5\">{} rules, no flag</td></tr>", esc(file), esc(&d.collection_year), d.rules_checked);
         }
         for (code, c) in &d.rules {
             let rows: Vec<String> = c.rows.iter().map(u64::to_string).collect();
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"ex\">{}</td></tr>",
-                esc(&f.file),
+                esc(file),
                 esc(&d.collection_year),
                 esc(code),
                 esc(&c.kind),
                 c.flags,
-                esc(&message(code)),
+                esc(&message(&d.ret, &d.collection_year, code)),
                 rows.join(", ")
             );
         }

@@ -162,6 +162,25 @@ impl Warehouse {
         Ok(())
     }
 
+    /// A file the warehouse keeps outside its tables (`raw/…`, the archive of what was received),
+    /// as a file to read: on disk, the file itself; in a store, a copy fetched into the folder
+    /// `into`. `None` when the warehouse has no such file.
+    pub fn fetch_file(&self, rel: &str, into: &Path) -> Result<Option<PathBuf>, WarehouseError> {
+        if !is_inside(rel) {
+            return Err(WarehouseError::Io { path: rel.to_string(), source: std::io::Error::other("a path that would leave the warehouse") });
+        }
+        let Some(r) = &self.remote else {
+            let p = self.root.join(rel);
+            return Ok(p.is_file().then_some(p));
+        };
+        let Some(bytes) = r.get(rel)? else { return Ok(None) };
+        let name = Path::new(rel).file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "file".into());
+        std::fs::create_dir_all(into).map_err(io_err(into))?;
+        let p = into.join(name);
+        std::fs::write(&p, &bytes).map_err(io_err(&p))?;
+        Ok(Some(p))
+    }
+
     /// The table's or partition's data at `rel` (`clean/mosaic/episodes`,
     /// `clean/mosaic/episodes/la_key=201`), `None` when it holds no Parquet.
     pub fn data(&self, rel: &str) -> Option<TableData> {

@@ -58,6 +58,10 @@ pub struct RunRecord {
     /// kept of earlier loads and what it replaced.
     #[serde(default)]
     pub increments: Vec<IncrementRecord>,
+    /// Returns of several files (an SSDA903 CSV set, or its XML with the CSVs beside it) checked
+    /// by the DfE's rules, one each (a CIN census, one file, is in its file's record).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dfe_returns: Vec<DfeSummary>,
 }
 
 /// One partition a load added to: earlier rows kept, and earlier rows replaced by the load's.
@@ -140,6 +144,48 @@ pub struct DfeSummary {
     pub rules: BTreeMap<String, DfeRuleCount>,
     #[serde(default)]
     pub note: Option<String>,
+    /// A return of several files: its folder as landed (`838/ssda903_2025`) and its files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// Where last year's return came from, for the rules comparing with it, or that there was
+    /// none (`2024 return from the warehouse (raw/…)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_year: Option<String>,
+    /// Rules of the set not run (no last year's return to compare with), by code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<String>,
+}
+
+impl DfeSummary {
+    /// One line for a terminal or a log: return, year, what it was, counts, where last year came
+    /// from (no child's id: rules, counts and sources only).
+    pub fn line(&self, what: &str) -> String {
+        // the rules flagging most first, ten of them
+        let mut by_count: Vec<(&String, &DfeRuleCount)> = self.rules.iter().collect();
+        by_count.sort_by(|a, b| b.1.flags.cmp(&a.1.flags).then(a.0.cmp(b.0)));
+        let mut rules: Vec<String> = by_count.iter().take(10).map(|(code, c)| format!("{code} ×{}", c.flags)).collect();
+        if by_count.len() > 10 {
+            rules.push(format!("… {} more rules", by_count.len() - 10));
+        }
+        let mut s = format!(
+            "DfE {} rules {} ({what}): {} errors, {} queries{}{}",
+            self.ret,
+            self.collection_year,
+            self.errors,
+            self.queries,
+            if rules.is_empty() { "" } else { ": " },
+            rules.join(", ")
+        );
+        if let Some(l) = &self.last_year {
+            s.push_str(&format!("; last year: {l}"));
+        }
+        if let Some(n) = &self.note {
+            s.push_str(&format!("; {n}"));
+        }
+        s
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
