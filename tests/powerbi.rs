@@ -1048,7 +1048,7 @@ fn the_pbip_model_names_only_tables_and_columns_a_demo_warehouse_has() {
     // side is there (as Lantern's SQL reads the same tables)
     let sql_of = |table: &str| reads_table.get(table).cloned();
     let count = |sql: &str| -> i64 {
-        let rows = sql_json(&warehouse, sql);
+        let rows = sql_json(warehouse, sql);
         rows[0]["n"].as_i64().unwrap_or_else(|| panic!("{sql}: {rows:?}"))
     };
     let tables = model["tables"].as_array().unwrap();

@@ -486,7 +486,7 @@ impl Runner<'_> {
                             flag_messages: BTreeMap::new(),
                         });
                         let (n, res) = match work {
-                            Work::Prepared(p) => (p.len(), v.settle(p, state, self.protector)),
+                            Work::Prepared(p) => (p.len(), v.settle(*p, state, self.protector)),
                             Work::Raw(rows) => (rows.len(), v.process(rows, &out.ctx, state, self.protector)),
                         };
                         let res = res.map_err(|e| format!("{where_}{e}"))?;
@@ -595,7 +595,7 @@ type Route = (String, String, Option<i32>);
 
 /// Rows as the reading stage leaves them: prepared, or raw when preparing needs the run's state.
 pub(crate) enum Work {
-    Prepared(validate::Prepared),
+    Prepared(Box<validate::Prepared>),
     Raw(Vec<RawRow>),
 }
 
@@ -775,7 +775,7 @@ fn read_segments<'a>(
                     Work::Raw(rows)
                 } else {
                     let ctx = FileContext { file: file_name.clone(), la: la.clone(), partition_value: pval.clone(), year };
-                    Work::Prepared(v.prepare(rows, &ctx, &no_fills, protector, memo).map_err(|e| format!("{where_}{e}"))?)
+                    Work::Prepared(Box::new(v.prepare(rows, &ctx, &no_fills, protector, memo).map_err(|e| format!("{where_}{e}"))?))
                 };
                 works.push(((la, pval, year), work));
             }
@@ -807,12 +807,12 @@ const BACKGROUND_WRITERS: usize = 16;
 /// One staged Parquet file: encoded on its own thread, or (past `BACKGROUND_WRITERS`) in place.
 enum Sink {
     Background(BackgroundWriter),
-    Inline(PartWriter),
+    Inline(Box<PartWriter>),
 }
 
 impl Sink {
     fn create(path: &Path, schema: arrow::datatypes::SchemaRef, background: bool) -> Result<Self, crate::warehouse::WarehouseError> {
-        Ok(if background { Sink::Background(BackgroundWriter::create(path, schema)?) } else { Sink::Inline(PartWriter::create(path, schema)?) })
+        Ok(if background { Sink::Background(BackgroundWriter::create(path, schema)?) } else { Sink::Inline(Box::new(PartWriter::create(path, schema)?)) })
     }
 
     fn write(&mut self, batch: arrow::record_batch::RecordBatch) -> Result<(), crate::warehouse::WarehouseError> {

@@ -376,7 +376,7 @@ impl Return903 {
             // placed for adoption: decisions that the child should be placed for adoption
             for cp in ps {
                 // (a decision reversed before the year is last year's news: the DfE's 118)
-                let Some(a) = cp.adoption.as_ref().filter(|a| a.decision <= ye && !a.reversed.is_some_and(|(d, _)| d < ys)) else { continue };
+                let Some(a) = cp.adoption.as_ref().filter(|a| a.decision <= ye && a.reversed.is_none_or(|(d, _)| d >= ys)) else { continue };
                 // DATE_PLACED_CEASED is the decision that the child should no longer be placed, with
                 // its reason: never an adoption (the DfE's 119, 525)
                 let (ceased, why) = match a.reversed {

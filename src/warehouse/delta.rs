@@ -123,7 +123,7 @@ pub async fn sync(place: &TablePlace, files: &[TableFile], run_id: &str) -> Resu
             .with_commit_properties(deltalake_core::kernel::transaction::CommitProperties::default().with_metadata(app))
             .await
             .map_err(|e| place.err(e))?;
-        return Ok(created.version().map(|v| v as u64));
+        return Ok(created.version());
     };
     let current = current_files(&table).map_err(|e| place.err(e))?;
     let wanted: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
