@@ -612,7 +612,7 @@ pub(crate) struct SegmentStart<'a> {
 }
 
 /// Chunks a file's reading may run ahead of its settling, per file.
-const CHUNKS_AHEAD: usize = 4;
+const CHUNKS_AHEAD: usize = 16;
 
 /// The reading stage's hand-over: one bounded channel per file, files taken in the run's order
 /// by the reading threads, each file's items received in order by the settling thread.
