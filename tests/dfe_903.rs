@@ -607,7 +607,7 @@ fn a_generated_903_return_raises_no_dfe_flag_but_at_its_injected_defects() {
         // (Lantern has the DfE's rule sets from 2022/23 only)
         let ours = if end >= 2023 {
             let given = with_postcodes(&dir, &work.join(format!("lantern-in-{end}")));
-            let out = common::lantern(&["validate", "--dfe", "--year", &year, "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), given.to_str().unwrap()]);
+            let out = common::lantern(&["validate", "--dfe", "--year", &year, "--la", DORSET, "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), given.to_str().unwrap()]);
             assert!(report.exists(), "{}: {}", dir.display(), String::from_utf8_lossy(&out.stdout));
             // the rules comparing with last year read last year's return
             assert!(String::from_utf8_lossy(&out.stdout).contains("last year's return from"), "{}", String::from_utf8_lossy(&out.stdout));
@@ -657,7 +657,7 @@ fn a_generated_903_return_raises_no_dfe_flag_but_at_its_injected_defects() {
     let dfe = dfe_903_flags(&py, &dir, &prev, "2025", &work.join("dfe-messy"));
     let report = work.join("messy.csv");
     let given = with_postcodes(&dir, &work.join("lantern-in-messy"));
-    common::lantern(&["validate", "--dfe", "--year", "2025", "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), given.to_str().unwrap()]);
+    common::lantern(&["validate", "--dfe", "--year", "2025", "--la", "838", "--previous", prev.to_str().unwrap(), "--report", report.to_str().unwrap(), given.to_str().unwrap()]);
     let ours = report_flags(&report, "rule", "row", "child");
     let mut stray = vec![];
     for (tool, flags) in [("the DfE's tool", &dfe), ("Lantern", &ours)] {
