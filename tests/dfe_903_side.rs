@@ -507,8 +507,8 @@ fn lantern_and_the_dfe_tool_flag_the_same_records_of_whole_903_returns() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let xml_ours = work.join("fake-xml-lantern");
-    copy_into(&[xml.clone()], &xml_ours);
-    dfe_lookup(&py, &[xml.clone()], &xml_ours.join("postcodes.csv"));
+    copy_into(std::slice::from_ref(&xml), &xml_ours);
+    dfe_lookup(&py, std::slice::from_ref(&xml), &xml_ours.join("postcodes.csv"));
     for y in ["2023", "2026"] {
         cases.push(Case {
             name: format!("fake XML {y}"),
