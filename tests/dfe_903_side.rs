@@ -559,3 +559,39 @@ fn lantern_and_the_dfe_tool_flag_the_same_records_of_whole_903_returns() {
     assert!(!counts.is_empty(), "no case ran");
     assert!(failures.is_empty(), "{} flags differ beyond the documented differences:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// `--la` takes the council's ONS code, as the DfE's tool does, or the DfE's three-digit number
+/// (the council's current ONS code, by Lantern's list of LAs); without it the three rules needing
+/// it are not run.
+#[test]
+fn the_councils_la_code_is_given_by_ons_code_or_dfe_number() {
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dfe-903-la.{}", std::process::id()));
+    let fake = common::fixtures().join("ssda903");
+    let postcodes = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/synth/data/postcodes.csv");
+    copy_into(&[fake.join("header.csv"), fake.join("episodes.csv"), postcodes], &work);
+    let run = |la: Option<&str>| {
+        let mut args = vec!["validate", "--dfe", "--year", "2026"];
+        if let Some(la) = la {
+            args.extend(["--la", la]);
+        }
+        args.push(work.to_str().unwrap());
+        let o = common::lantern(&args);
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr))
+    };
+    let not_run = |out: &str| -> BTreeSet<String> {
+        out.lines().filter(|l| l.contains("give the council's LA code")).filter_map(|l| l.split_whitespace().next().map(str::to_string)).collect()
+    };
+    let (_, without) = run(None);
+    assert_eq!(not_run(&without), ["1015", "241", "411"].map(String::from).into(), "{without}");
+    for (given, ons) in [("E06000059", "E06000059"), ("e06000059", "E06000059"), ("838", "E06000059"), ("933", "E06000066"), ("815", "E06000065")] {
+        let (_, out) = run(Some(given));
+        assert!(out.contains(&format!("the council's LA {ons}")), "--la {given}: {out}");
+        assert!(not_run(&out).is_empty(), "--la {given}: {out}");
+    }
+    for bad in ["999", "Dorset", "E0600005"] {
+        let (code, out) = run(Some(bad));
+        assert!(code.is_some_and(|c| c != 0) && !out.contains("dfe   "), "--la {bad}: refused before anything is checked: {out}");
+        assert!(out.contains("--la"), "--la {bad}: {out}");
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}

@@ -134,9 +134,24 @@ pub fn ons_la_code(la: &str) -> Result<String> {
                 best = Some((until, rec[ons_at].to_string()));
             }
         }
-        return best.map(|b| b.1).with_context(|| format!("--la {la}: no LA has that DfE number (give its ONS code, e.g. E06000059)"));
+        return best.map(|b| b.1).with_context(|| format!("{la}: no LA has that DfE number (give its ONS code, e.g. E06000059)"));
     }
-    bail!("--la {la}: expected the council's ONS code (E06000059) or the DfE's three-digit LA number (838)")
+    bail!("{la}: expected the council's ONS code (E06000059) or the DfE's three-digit LA number (838)")
+}
+
+/// The council's LA code for the DfE rules, as an ONS code: `--la` (an error when it is no LA's),
+/// else the configured `la_code` (left out, with a note, when it is no LA's).
+pub fn council_la(given: Option<&str>, configured: Option<&str>) -> Result<Option<String>> {
+    if let Some(la) = given {
+        return ons_la_code(la).map(Some).context("--la");
+    }
+    Ok(configured.and_then(|la| match ons_la_code(la) {
+        Ok(ons) => Some(ons),
+        Err(e) => {
+            println!("dfe   la_code {la} (lantern.toml): {e:#}; the rules needing the council's LA code are not run");
+            None
+        }
+    }))
 }
 
 /// Checks each return; gives how many raised an error-type flag or could not be checked.

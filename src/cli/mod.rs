@@ -309,6 +309,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
             // a folder stands for its files (an SSDA903 CSV set)
             let files = crate::cli::dfe::expand_folders(&files)?;
+            // the council's LA code for the DfE rules (as an ONS code): given, or the configured one
+            let la = crate::cli::dfe::council_la(la.as_deref(), settings.la_code.as_deref())?;
             let mut failed = 0;
             for (file, result) in crate::pipeline::validate_files(&project, &files, settings.la_code.clone(), as_of, settings.limits) {
                 match result {
@@ -320,8 +322,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             if dfe {
-                // the council's LA code: given, or the configured one (a DfE number)
-                let la = la.or_else(|| settings.la_code.clone());
                 failed += crate::cli::dfe::validate(&files, year.as_deref(), report.as_deref(), previous.as_deref(), la.as_deref())?;
             }
             Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
