@@ -6,7 +6,9 @@
 //! of one folder form one return), each recognised by its header as the DfE's reader does, or its
 //! XML (`EXPSSDA903`) with, as CSV files in the same folder, the tables the XML has no place for.
 //! `--previous DIR` gives an SSDA903 return last year's (a folder, read the same way): the rules
-//! comparing with last year read it as the `<Table>_last` tables.
+//! comparing with last year read it as the `<Table>_last` tables. `--la CODE` gives the council's
+//! LA code (`localAuthority`, as the ONS writes it, or the DfE's three-digit number) to the 903
+//! rules comparing a placement's LA with the council's own.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -95,9 +97,60 @@ fn previous_903(dir: &Path, catalog: &Catalog) -> Result<dfe::Return> {
     Ok(dfe::as_last_year(prev, catalog))
 }
 
+/// Lantern's list of LA codes (the DfE's three-digit number, the ONS code, …), shipped.
+const LOCAL_AUTHORITIES: &str = include_str!("../../schemas/reference/data/local_authorities.csv");
+
+/// The council's LA code as the DfE's 903 tool takes it (`localAuthority`: the ONS code of the
+/// council, `E06000059`), from the ONS code or the DfE's three-digit LA number (`838`), which
+/// Lantern's shipped list of LAs turns into the council's current ONS code.
+pub fn ons_la_code(la: &str) -> Result<String> {
+    let la = la.trim().to_ascii_uppercase();
+    let ons = |s: &str| s.len() == 9 && s.starts_with(['E', 'W', 'S', 'N']) && s[1..].bytes().all(|b| b.is_ascii_digit());
+    if ons(&la) {
+        return Ok(la);
+    }
+    if la.len() == 3 && la.bytes().all(|b| b.is_ascii_digit()) {
+        let mut r = csv::Reader::from_reader(LOCAL_AUTHORITIES.as_bytes());
+        let h = r.headers()?.clone();
+        let at = |n: &str| h.iter().position(|x| x == n).with_context(|| format!("local_authorities.csv: no column {n}"));
+        let (code, ons_at, to) = (at("la_code")?, at("ons_code")?, at("valid_to")?);
+        // the current row (no end date), else the latest ended one
+        let mut best: Option<(String, String)> = None;
+        for rec in r.records() {
+            let rec = rec?;
+            if rec[code] != *la || !ons(&rec[ons_at]) {
+                continue;
+            }
+            let until = if rec[to].is_empty() { "9999".to_string() } else { rec[to].to_string() };
+            if best.as_ref().is_none_or(|(u, _)| until > *u) {
+                best = Some((until, rec[ons_at].to_string()));
+            }
+        }
+        return best.map(|b| b.1).with_context(|| format!("{la}: no LA has that DfE number (give its ONS code, e.g. E06000059)"));
+    }
+    bail!("{la}: expected the council's ONS code (E06000059) or the DfE's three-digit LA number (838)")
+}
+
+/// The council's LA code for the DfE rules, as an ONS code: `--la` (an error when it is no LA's),
+/// else the configured `la_code` (left out, with a note, when it is no LA's).
+pub fn council_la(given: Option<&str>, configured: Option<&str>) -> Result<Option<String>> {
+    if let Some(la) = given {
+        return ons_la_code(la).map(Some).context("--la");
+    }
+    Ok(configured.and_then(|la| match ons_la_code(la) {
+        Ok(ons) => Some(ons),
+        Err(e) => {
+            println!("dfe   la_code {la} (lantern.toml): {e:#}; the rules needing the council's LA code are not run");
+            None
+        }
+    }))
+}
+
 /// Checks each return; gives how many raised an error-type flag or could not be checked.
-/// `previous`: last year's SSDA903 return (a folder), for the rules that compare with it.
-pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, previous: Option<&Path>) -> Result<usize> {
+/// `previous`: last year's SSDA903 return (a folder), for the rules that compare with it; `la`:
+/// the council's LA code (ONS, or the DfE's number), for the 903 rules comparing with it.
+pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, previous: Option<&Path>, la: Option<&str>) -> Result<usize> {
+    let la = la.map(ons_la_code).transpose()?;
     let (mut failed, mut all): (usize, BTreeMap<String, Vec<dfe::Flag>>) = (0, BTreeMap::new());
     let mut catalogs: BTreeMap<&str, Catalog> = BTreeMap::new();
     let mut last_year: Option<dfe::Return> = None;
@@ -137,6 +190,10 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, pr
         ret.meta.insert("collectionYear".into(), Value::Text(end.to_string()));
         if let Input::Ssda903(_, xml, _) = &input {
             ret.meta.insert("file_format".into(), Value::Text(if xml.is_some() { "xml" } else { "csv" }.into()));
+            if let Some(la) = &la {
+                println!("dfe   {name}: the council's LA {la}");
+                ret.meta.insert("localAuthority".into(), Value::Text(la.clone()));
+            }
             match previous {
                 Some(dir) => {
                     // read once, whatever the number of returns given

@@ -111,6 +111,10 @@ enum Command {
         /// Last year's SSDA903 return (a folder: the CSV set or its XML), for the rules that compare with it
         #[arg(long, requires = "dfe")]
         previous: Option<PathBuf>,
+        /// The council's LA code for the SSDA903 rules comparing a placement's LA with the council's own (241, 411, 1015):
+        /// its ONS code (E06000059) or DfE number (838); default: lantern.toml's la_code
+        #[arg(long, requires = "dfe")]
+        la: Option<String>,
     },
     /// Query the warehouse with SQL (tables are zone.source.table)
     Sql {
@@ -299,14 +303,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run { pipelines, landing, as_of, la, wait, format } => run::run(Overrides { landing, format, ..overrides }, pipelines, as_of, la, wait),
         Command::Serve { landing, format } => run::serve(Overrides { format, ..overrides }, landing),
-        Command::Validate { files, as_of, dfe, year, report, previous } => {
+        Command::Validate { files, as_of, dfe, year, report, previous, la } => {
             let settings = load_settings(&overrides)?;
             let project = Project::load(settings.project.as_deref())?;
             let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
             // a folder stands for its files (an SSDA903 CSV set)
             let files = crate::cli::dfe::expand_folders(&files)?;
+            // the council's LA code for the DfE rules (as an ONS code): given, or the configured one
+            let la = crate::cli::dfe::council_la(la.as_deref(), settings.la_code.as_deref())?;
             let mut failed = 0;
-            for (file, result) in crate::pipeline::validate_files(&project, &files, settings.la_code, as_of, settings.limits) {
+            for (file, result) in crate::pipeline::validate_files(&project, &files, settings.la_code.clone(), as_of, settings.limits) {
                 match result {
                     Ok(summary) => println!("ok    {file}: {summary}"),
                     Err(e) => {
@@ -316,7 +322,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             if dfe {
-                failed += crate::cli::dfe::validate(&files, year.as_deref(), report.as_deref(), previous.as_deref())?;
+                failed += crate::cli::dfe::validate(&files, year.as_deref(), report.as_deref(), previous.as_deref(), la.as_deref())?;
             }
             Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }

@@ -46,9 +46,18 @@ pub fn read_csv_set(paths: &[PathBuf], name: &str, catalog: &Catalog) -> Result<
         }
         let at: Vec<Option<usize>> = decl.columns.iter().map(|c| header.iter().position(|h| *h == c.name)).collect();
         let mut rows = vec![];
+        // a record's line counted from its byte offset: the csv reader's own count misses the
+        // line ends of a file ending its lines in CRLF, whose records it starts at the LF (so the
+        // byte at the offset counts too)
+        let (mut seen_at, mut seen_lines) = (0usize, 1u64);
         for (i, rec) in r.records().enumerate() {
             let rec = rec.map_err(|e| err(e.to_string()))?;
-            let line = rec.position().map(|p| p.line());
+            let line = rec.position().map(|p| {
+                let at = (p.byte() as usize + 1).min(text.len());
+                seen_lines += text.as_bytes()[seen_at..at].iter().filter(|b| **b == b'\n').count() as u64;
+                seen_at = at;
+                seen_lines
+            });
             let values = at
                 .iter()
                 .map(|a| match a.and_then(|a| rec.get(a)) {
