@@ -267,6 +267,16 @@ impl Checker<'_> {
             Err(e) => format!("last year's return ({from}) could not be read: {e}; {not_run}"),
         };
 
+        // rules needing what a run does not give them yet (the postcode lookup, the Ofsted
+        // providers list, the council's ONS code) are not run either: listed, never a false flag
+        let (rules, unlisted): (Vec<&dfe::Rule>, Vec<&dfe::Rule>) = rules.into_iter().partition(|r| dfe::not_run(catalog, &ret, r).is_none());
+        if !unlisted.is_empty() {
+            notes.push(format!(
+                "{} rules need a reference list or the council's ONS code, which `lantern run` does not give them yet: not run ({}); check the return with `lantern validate --dfe --la CODE` and the lists",
+                unlisted.len(),
+                unlisted.iter().map(|r| r.code.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
         let flags = crate::runtime::block_on(dfe::check(catalog, &ret, &rules)).map_err(|e| e.to_string())?;
         let kind = self.child_pseudonym(&files);
         let batch = dfe::store::batch("ssda903", &cy, self.run_id, &key.la, &end, &flags, |id| self.protector.pseudonym(&kind, id)).map_err(|e| e.to_string())?;
@@ -280,7 +290,7 @@ impl Checker<'_> {
         summary.folder = Some(folders(files.iter().filter(|f| f.landed.is_some())));
         summary.files = files.iter().map(|f| f.name.clone()).collect();
         summary.last_year = Some(last_year);
-        summary.not_run = skipped.iter().map(|r| r.code.clone()).collect();
+        summary.not_run = skipped.iter().chain(&unlisted).map(|r| r.code.clone()).collect();
         Ok(summary)
     }
 
