@@ -148,9 +148,8 @@ pub fn council_la(given: Option<&str>, configured: Option<&str>) -> Result<Optio
 
 /// Checks each return; gives how many raised an error-type flag or could not be checked.
 /// `previous`: last year's SSDA903 return (a folder), for the rules that compare with it; `la`:
-/// the council's LA code (ONS, or the DfE's number), for the 903 rules comparing with it.
+/// the council's ONS code ([`council_la`]), for the 903 rules comparing with it.
 pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, previous: Option<&Path>, la: Option<&str>) -> Result<usize> {
-    let la = la.map(ons_la_code).transpose()?;
     let (mut failed, mut all): (usize, BTreeMap<String, Vec<dfe::Flag>>) = (0, BTreeMap::new());
     let mut catalogs: BTreeMap<&str, Catalog> = BTreeMap::new();
     let mut last_year: Option<dfe::Return> = None;
@@ -190,9 +189,9 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, pr
         ret.meta.insert("collectionYear".into(), Value::Text(end.to_string()));
         if let Input::Ssda903(_, xml, _) = &input {
             ret.meta.insert("file_format".into(), Value::Text(if xml.is_some() { "xml" } else { "csv" }.into()));
-            if let Some(la) = &la {
+            if let Some(la) = la {
                 println!("dfe   {name}: the council's LA {la}");
-                ret.meta.insert("localAuthority".into(), Value::Text(la.clone()));
+                ret.meta.insert("localAuthority".into(), Value::Text(la.to_string()));
             }
             match previous {
                 Some(dir) => {

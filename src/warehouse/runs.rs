@@ -153,7 +153,8 @@ pub struct DfeSummary {
     /// none (`2024 return from the warehouse (raw/…)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_year: Option<String>,
-    /// Rules of the set not run (no last year's return to compare with), by code.
+    /// Rules of the set not run, by code: no last year's return to compare with, or a reference
+    /// list or the council's ONS code the run does not give them (the note says which).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_run: Vec<String>,
 }
