@@ -11,6 +11,7 @@
 //! rules comparing a placement's LA with the council's own.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -148,8 +149,9 @@ pub fn council_la(given: Option<&str>, configured: Option<&str>) -> Result<Optio
 
 /// Checks each return; gives how many raised an error-type flag or could not be checked.
 /// `previous`: last year's SSDA903 return (a folder), for the rules that compare with it; `la`:
-/// the council's ONS code ([`council_la`]), for the 903 rules comparing with it.
-pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, previous: Option<&Path>, la: Option<&str>) -> Result<usize> {
+/// the council's ONS code ([`council_la`]), for the 903 rules comparing with it. What it finds is
+/// written to `out`.
+pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, previous: Option<&Path>, la: Option<&str>, out: &mut dyn Write) -> Result<usize> {
     let (mut failed, mut all): (usize, BTreeMap<String, Vec<dfe::Flag>>) = (0, BTreeMap::new());
     let mut catalogs: BTreeMap<&str, Catalog> = BTreeMap::new();
     let mut last_year: Option<dfe::Return> = None;
@@ -171,7 +173,7 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, pr
             Ok(r) => r,
             Err(e) => {
                 failed += 1;
-                println!("dfe   {e}");
+                writeln!(out, "dfe   {e}")?;
                 continue;
             }
         };
@@ -182,7 +184,7 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, pr
         }
         let (cy, note) = dfe::ruleset_year(catalog, forced.as_deref(), ret.year.as_deref());
         if let Some(note) = note {
-            println!("dfe   {name}: {note} (use --year to choose)");
+            writeln!(out, "dfe   {name}: {note} (use --year to choose)")?;
         }
         // the rules' collection period: the year the collection ends
         let end: i32 = cy[..4].parse::<i32>().expect("a collection year") + 1;
@@ -190,7 +192,7 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, pr
         if let Input::Ssda903(_, xml, _) = &input {
             ret.meta.insert("file_format".into(), Value::Text(if xml.is_some() { "xml" } else { "csv" }.into()));
             if let Some(la) = la {
-                println!("dfe   {name}: the council's LA {la}");
+                writeln!(out, "dfe   {name}: the council's LA {la}")?;
                 ret.meta.insert("localAuthority".into(), Value::Text(la.to_string()));
             }
             match previous {
@@ -200,25 +202,25 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, pr
                         last_year = Some(previous_903(dir, catalog)?);
                     }
                     let last = last_year.clone().expect("read above");
-                    println!("dfe   {name}: last year's return from {} ({} tables)", dir.display(), last.tables.len());
+                    writeln!(out, "dfe   {name}: last year's return from {} ({} tables)", dir.display(), last.tables.len())?;
                     ret.tables.extend(last.tables);
                     ret.table_files.extend(last.table_files);
                 }
-                None => println!("dfe   {name}: no last year's return (--previous DIR): the rules comparing with it find nothing to compare"),
+                None => writeln!(out, "dfe   {name}: no last year's return (--previous DIR): the rules comparing with it find nothing to compare")?,
             }
         }
         let rules = catalog.ruleset(&cy).expect("checked above");
         let flags = crate::runtime::block_on(dfe::check(catalog, &ret, &rules))?;
         let errors = flags.iter().filter(|f| f.kind == RuleType::Error).count();
-        println!("dfe   {name}: {what} {cy}, {} rules: {errors} errors, {} queries", rules.len(), flags.len() - errors);
+        writeln!(out, "dfe   {name}: {what} {cy}, {} rules: {errors} errors, {} queries", rules.len(), flags.len() - errors)?;
         for (code, kind, n, message) in dfe::report::summary(&flags) {
-            println!("      {code:<9} {:<5} {n:>6}  {message}", kind.as_str());
+            writeln!(out, "      {code:<9} {:<5} {n:>6}  {message}", kind.as_str())?;
         }
         let skipped: Vec<(String, String)> = rules.iter().filter_map(|r| dfe::not_run(catalog, &ret, r).map(|w| (r.code.clone(), w))).collect();
         if !skipped.is_empty() {
-            println!("      {} rules not run (they never flag without what they need):", skipped.len());
+            writeln!(out, "      {} rules not run (they never flag without what they need):", skipped.len())?;
             for (code, why) in skipped {
-                println!("      {code:<9} {why}");
+                writeln!(out, "      {code:<9} {why}")?;
             }
         }
         if errors > 0 {
@@ -226,10 +228,10 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, pr
         }
         all.entry(catalog.name.clone()).or_default().extend(flags);
     }
-    if let Some(out) = report {
+    if let Some(path) = report {
         let n: usize = all.values().map(Vec::len).sum();
-        dfe::report::write_returns(out, &all)?;
-        println!("dfe   {n} flags written to {}", out.display());
+        dfe::report::write_returns(path, &all)?;
+        writeln!(out, "dfe   {n} flags written to {}", path.display())?;
     }
     Ok(failed)
 }

@@ -311,8 +311,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let files = crate::cli::dfe::expand_folders(&files)?;
             // the council's LA code for the DfE rules (as an ONS code): given, or the configured one
             let la = crate::cli::dfe::council_la(la.as_deref(), settings.la_code.as_deref())?;
+            // the project's schemas and the DfE's rules check the files side by side (one thread
+            // each); what each finds is printed in that order
+            let mut dfe_out: Vec<u8> = vec![];
+            let (checked, dfe_failed) = std::thread::scope(|s| {
+                let checked = s.spawn(|| crate::pipeline::validate_files(&project, &files, settings.la_code.clone(), as_of, settings.limits));
+                let dfe_failed = match dfe {
+                    true => crate::cli::dfe::validate(&files, year.as_deref(), report.as_deref(), previous.as_deref(), la.as_deref(), &mut dfe_out),
+                    false => Ok(0),
+                };
+                (checked.join().expect("the schema check does not panic"), dfe_failed)
+            });
             let mut failed = 0;
-            for (file, result) in crate::pipeline::validate_files(&project, &files, settings.la_code.clone(), as_of, settings.limits) {
+            for (file, result) in checked {
                 match result {
                     Ok(summary) => println!("ok    {file}: {summary}"),
                     Err(e) => {
@@ -321,9 +332,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 }
             }
-            if dfe {
-                failed += crate::cli::dfe::validate(&files, year.as_deref(), report.as_deref(), previous.as_deref(), la.as_deref())?;
-            }
+            std::io::Write::write_all(&mut std::io::stdout(), &dfe_out)?;
+            failed += dfe_failed?;
             Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
         Command::Scheduler { bind, port } => {
