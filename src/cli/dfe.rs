@@ -178,8 +178,8 @@ pub fn validate(files: &[PathBuf], year: Option<&str>, report: Option<&Path>, pr
             }
         };
         let name = ret.file.clone();
-        if ret.year.is_none() {
-            // a return whose files do not say their year: the year its dates end in
+        if ret.year.is_none() && forced.is_none() {
+            // a return whose files do not say their year, and no --year: the year its dates end in
             ret.year = crate::runtime::block_on(dfe::return_year(catalog, &ret))?;
         }
         let (cy, note) = dfe::ruleset_year(catalog, forced.as_deref(), ret.year.as_deref());
