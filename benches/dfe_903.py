@@ -37,7 +37,7 @@ from collections import Counter
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 sys.dont_write_bytecode = True  # benches/__pycache__ is tracked: importing must not rewrite it
 import regional as rb  # noqa: E402  benches/regional.py: measure(), load()
-from dfe_cin import python_packages, run, mib  # noqa: E402  the same helpers as the CIN bench
+from dfe_cin import common_args, setup, run, mib  # noqa: E402  the same helpers as the CIN bench
 
 ROOT = rb.ROOT
 DFE_SCRIPT = ROOT.parent / "shared" / "tools" / "dfe" / "dfe_validate.py"
@@ -79,51 +79,16 @@ def lantern_rules(stdout: str) -> tuple:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scale", type=float, default=1.0, help="size of the council (1: Dorset-sized)")
-    ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--years", type=int, default=5, help="903 returns: one per collection year")
-    ap.add_argument("--end-year", type=int, default=2025)
-    ap.add_argument("--defect-rate", type=float, default=0.0, help="the generator's share of rows given a defect (default 0: clean returns)")
+    common_args(ap, "903", "903 returns: one per collection year", "clean returns", "year")
     ap.add_argument("--la", default="E06000059", help="the council's ONS code, given to both tools (default Dorset's: the generator's council)")
-    ap.add_argument("--lantern", help="the lantern binary (default target/release/lantern if built, else target/debug/lantern)")
     ap.add_argument("--generated", help="a folder `lantern generate` wrote before (with these --scale/--seed/--years): not generated again")
-    ap.add_argument("--dir", help="working folder (default target/bench-dfe-903/<scale>-seed<seed>); cleared first")
-    ap.add_argument("--packages", help="folder holding csc-validator-be-903 and pandas (default target/tmp/dfe-903-packages, installed on first use)")
-    ap.add_argument("--no-warmup", action="store_true", help="skip the untimed first run of each tool on the first year (which fills the page cache)")
-    ap.add_argument("--json", help="results as JSON (default DIR/results.json)")
-    ap.add_argument("--keep", action="store_true", help="keep the generated files and both tools' flag files (default: only results)")
     args = ap.parse_args()
-
-    if args.lantern:
-        binary = pathlib.Path(args.lantern).resolve()
-    else:
-        release = ROOT / "target" / "release" / "lantern"
-        binary = release if release.exists() else ROOT / "target" / "debug" / "lantern"
-    if not binary.exists():
-        sys.exit(f"no lantern binary at {binary}: cargo build --release")
-    debug = "debug" in binary.parts
-    if not DFE_SCRIPT.exists():
-        sys.exit(f"no {DFE_SCRIPT} (the shared DfE tools)")
-    pkgs = pathlib.Path(args.packages).resolve() if args.packages else python_packages("dfe-903-packages", DFE_PACKAGES, DFE_MODULES)
+    binary, debug, lantern_version, pkgs, d, env, dfe_env = setup(args, "903", DFE_PACKAGES, DFE_MODULES)
     rule_years = dfe_rule_years(pkgs)
     if not rule_years:
         sys.exit(f"no lac_validator rule sets under {pkgs}")
-
-    d = pathlib.Path(args.dir or ROOT / "target" / "bench-dfe-903" / f"{args.scale:g}-seed{args.seed}").resolve()
-    if d.exists():
-        shutil.rmtree(d)
-    d.mkdir(parents=True)
-    env = dict(os.environ)
-    env.setdefault("LANTERN_PSEUDONYM_KEY", rb.KEY)
-    env.setdefault("LANTERN_LOG", "warn")
-    dfe_env = dict(env, PYTHONPATH=str(pkgs))
-    lantern_version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
     # (a binary from before `validate --la`: the three rules needing the council's LA code are not run)
     has_la = "--la" in subprocess.run([binary, "validate", "--help"], capture_output=True, text=True).stdout
-    banner = (f"lantern: {binary} ({lantern_version}) — "
-              + ("A DEBUG BUILD: its times are NOT a fair measurement; build with `cargo build --release` for a real one"
-                 if debug else "release build"))
-    print(("!" * 100 + "\n" + banner + "\n" + "!" * 100) if debug else banner, flush=True)
     if not has_la:
         print(f"{binary} has no `validate --la`: Lantern is not given the LA code (241, 411, 1015 not run)", flush=True)
     res = {"scale": args.scale, "seed": args.seed, "years": args.years, "end_year": args.end_year, "defect_rate": args.defect_rate,

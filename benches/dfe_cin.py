@@ -125,21 +125,25 @@ def mib(kib) -> str:
     return f"{kib / 1024:.0f}"
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scale", type=float, default=1.0, help="size of the council (1: Dorset-sized, ~67,500 children)")
+def common_args(ap, ret: str, years_help: str, clean: str, first: str):
+    """The options both DfE benches take; `ret` is the return (`cin`, `903`)."""
+    ap.add_argument("--scale", type=float, default=1.0, help="size of the council (1: Dorset-sized)")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--years", type=int, default=5, help="CIN census files: one per collection year")
+    ap.add_argument("--years", type=int, default=5, help=years_help)
     ap.add_argument("--end-year", type=int, default=2025)
-    ap.add_argument("--defect-rate", type=float, default=0.0, help="the generator's share of rows given a defect (default 0: clean files)")
+    ap.add_argument("--defect-rate", type=float, default=0.0, help=f"the generator's share of rows given a defect (default 0: {clean})")
     ap.add_argument("--lantern", help="the lantern binary (default target/release/lantern if built, else target/debug/lantern)")
-    ap.add_argument("--dir", help="working folder (default target/bench-dfe-cin/<scale>-seed<seed>); cleared first")
-    ap.add_argument("--packages", help="folder holding csc-validator-be-cin and pandas (default target/tmp/dfe-cin-packages, installed on first use)")
-    ap.add_argument("--no-warmup", action="store_true", help="skip the untimed first run of each tool on the first file (which fills the page cache)")
+    ap.add_argument("--dir", help=f"working folder (default target/bench-dfe-{ret}/<scale>-seed<seed>); cleared first")
+    ap.add_argument("--packages", help=f"folder holding csc-validator-be-{ret} and pandas (default target/tmp/dfe-{ret}-packages, installed on first use)")
+    ap.add_argument("--no-warmup", action="store_true", help=f"skip the untimed first run of each tool on the first {first} (which fills the page cache)")
     ap.add_argument("--json", help="results as JSON (default DIR/results.json)")
     ap.add_argument("--keep", action="store_true", help="keep the generated files and both tools' flag files (default: only results)")
-    args = ap.parse_args()
 
+
+def setup(args, ret: str, packages, modules):
+    """The lantern binary (and whether it is a debug build, its version), the DfE package folder
+    (installed on first use), the working folder (cleared), and the environments of the two tools;
+    prints which binary is measured (loudly when it is a debug build)."""
     if args.lantern:
         binary = pathlib.Path(args.lantern).resolve()
     else:
@@ -150,12 +154,8 @@ def main():
     debug = "debug" in binary.parts
     if not DFE_SCRIPT.exists():
         sys.exit(f"no {DFE_SCRIPT} (the shared DfE tools)")
-    pkgs = pathlib.Path(args.packages).resolve() if args.packages else python_packages("dfe-cin-packages", DFE_PACKAGES, DFE_MODULES)
-    rule_years = dfe_rule_years(pkgs)
-    if not rule_years:
-        sys.exit(f"no cin_validator rule sets under {pkgs}")
-
-    d = pathlib.Path(args.dir or ROOT / "target" / "bench-dfe-cin" / f"{args.scale:g}-seed{args.seed}").resolve()
+    pkgs = pathlib.Path(args.packages).resolve() if args.packages else python_packages(f"dfe-{ret}-packages", packages, modules)
+    d = pathlib.Path(args.dir or ROOT / "target" / f"bench-dfe-{ret}" / f"{args.scale:g}-seed{args.seed}").resolve()
     if d.exists():
         shutil.rmtree(d)
     d.mkdir(parents=True)
@@ -168,6 +168,17 @@ def main():
               + ("A DEBUG BUILD: its times are NOT a fair measurement; build with `cargo build --release` for a real one"
                  if debug else "release build"))
     print(("!" * 100 + "\n" + banner + "\n" + "!" * 100) if debug else banner, flush=True)
+    return binary, debug, lantern_version, pkgs, d, env, dfe_env
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    common_args(ap, "cin", "CIN census files: one per collection year", "clean files", "file")
+    args = ap.parse_args()
+    binary, debug, lantern_version, pkgs, d, env, dfe_env = setup(args, "cin", DFE_PACKAGES, DFE_MODULES)
+    rule_years = dfe_rule_years(pkgs)
+    if not rule_years:
+        sys.exit(f"no cin_validator rule sets under {pkgs}")
     res = {"scale": args.scale, "seed": args.seed, "years": args.years, "end_year": args.end_year, "defect_rate": args.defect_rate,
            "lantern": str(binary), "lantern_version": lantern_version, "debug_build": debug, "dfe_packages": package_versions(pkgs),
            "python": sys.version.split()[0], "cores": os.cpu_count(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
