@@ -2,7 +2,7 @@
 """The DfE SSDA903 validator against `lantern validate --dfe`: the same five years of a generated
 council's 903 returns, each checked with last year's return, both tools in the same run, side by side.
 
-    cargo build --release
+    cargo build --profile dist      # the binary people ship, measured by default (or --release)
     python3 benches/dfe_903.py                      # scale 1, seed 5: a Dorset-sized council
     python3 benches/dfe_903.py --scale 0.1 --lantern target/debug/lantern   # a quick try
 
@@ -83,7 +83,7 @@ def main():
     ap.add_argument("--la", default="E06000059", help="the council's ONS code, given to both tools (default Dorset's: the generator's council)")
     ap.add_argument("--generated", help="a folder `lantern generate` wrote before (with these --scale/--seed/--years): not generated again")
     args = ap.parse_args()
-    binary, debug, lantern_version, pkgs, d, env, dfe_env = setup(args, "903", DFE_PACKAGES, DFE_MODULES)
+    binary, profile, lantern_version, pkgs, d, env, dfe_env = setup(args, "903", DFE_PACKAGES, DFE_MODULES)
     rule_years = dfe_rule_years(pkgs)
     if not rule_years:
         sys.exit(f"no lac_validator rule sets under {pkgs}")
@@ -92,7 +92,7 @@ def main():
     if not has_la:
         print(f"{binary} has no `validate --la`: Lantern is not given the LA code (241, 411, 1015 not run)", flush=True)
     res = {"scale": args.scale, "seed": args.seed, "years": args.years, "end_year": args.end_year, "defect_rate": args.defect_rate,
-           "la": args.la, "lantern": str(binary), "lantern_has_la": has_la, "lantern_version": lantern_version, "debug_build": debug,
+           "la": args.la, "lantern": str(binary), "lantern_has_la": has_la, "lantern_version": lantern_version, "debug_build": profile == "debug", "profile": profile,
            "dfe_packages": package_versions(pkgs), "python": sys.version.split()[0], "cores": os.cpu_count(),
            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load_before": rb.load(), "returns": []}
 
@@ -187,7 +187,7 @@ def report_text(res: dict) -> str:
                   "Build with `cargo build --release` and run again.**", ""]
     lines += [f"**One council, scale {res['scale']:g}, seed {res['seed']}, {len(rs)} SSDA903 returns (CSV sets, "
               f"{sum(e['bytes'] for e in rs) / 1e6:.1f} MB, {sum(e['episodes'] or 0 for e in rs):,} episodes), each with last year's** — "
-              f"{res['lantern_version']} ({'debug' if res['debug_build'] else 'release'}), csc-validator-be-903 {pv.get('csc-validator-be-903')} "
+              f"{res['lantern_version']} ({res.get('profile', 'debug' if res['debug_build'] else 'release')} build), csc-validator-be-903 {pv.get('csc-validator-be-903')} "
               f"(pandas {pv.get('pandas')}, numpy {pv.get('numpy')}, Python {res['python']}), {res['cores']} cores; LA {res['la']}"
               f"{'' if res.get('lantern_has_la', True) else ' (the DfE tool only: this lantern has no `validate --la`)'}; "
               f"load average (1, 5, 15 min) {res['load_before']} before, {res['load_after']} after", "",

@@ -2,7 +2,7 @@
 """The DfE CIN census validator against `lantern validate --dfe`: the same five years of a
 generated council's CIN census files, both tools in the same run, side by side.
 
-    cargo build --release
+    cargo build --profile dist      # the binary people ship, measured by default (or --release)
     python3 benches/dfe_cin.py                      # scale 1, seed 5: a Dorset-sized council
     python3 benches/dfe_cin.py --scale 0.1 --lantern target/debug/lantern   # a quick try
 
@@ -132,7 +132,7 @@ def common_args(ap, ret: str, years_help: str, clean: str, first: str):
     ap.add_argument("--years", type=int, default=5, help=years_help)
     ap.add_argument("--end-year", type=int, default=2025)
     ap.add_argument("--defect-rate", type=float, default=0.0, help=f"the generator's share of rows given a defect (default 0: {clean})")
-    ap.add_argument("--lantern", help="the lantern binary (default target/release/lantern if built, else target/debug/lantern)")
+    ap.add_argument("--lantern", help="the lantern binary (default target/dist/lantern if built, else target/release/lantern, else target/debug/lantern)")
     ap.add_argument("--dir", help=f"working folder (default target/bench-dfe-{ret}/<scale>-seed<seed>); cleared first")
     ap.add_argument("--packages", help=f"folder holding csc-validator-be-{ret} and pandas (default target/tmp/dfe-{ret}-packages, installed on first use)")
     ap.add_argument("--no-warmup", action="store_true", help=f"skip the untimed first run of each tool on the first {first} (which fills the page cache)")
@@ -141,17 +141,14 @@ def common_args(ap, ret: str, years_help: str, clean: str, first: str):
 
 
 def setup(args, ret: str, packages, modules):
-    """The lantern binary (and whether it is a debug build, its version), the DfE package folder
+    """The lantern binary (and the cargo profile that built it, its version), the DfE package folder
     (installed on first use), the working folder (cleared), and the environments of the two tools;
     prints which binary is measured (loudly when it is a debug build)."""
-    if args.lantern:
-        binary = pathlib.Path(args.lantern).resolve()
-    else:
-        release = ROOT / "target" / "release" / "lantern"
-        binary = release if release.exists() else ROOT / "target" / "debug" / "lantern"
+    binary = pathlib.Path(args.lantern or rb.mb.default_binary()).resolve()
     if not binary.exists():
         sys.exit(f"no lantern binary at {binary}: cargo build --release")
-    debug = "debug" in binary.parts
+    profile = rb.mb.binary_profile(binary)
+    debug = profile == "debug"
     if not DFE_SCRIPT.exists():
         sys.exit(f"no {DFE_SCRIPT} (the shared DfE tools)")
     pkgs = pathlib.Path(args.packages).resolve() if args.packages else python_packages(f"dfe-{ret}-packages", packages, modules)
@@ -166,21 +163,21 @@ def setup(args, ret: str, packages, modules):
     lantern_version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
     banner = (f"lantern: {binary} ({lantern_version}) — "
               + ("A DEBUG BUILD: its times are NOT a fair measurement; build with `cargo build --release` for a real one"
-                 if debug else "release build"))
+                 if debug else f"{profile} build"))
     print(("!" * 100 + "\n" + banner + "\n" + "!" * 100) if debug else banner, flush=True)
-    return binary, debug, lantern_version, pkgs, d, env, dfe_env
+    return binary, profile, lantern_version, pkgs, d, env, dfe_env
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     common_args(ap, "cin", "CIN census files: one per collection year", "clean files", "file")
     args = ap.parse_args()
-    binary, debug, lantern_version, pkgs, d, env, dfe_env = setup(args, "cin", DFE_PACKAGES, DFE_MODULES)
+    binary, profile, lantern_version, pkgs, d, env, dfe_env = setup(args, "cin", DFE_PACKAGES, DFE_MODULES)
     rule_years = dfe_rule_years(pkgs)
     if not rule_years:
         sys.exit(f"no cin_validator rule sets under {pkgs}")
     res = {"scale": args.scale, "seed": args.seed, "years": args.years, "end_year": args.end_year, "defect_rate": args.defect_rate,
-           "lantern": str(binary), "lantern_version": lantern_version, "debug_build": debug, "dfe_packages": package_versions(pkgs),
+           "lantern": str(binary), "lantern_version": lantern_version, "debug_build": profile == "debug", "profile": profile, "dfe_packages": package_versions(pkgs),
            "python": sys.version.split()[0], "cores": os.cpu_count(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "load_before": rb.load(), "files": []}
 
@@ -267,7 +264,7 @@ def report_text(res: dict) -> str:
                   "Build with `cargo build --release` and run again.**", ""]
     lines += [f"**One council, scale {res['scale']:g}, seed {res['seed']}, {len(fs)} CIN census files "
               f"({sum(e['bytes'] for e in fs) / 1e6:.1f} MB, {sum(e['children'] or 0 for e in fs):,} children)** — "
-              f"{res['lantern_version']} ({'debug' if res['debug_build'] else 'release'}), csc-validator-be-cin {pv.get('csc-validator-be-cin')} "
+              f"{res['lantern_version']} ({res.get('profile', 'debug' if res['debug_build'] else 'release')} build), csc-validator-be-cin {pv.get('csc-validator-be-cin')} "
               f"(pandas {pv.get('pandas')}, numpy {pv.get('numpy')}, Python {res['python']}), {res['cores']} cores; "
               f"load average (1, 5, 15 min) {res['load_before']} before, {res['load_after']} after", "",
               "| tool | processes | total s (wall) | CPU s | peak MiB (max RSS) | flags | time ratio (DfE / Lantern) | memory ratio (DfE / Lantern) |",

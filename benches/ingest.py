@@ -4,7 +4,7 @@ with no models (read, detect, validate, pseudonymise, write staged Parquet, comm
 record) beside DuckDB's plain conversion of the same files (`COPY (SELECT * FROM read_csv(f)) TO
 f.parquet`, one after another, every core), in the same run, alternating, the median of `--runs`.
 
-    cargo build --release
+    cargo build --profile dist      # the binary people ship, measured by default (or --release)
     python3 benches/ingest.py --scale 1 --dir /work/benchdata/ingest-1
     python3 benches/ingest.py --scale 5 --dir /work/benchdata/ingest-5 --runs 1
 
@@ -30,10 +30,11 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dir", type=pathlib.Path, required=True)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--binary", default=str(mb.ROOT / "target" / "release" / "lantern"))
+    ap.add_argument("--binary", default=mb.default_binary(), help="default: target/dist/lantern if built, else target/release/lantern")
     ap.add_argument("--json", type=pathlib.Path)
     args = ap.parse_args()
     d, binary = args.dir, args.binary
+    profile = mb.binary_profile(binary)
     env = dict(os.environ, LANTERN_PSEUDONYM_KEY=KEY)
     env.pop("LANTERN_CONFIG", None)
     d.mkdir(parents=True, exist_ok=True)
@@ -90,7 +91,7 @@ def main():
         return {"seconds": secs, "cpu_seconds": cpu, "cores_used": cpu / secs, "mb_per_s": nbytes / 1e6 / secs, "rows_per_s": rows / secs,
                 "peak_mib": max(r["peak_kib"] for r in rs) / 1024, "rows": rows, "runs": rs}
 
-    res = {"scale": args.scale, "seed": args.seed, "cores": os.cpu_count(), "csv_files": len(by_ext["csv"]), "csv_bytes": csv_bytes,
+    res = {"scale": args.scale, "seed": args.seed, "cores": os.cpu_count(), "lantern_binary": str(binary), "profile": profile, "csv_files": len(by_ext["csv"]), "csv_bytes": csv_bytes,
            "lantern": summary(runs["lantern"], csv_bytes), "duckdb": summary(runs["duckdb"], csv_bytes), "documents": {}}
     res["ratio"] = res["lantern"]["seconds"] / res["duckdb"]["seconds"]
     for ext in ("xml", "xlsx"):
@@ -100,7 +101,7 @@ def main():
             res["documents"][ext] = {"files": len(by_ext[ext]), "bytes": nbytes, "seconds": m["seconds"], "cpu_seconds": m["cpu_seconds"],
                                      "mb_per_s": nbytes / 1e6 / m["seconds"], "rows": rows, "peak_mib": m["peak_kib"] / 1024}
     (args.json or d / "results.json").write_text(json.dumps(res, indent=1))
-    print(f"scale {args.scale}: {res['csv_files']} CSV files, {csv_bytes / 1e6:.0f} MB, {res['lantern']['rows']:,} rows; {res['cores']} cores; median of {args.runs}\n")
+    print(f"scale {args.scale}: {res['csv_files']} CSV files, {csv_bytes / 1e6:.0f} MB, {res['lantern']['rows']:,} rows; {res['cores']} cores; median of {args.runs}; lantern: {binary} ({profile} build)\n")
     print("| engine | wall s | CPU s | cores used | MB/s | rows/s | peak MiB |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name in ("lantern", "duckdb"):

@@ -2,7 +2,7 @@
 """Benchmark: building every SQL model with Lantern, against DuckDB running the same SQL over the
 same Parquet, in the same run (issue 5's "Measure").
 
-    cargo build --release
+    cargo build --profile dist      # the binary people ship, measured by default (or --release)
     python3 benches/models.py --scale 1            # a fresh synthetic council (lantern demo)
     python3 benches/models.py --warehouse W        # a warehouse already loaded (marts rebuilt!)
 
@@ -39,6 +39,32 @@ WRAPPER = (
     "print('PEAK_KIB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
     "sys.exit(p.returncode)\n"
 )
+
+
+def default_binary() -> str:
+    """The lantern binary the benchmarks measure when none is given: the one people ship
+    (`cargo build --profile dist`: fat LTO, one codegen unit) when built, else `--release`, else
+    the debug build (whose times mean nothing; `binary_profile` says which)."""
+    for profile in ("dist", "release", "debug"):
+        b = ROOT / "target" / profile / "lantern"
+        if b.exists():
+            return str(b)
+    return str(ROOT / "target" / "release" / "lantern")
+
+
+def binary_profile(binary) -> str:
+    """Which cargo profile built `binary` ("dist", "release", "debug" or "unknown"), and a
+    warning on stderr when a source file under src/ or rules/ is newer than it (a stale binary
+    measures old code)."""
+    b = pathlib.Path(binary).resolve()
+    profile = next((p for p in ("dist", "release", "debug") if p in b.parts), "unknown")
+    if b.exists():
+        newest = max((f.stat().st_mtime for d in ("src", "rules") for f in (ROOT / d).rglob("*") if f.is_file()), default=0)
+        if newest > b.stat().st_mtime:
+            print(f"WARNING: {b} is older than the sources under src/ or rules/: rebuild it "
+                  f"(cargo build --profile {profile if profile != 'debug' else 'dev'}) or the numbers measure old code",
+                  file=sys.stderr, flush=True)
+    return profile
 
 
 def timed(cmd, env=None, check=True):
@@ -418,7 +444,7 @@ def main():
     ap.add_argument("--dir", help="with --scale: the demo folder (default target/bench-models/scale-N, reused when loaded)")
     ap.add_argument("--fresh", action="store_true", help="with --scale: generate and load again even if --dir holds a warehouse")
     ap.add_argument("--project", help="a project folder (lantern init); default the shipped one")
-    ap.add_argument("--binary", default=str(ROOT / "target" / "release" / "lantern"))
+    ap.add_argument("--binary", default=default_binary(), help="default: target/dist/lantern if built, else target/release/lantern")
     ap.add_argument("--threads", type=int, default=0, help="DuckDB threads (default: every core, as Lantern)")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--no-check", action="store_true", help="skip comparing DuckDB's rows with Lantern's marts (done untimed)")

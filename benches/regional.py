@@ -2,7 +2,7 @@
 """The regional benchmark (issue 8): N synthetic councils through Lantern, stage by stage, against
 DuckDB doing the plain work on the same files in the same run.
 
-    cargo build --release
+    cargo build --profile dist      # the binary people ship, measured by default (or --release)
     python3 benches/regional.py --councils 10 --scale 0.1 --dir /work/benchdata/regional-10
     python3 benches/regional.py --councils 50 --scale 0.1 --dir /work/benchdata/regional-50
 
@@ -189,7 +189,7 @@ def main():
     ap.add_argument("--scale", type=float, default=0.1, help="size of each council (1: Dorset-sized, ~4M rows)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dir", help="working folder (default target/bench-regional/<councils>x<scale>); cleared first")
-    ap.add_argument("--binary", default=str(ROOT / "target" / "release" / "lantern"))
+    ap.add_argument("--binary", default=mb.default_binary(), help="default: target/dist/lantern if built, else target/release/lantern")
     ap.add_argument("--threads", type=int, default=0, help="DuckDB threads (default: every core, as Lantern)")
     ap.add_argument("--json", help="results as JSON (default DIR/results.json)")
     ap.add_argument("--no-check", action="store_true", help="skip comparing DuckDB's model rows with Lantern's marts")
