@@ -160,7 +160,12 @@ impl Protector {
         let mut mac = self.mac.clone();
         mac.update(kind.as_bytes());
         mac.update(b"\x1f");
-        mac.update(value.trim().to_uppercase().as_bytes());
+        let value = value.trim();
+        if value.bytes().any(|b| b.is_ascii_lowercase() || !b.is_ascii()) {
+            mac.update(value.to_uppercase().as_bytes());
+        } else {
+            mac.update(value.as_bytes());
+        }
         let out = mac.finalize().into_bytes();
         hex::encode(&out[..16])
     }
@@ -188,6 +193,13 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// `DT1 1XJ` → `DT1`; `dt11xj` → `DT1`. Returns None when it does not look like a postcode.
 pub fn outward_postcode(s: &str) -> Option<String> {
+    // the common case, `DT1 1XJ` as written: cut without building the compact form
+    if let Some((out, inward)) = s.split_once(' ') {
+        let upper_alnum = |t: &str| t.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if inward.len() == 3 && (2..=4).contains(&out.len()) && upper_alnum(out) && upper_alnum(inward) {
+            return Some(out.to_string());
+        }
+    }
     let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
     if compact.len() < 5 || compact.len() > 7 || !compact.chars().all(|c| c.is_ascii_alphanumeric()) {
         return None;

@@ -45,6 +45,8 @@ pub type CodeSet = BTreeMap<String, CodeList>;
 pub struct CompiledCodes {
     pub name: String,
     pub list: CodeList,
+    /// The codes as written, hashed: most cells hold a code exactly.
+    exact: foldhash::HashSet<String>,
     lookup: HashMap<String, String>,
 }
 
@@ -69,7 +71,8 @@ impl Codebook {
             for code in list.codes.keys() {
                 lookup.insert(header_key(code), code.clone());
             }
-            self.lists.insert(full.clone(), CompiledCodes { name: full, list, lookup });
+            let exact = list.codes.keys().cloned().collect();
+            self.lists.insert(full.clone(), CompiledCodes { name: full, list, exact, lookup });
         }
     }
 
@@ -93,8 +96,8 @@ impl CompiledCodes {
     /// Reduce a value as written to its code: exact code, alias, label, or
     /// `a) 1A: Individual` / `N1 - Abuse or neglect` style strings.
     pub fn normalise(&self, raw: &str, year: Option<i32>) -> Result<&str, CodeError> {
-        let code = match self.list.codes.get_key_value(raw) {
-            Some((k, _)) => k.as_str(),
+        let code = match self.exact.get(raw) {
+            Some(k) => k.as_str(),
             None => self.lookup_code(raw).ok_or(CodeError::Unknown)?,
         };
         if let (Some(year), Some(v)) = (year, self.list.valid.get(code)) {

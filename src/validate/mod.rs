@@ -148,7 +148,7 @@ impl RunState {
 /// Pseudonyms a reading thread has worked out: kind → value → pseudonym. Each thread keeps its
 /// own (a shared one under a lock was slower on two threads than working them out again), at most
 /// `MEMO_LIMIT` values a kind, and drops it when the run ends.
-pub type PseudonymMemo = HashMap<String, HashMap<String, String>>;
+pub type PseudonymMemo = HashMap<String, foldhash::HashMap<String, String>>;
 const MEMO_LIMIT: usize = 1 << 18;
 
 /// A cell's problem: (rule, column, message).
@@ -456,8 +456,13 @@ impl<'a> TableValidator<'a> {
                 };
                 vals.push(v);
             }
-            arrays.push(self.to_array(c, &vals, &shifted, &mut problems, &mut flags));
-            texts.push(StringArray::from_iter(vals.iter().map(|v| v.as_deref())));
+            let text = StringArray::from_iter(vals.iter().map(|v| v.as_deref()));
+            // a text column is its normalised text: one array for both
+            arrays.push(match c.spec.data_type {
+                ColumnType::String => Arc::new(text.clone()),
+                _ => self.to_array(c, &vals, &shifted, &mut problems, &mut flags),
+            });
+            texts.push(text);
         }
         let mut typed = RecordBatch::try_new(self.typed.clone(), arrays)?;
         for (i, expr) in &self.derives {
@@ -843,7 +848,10 @@ impl<'a> TableValidator<'a> {
                     let s = arrow::compute::cast(a, &DataType::Utf8)?;
                     let s = s.as_string::<i32>();
                     let mut b = StringBuilder::with_capacity(s.len(), s.len() * 32);
-                    let memo = memo.entry(kind.clone()).or_default();
+                    if !memo.contains_key(kind) {
+                        memo.insert(kind.clone(), Default::default());
+                    }
+                    let memo = memo.get_mut(kind).expect("inserted above");
                     if memo.len() > MEMO_LIMIT {
                         memo.clear();
                     }

@@ -27,6 +27,37 @@ fn dmy_fast(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(num(6..10)? as i32, num(3..5)?, num(0..2)?)
 }
 
+/// `yyyy-mm-dd` exactly, as `%Y-%m-%d` reads it (None: anything else, left to chrono).
+fn iso_fast(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32))
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+}
+
+/// `yyyy-Mon-dd HH:MM:SS` exactly (MOSAIC's `%Y-%b-%d %H:%M:%S`, month any case), the date
+/// part (None: anything else, left to chrono).
+fn ymon_d_hms_fast(s: &str) -> Option<NaiveDate> {
+    const MONTHS: [&[u8; 3]; 12] = [b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec"];
+    let b = s.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[8] != b'-' || b[11] != b' ' || b[14] != b':' || b[17] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32))
+    };
+    let mon = [b[5].to_ascii_lowercase(), b[6].to_ascii_lowercase(), b[7].to_ascii_lowercase()];
+    let month = MONTHS.iter().position(|m| **m == mon)? as u32 + 1;
+    if num(12..14)? > 23 || num(15..17)? > 59 || num(18..20)? > 59 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, month, num(9..11)?)
+}
+
 fn in_range(d: NaiveDate) -> Option<NaiveDate> {
     (DATE_MIN_YEAR..=DATE_MAX_YEAR).contains(&d.year()).then_some(d)
 }
@@ -37,6 +68,10 @@ pub fn parse_date(s: &str, formats: &[String]) -> Option<NaiveDate> {
     for f in formats {
         let d = if f == "%d/%m/%Y" {
             dmy_fast(s).or_else(|| NaiveDate::parse_from_str(s, f).ok())
+        } else if f == "%Y-%b-%d %H:%M:%S" {
+            ymon_d_hms_fast(s).or_else(|| NaiveDate::parse_from_str(s, f).ok().or_else(|| NaiveDateTime::parse_from_str(s, f).ok().map(|dt| dt.date())))
+        } else if f == "%Y-%m-%d" {
+            iso_fast(s).or_else(|| NaiveDate::parse_from_str(s, f).ok().or_else(|| NaiveDateTime::parse_from_str(s, f).ok().map(|dt| dt.date())))
         } else {
             NaiveDate::parse_from_str(s, f).ok().or_else(|| NaiveDateTime::parse_from_str(s, f).ok().map(|dt| dt.date()))
         };
@@ -44,7 +79,7 @@ pub fn parse_date(s: &str, formats: &[String]) -> Option<NaiveDate> {
             return in_range(d);
         }
     }
-    let iso = s.get(..10).and_then(|p| NaiveDate::parse_from_str(p, "%Y-%m-%d").ok());
+    let iso = s.get(..10).and_then(|p| iso_fast(p).or_else(|| NaiveDate::parse_from_str(p, "%Y-%m-%d").ok()));
     match iso {
         Some(d) if s.len() == 10 || s[10..].starts_with(['T', ' ']) => in_range(d),
         _ => None,
@@ -154,6 +189,40 @@ mod tests {
         assert_eq!(describe_format("%d/%m/%Y"), "dd/mm/yyyy");
         assert_eq!(excel_serial_date("44090"), NaiveDate::from_ymd_opt(2020, 9, 16));
         assert_eq!(excel_serial_date("abc"), None);
+    }
+
+    /// The hand-written fast paths read what chrono reads, and nothing chrono would refuse: every
+    /// day of 1999–2001 and 2024 in each format, and cells that are nearly dates.
+    #[test]
+    fn fast_date_paths_agree_with_chrono() {
+        let mut cells: Vec<String> = vec![];
+        let mut d = NaiveDate::from_ymd_opt(1999, 1, 1).unwrap();
+        while d < NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() {
+            if d.year() < 2002 || d.year() == 2024 {
+                cells.push(d.format("%Y-%m-%d").to_string());
+                cells.push(d.format("%d/%m/%Y").to_string());
+                cells.push(d.format("%Y-%b-%d 00:00:00").to_string());
+                cells.push(d.format("%Y-%b-%d 23:59:59").to_string().to_uppercase());
+            }
+            d = d.succ_opt().unwrap();
+        }
+        for odd in [
+            "2024-02-30", "2024-13-01", "2024-1-05", "2024/01/05", "0000-01-01", "2024-00-10", "abcd-ef-gh", "2024-Feb-30 00:00:00",
+            "2024-Foo-01 00:00:00", "2024-feb-01 24:00:00", "2024-feb-01 23:60:00", "2024-feb-01 23:00:60", "2024-feb-01T00:00:00",
+            "2024-Feb-1 00:00:00 ", "31/04/2024", "1/04/2024", "+2024-01-01",
+        ] {
+            cells.push(odd.to_string());
+        }
+        for c in &cells {
+            for (f, fast) in [("%Y-%m-%d", iso_fast as fn(&str) -> Option<NaiveDate>), ("%d/%m/%Y", dmy_fast), ("%Y-%b-%d %H:%M:%S", ymon_d_hms_fast)] {
+                if let Some(got) = fast(c) {
+                    let chrono = NaiveDate::parse_from_str(c, f).ok().or_else(|| NaiveDateTime::parse_from_str(c, f).ok().map(|dt| dt.date()));
+                    assert_eq!(Some(got), chrono, "{c} as {f}");
+                }
+            }
+        }
+        // and they do read the ordinary cells
+        assert!(cells.iter().filter(|c| iso_fast(c).is_some() || dmy_fast(c).is_some() || ymon_d_hms_fast(c).is_some()).count() >= 4 * 4 * 365);
     }
 
     #[test]
