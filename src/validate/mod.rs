@@ -265,6 +265,8 @@ pub struct TableValidator<'a> {
     inherits: Vec<InheritFrom>,
     /// Columns of this table that child tables inherit: key prefix, link columns, copied columns.
     inherited_own: Vec<(String, Vec<usize>, Vec<usize>)>,
+    /// Per column: whether `settle` reads its normalised text (`Prepared::texts`).
+    needs_text: Vec<bool>,
 }
 
 impl<'a> TableValidator<'a> {
@@ -377,7 +379,7 @@ impl<'a> TableValidator<'a> {
                 }
             }
         }
-        Ok(TableValidator {
+        let mut v = TableValidator {
             schema,
             cols,
             header_len: header.len(),
@@ -394,7 +396,26 @@ impl<'a> TableValidator<'a> {
             wanted_own,
             inherits,
             inherited_own,
-        })
+            needs_text: vec![],
+        };
+        v.needs_text = v.columns_settle_reads();
+        Ok(v)
+    }
+
+    /// The columns whose normalised text `settle` reads: the key, the columns of references to
+    /// other tables and of references to this one, the links and copied columns of child tables'
+    /// `[[inherit]]`, and dates made months (quarantine shows them so). Text columns have it
+    /// anyway (their array is their text).
+    fn columns_settle_reads(&self) -> Vec<bool> {
+        let mut needs: Vec<bool> = self.cols.iter().map(|c| c.spec.data_type == ColumnType::String || c.treatment == Some(Treatment::Month)).collect();
+        let key = self.schema.key.iter().filter_map(|k| self.schema.columns.iter().position(|c| &c.name == k));
+        let refs = self.refs.iter().flat_map(|tr| tr.columns.iter().copied());
+        let wanted = self.wanted_own.iter().flat_map(|(_, idx, _)| idx.iter().copied());
+        let inherited = self.inherited_own.iter().flat_map(|(_, link, copy)| link.iter().chain(copy).copied());
+        for i in key.chain(refs).chain(wanted).chain(inherited) {
+            needs[i] = true;
+        }
+        needs
     }
 
     /// The file field that holds a schema column, if the header has it.
@@ -456,8 +477,9 @@ impl<'a> TableValidator<'a> {
                 };
                 vals.push(v);
             }
-            let text = StringArray::from_iter(vals.iter().map(|v| v.as_deref()));
-            // a text column is its normalised text: one array for both
+            // a text column is its normalised text: one array for both; the text of other columns
+            // is kept only where `settle` reads it (all blank elsewhere, never read)
+            let text = if self.needs_text[ci] { StringArray::from_iter(vals.iter().map(|v| v.as_deref())) } else { StringArray::new_null(n) };
             arrays.push(match c.spec.data_type {
                 ColumnType::String => Arc::new(text.clone()),
                 _ => self.to_array(c, &vals, &shifted, &mut problems, &mut flags),
