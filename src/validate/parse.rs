@@ -16,14 +16,17 @@ pub fn describe_format(f: &str) -> String {
         .replace("%S", "SS")
 }
 
+/// The number the ASCII digits `b[r]` spell (None: a byte that is not a digit).
+fn digits(b: &[u8], r: std::ops::Range<usize>) -> Option<u32> {
+    b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32))
+}
+
 fn dmy_fast(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     if b.len() != 10 || b[2] != b'/' || b[5] != b'/' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32))
-    };
+    let num = |r| digits(b, r);
     NaiveDate::from_ymd_opt(num(6..10)? as i32, num(3..5)?, num(0..2)?)
 }
 
@@ -33,9 +36,7 @@ fn iso_fast(s: &str) -> Option<NaiveDate> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32))
-    };
+    let num = |r| digits(b, r);
     NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
 
@@ -47,9 +48,7 @@ fn ymon_d_hms_fast(s: &str) -> Option<NaiveDate> {
     if b.len() != 20 || b[4] != b'-' || b[8] != b'-' || b[11] != b' ' || b[14] != b':' || b[17] != b':' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32))
-    };
+    let num = |r| digits(b, r);
     let mon = [b[5].to_ascii_lowercase(), b[6].to_ascii_lowercase(), b[7].to_ascii_lowercase()];
     let month = MONTHS.iter().position(|m| **m == mon)? as u32 + 1;
     if num(12..14)? > 23 || num(15..17)? > 59 || num(18..20)? > 59 {
