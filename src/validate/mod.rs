@@ -265,6 +265,8 @@ pub struct TableValidator<'a> {
     inherits: Vec<InheritFrom>,
     /// Columns of this table that child tables inherit: key prefix, link columns, copied columns.
     inherited_own: Vec<(String, Vec<usize>, Vec<usize>)>,
+    /// The key's columns, by index.
+    key_cols: Vec<usize>,
     /// Per column: whether `settle` reads its normalised text (`Prepared::texts`).
     needs_text: Vec<bool>,
 }
@@ -396,6 +398,7 @@ impl<'a> TableValidator<'a> {
             wanted_own,
             inherits,
             inherited_own,
+            key_cols: schema.key.iter().filter_map(|k| schema.columns.iter().position(|c| &c.name == k)).collect(),
             needs_text: vec![],
         };
         v.needs_text = v.columns_settle_reads();
@@ -408,7 +411,7 @@ impl<'a> TableValidator<'a> {
     /// anyway (their array is their text).
     fn columns_settle_reads(&self) -> Vec<bool> {
         let mut needs: Vec<bool> = self.cols.iter().map(|c| c.spec.data_type == ColumnType::String || c.treatment == Some(Treatment::Month)).collect();
-        let key = self.schema.key.iter().filter_map(|k| self.schema.columns.iter().position(|c| &c.name == k));
+        let key = self.key_cols.iter().copied();
         let refs = self.refs.iter().flat_map(|tr| tr.columns.iter().copied());
         let wanted = self.wanted_own.iter().flat_map(|(_, idx, _)| idx.iter().copied());
         let inherited = self.inherited_own.iter().flat_map(|(_, link, copy)| link.iter().chain(copy).copied());
@@ -480,10 +483,7 @@ impl<'a> TableValidator<'a> {
             // a text column is its normalised text: one array for both; the text of other columns
             // is kept only where `settle` reads it (all blank elsewhere, never read)
             let text = if self.needs_text[ci] { StringArray::from_iter(vals.iter().map(|v| v.as_deref())) } else { StringArray::new_null(n) };
-            arrays.push(match c.spec.data_type {
-                ColumnType::String => Arc::new(text.clone()),
-                _ => self.to_array(c, &vals, &shifted, &mut problems, &mut flags),
-            });
+            arrays.push(self.to_array(c, &vals, &text, &shifted, &mut problems, &mut flags));
             texts.push(text);
         }
         let mut typed = RecordBatch::try_new(self.typed.clone(), arrays)?;
@@ -536,7 +536,6 @@ impl<'a> TableValidator<'a> {
         let mut buf = String::new();
         // duplicate keys within the table's partition, across the files of this run
         if !self.schema.key.is_empty() {
-            let idx: Vec<usize> = self.schema.key.iter().filter_map(|k| self.schema.columns.iter().position(|c| &c.name == k)).collect();
             if state.files.last() != Some(&ctx.file) {
                 state.files.push(ctx.file.clone());
             }
@@ -546,7 +545,7 @@ impl<'a> TableValidator<'a> {
                 if !problems[r].is_empty() {
                     continue;
                 }
-                if let Some(k) = key_into(&texts, &idx, r, &mut buf) {
+                if let Some(k) = key_into(&texts, &self.key_cols, r, &mut buf) {
                     match seen.entry(key_hash(k)) {
                         Entry::Occupied(first) => {
                             let (file, line) = *first.get();
@@ -734,6 +733,7 @@ impl<'a> TableValidator<'a> {
         &self,
         c: &Col,
         vals: &[Option<Cow<'_, str>>],
+        text: &StringArray,
         shifted: &[bool],
         problems: &mut [Vec<Problem>],
         flags: &mut [Vec<(String, String)>],
@@ -757,7 +757,8 @@ impl<'a> TableValidator<'a> {
             }
         };
         match c.spec.data_type {
-            ColumnType::String => Arc::new(StringArray::from_iter(vals.iter().map(|v| v.as_deref()))),
+            // a text column's array is its normalised text (`needs_text` always keeps it)
+            ColumnType::String => Arc::new(text.clone()),
             ColumnType::Integer => {
                 let mut out = Vec::with_capacity(vals.len());
                 for (r, v) in vals.iter().enumerate() {
@@ -870,10 +871,7 @@ impl<'a> TableValidator<'a> {
                     let s = arrow::compute::cast(a, &DataType::Utf8)?;
                     let s = s.as_string::<i32>();
                     let mut b = StringBuilder::with_capacity(s.len(), s.len() * 32);
-                    if !memo.contains_key(kind) {
-                        memo.insert(kind.clone(), Default::default());
-                    }
-                    let memo = memo.get_mut(kind).expect("inserted above");
+                    let memo = memo.entry(kind.clone()).or_default();
                     if memo.len() > MEMO_LIMIT {
                         memo.clear();
                     }
