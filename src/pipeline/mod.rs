@@ -276,7 +276,7 @@ impl Runner<'_> {
         let ahead = ReadAhead::new(files.len());
         std::thread::scope(|scope| -> Result<(), RunError> {
             for _ in 0..opts.reading_threads() {
-                scope.spawn(|| ahead.work(|i, tx, memo| read_ahead(self.project, self.protector, memo, sources, opts, &files[i].1, &files[i].0, tx), opts));
+                scope.spawn(|| ahead.work(|i, tx| read_ahead(self.project, self.protector, sources, opts, &files[i].1, &files[i].0, tx), opts));
             }
             let _stop_readers = ahead.stop_on_drop();
             for (i, (rel, _)) in files.iter().enumerate() {
@@ -611,8 +611,11 @@ pub(crate) struct SegmentStart<'a> {
     where_: String,
 }
 
-/// Chunks a file's reading may run ahead of its settling, per file.
-const CHUNKS_AHEAD: usize = 16;
+/// Chunks a file's reading may run ahead of its settling, per file. 16 let two reading threads
+/// hold up to 1.8 GB of prepared chunks on a scale-1 council while the settling thread caught up
+/// (and the kernel spent seconds zeroing their fresh pages); 8 keeps the peak near 600 MB at the
+/// same speed, 4 starves the settling thread.
+const CHUNKS_AHEAD: usize = 8;
 
 /// The reading stage's hand-over: one bounded channel per file, files taken in the run's order
 /// by the reading threads, each file's items received in order by the settling thread.
@@ -634,16 +637,15 @@ impl<'a> ReadAhead<'a> {
 
     /// A reading thread: takes the next file not yet taken and reads it into its channel, until
     /// none is left or the run stops.
-    fn work(&self, read: impl Fn(usize, &SyncSender<Item<'a>>, &mut validate::PseudonymMemo), opts: &RunOptions) {
+    fn work(&self, read: impl Fn(usize, &SyncSender<Item<'a>>), opts: &RunOptions) {
         use std::sync::atomic::Ordering;
-        let mut memo = validate::PseudonymMemo::default();
         loop {
             let i = self.next.fetch_add(1, Ordering::SeqCst);
             if i >= self.senders.len() || self.stopped.load(Ordering::SeqCst) || opts.stopping() {
                 return;
             }
             let Some(tx) = self.senders[i].lock().expect("reading stage").take() else { continue };
-            read(i, &tx, &mut memo);
+            read(i, &tx);
         }
     }
 
@@ -674,7 +676,7 @@ impl Drop for StopReading<'_, '_> {
 /// reads, routes and prepares its rows in chunks, sending everything to `tx` in order. Stops
 /// quietly when the receiving end is gone.
 #[allow(clippy::too_many_arguments)]
-fn read_ahead<'a>(project: &'a Project, protector: &Protector, memo: &mut validate::PseudonymMemo, sources: &[String], opts: &RunOptions, path: &Path, rel: &Path, tx: &SyncSender<Item<'a>>) {
+fn read_ahead<'a>(project: &'a Project, protector: &Protector, sources: &[String], opts: &RunOptions, path: &Path, rel: &Path, tx: &SyncSender<Item<'a>>) {
     match sha256_file(path) {
         Ok((sha256, bytes)) => {
             if tx.send(Item::Hashed { sha256, bytes }).is_err() {
@@ -686,7 +688,7 @@ fn read_ahead<'a>(project: &'a Project, protector: &Protector, memo: &mut valida
             return;
         }
     }
-    let last = match read_segments(project, protector, memo, sources, opts, path, rel, tx) {
+    let last = match read_segments(project, protector, sources, opts, path, rel, tx) {
         Ok(()) => Item::End,
         Err(e) => Item::Failed(e),
     };
@@ -698,7 +700,6 @@ fn read_ahead<'a>(project: &'a Project, protector: &Protector, memo: &mut valida
 fn read_segments<'a>(
     project: &'a Project,
     protector: &Protector,
-    memo: &mut validate::PseudonymMemo,
     sources: &[String],
     opts: &RunOptions,
     path: &Path,
@@ -775,7 +776,7 @@ fn read_segments<'a>(
                     Work::Raw(rows)
                 } else {
                     let ctx = FileContext { file: file_name.clone(), la: la.clone(), partition_value: pval.clone(), year };
-                    Work::Prepared(Box::new(v.prepare(rows, &ctx, &no_fills, protector, memo).map_err(|e| format!("{where_}{e}"))?))
+                    Work::Prepared(Box::new(v.prepare(rows, &ctx, &no_fills, protector).map_err(|e| format!("{where_}{e}"))?))
                 };
                 works.push(((la, pval, year), work));
             }
@@ -883,7 +884,7 @@ pub fn validate_files(project: &Project, files: &[PathBuf], la: Option<String>, 
         let r = std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
             let (sources, opts, rel, protector) = (&sources, &opts, &rel, &protector);
-            scope.spawn(move || read_ahead(project, protector, &mut Default::default(), sources, opts, f, rel, &tx));
+            scope.spawn(move || read_ahead(project, protector, sources, opts, f, rel, &tx));
             match rx.recv() {
                 Ok(Item::Hashed { .. }) => runner.settle_file(i, &rx, tmp.path(), runner_state, &mut fr, &mut written, &mut parts),
                 Ok(Item::NotOpened(why)) => Err(why),
@@ -961,7 +962,7 @@ mod tests {
         let protector = Protector::new(key).unwrap();
         let record = run(&tmp.path().join("folders"), &tmp.path().join("w1"), &protector);
         assert_eq!(record.totals(), (10, 10, 0), "{:?}", record.files);
-        // the reading threads pseudonymise each chunk's distinct values on their own: the shared
+        // the reading threads pseudonymise each chunk's values on their own: the shared
         // cache (used by the DfE flags of a CIN census) never holds these children's ids
         assert_eq!(protector.cached(), (0, 0));
         // and the pseudonyms are the key's, as `pseudonym` gives them

@@ -157,6 +157,13 @@ impl Protector {
     /// Pseudonym of an identifier of a given kind (`upn`, `la_child_id`, …): 32 hex digits.
     /// Values are trimmed and upper-cased first, so `a123…` and ` A123…` agree.
     pub fn pseudonym(&self, kind: &str, value: &str) -> String {
+        let mut out = [0u8; 32];
+        self.pseudonym_into(kind, value, &mut out);
+        String::from_utf8(out.to_vec()).expect("hex digits")
+    }
+
+    /// `pseudonym`, its 32 hex digits written into `out` (no allocation).
+    pub fn pseudonym_into(&self, kind: &str, value: &str, out: &mut [u8; 32]) {
         let mut mac = self.mac.clone();
         mac.update(kind.as_bytes());
         mac.update(b"\x1f");
@@ -166,8 +173,8 @@ impl Protector {
         } else {
             mac.update(value.as_bytes());
         }
-        let out = mac.finalize().into_bytes();
-        hex::encode(&out[..16])
+        let digest = mac.finalize().into_bytes();
+        hex::encode_to_slice(&digest[..16], out).expect("16 bytes are 32 hex digits");
     }
 }
 

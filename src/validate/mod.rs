@@ -145,12 +145,6 @@ impl RunState {
 }
 
 
-/// Pseudonyms a reading thread has worked out: kind → value → pseudonym. Each thread keeps its
-/// own (a shared one under a lock was slower on two threads than working them out again), at most
-/// `MEMO_LIMIT` values a kind, and drops it when the run ends.
-pub type PseudonymMemo = HashMap<String, foldhash::HashMap<String, String>>;
-const MEMO_LIMIT: usize = 1 << 18;
-
 /// A cell's problem: (rule, column, message).
 type Problem = (String, Option<String>, String);
 
@@ -429,7 +423,7 @@ impl<'a> TableValidator<'a> {
     /// Validate and protect one chunk of rows: `prepare` then `settle`.
     pub fn process(&self, rows: Vec<RawRow>, ctx: &FileContext, state: &mut RunState, protector: &Protector) -> Result<ChunkResult, ValidateError> {
         let fills = self.inherited_cells(&rows, &format!("{}|{}", ctx.la, ctx.partition_value), state);
-        let prepared = self.prepare(rows, ctx, &fills, protector, &mut PseudonymMemo::default())?;
+        let prepared = self.prepare(rows, ctx, &fills, protector)?;
         self.settle(prepared, state, protector)
     }
 
@@ -448,7 +442,6 @@ impl<'a> TableValidator<'a> {
         ctx: &FileContext,
         fills: &HashMap<usize, Vec<Option<String>>>,
         protector: &Protector,
-        memo: &mut PseudonymMemo,
     ) -> Result<Prepared, ValidateError> {
         let n = rows.len();
         let mut problems: Vec<Vec<Problem>> = vec![vec![]; n]; // (rule, column, message)
@@ -520,7 +513,7 @@ impl<'a> TableValidator<'a> {
                 }
             }
         }
-        let protected = self.protect(&typed, ctx, protector, memo)?;
+        let protected = self.protect(&typed, ctx, protector)?;
         Ok(Prepared { rows, texts, problems, flags, shifted, protected, ctx: ctx.clone() })
     }
 
@@ -669,7 +662,9 @@ impl<'a> TableValidator<'a> {
         flags: &mut Vec<(String, String)>,
     ) -> Option<Cow<'r, str>> {
         // non-breaking spaces and a declared `strip` pattern change the text; otherwise borrow it
-        let changed: Option<String> = (raw.contains('\u{a0}') || c.strip.is_some()).then(|| {
+        // (U+00A0 is C2 A0 in UTF-8: look for its first byte, which is quicker than `contains`)
+        let nbsp = memchr::memchr(0xC2, raw.as_bytes()).is_some() && raw.contains('\u{a0}');
+        let changed: Option<String> = (nbsp || c.strip.is_some()).then(|| {
             let t = raw.replace('\u{a0}', " ");
             match &c.strip {
                 Some(re) => re.replace(t.trim(), "").trim().to_string(),
@@ -856,11 +851,13 @@ impl<'a> TableValidator<'a> {
         }
     }
 
-    /// Every row of a chunk as `clean` will hold it: identifiers pseudonymised (through `memo`, the
-    /// reading thread's own: a child's id recurs across a return's tables), dates made months,
-    /// postcodes cut to their outward part, dropped columns left out. Done for every row while preparing, on the reading threads; `settle` keeps the
-    /// rows that pass.
-    fn protect(&self, typed: &RecordBatch, ctx: &FileContext, protector: &Protector, memo: &mut PseudonymMemo) -> Result<RecordBatch, ValidateError> {
+    /// Every row of a chunk as `clean` will hold it: identifiers pseudonymised (each value's HMAC
+    /// worked out where it differs from the row before; a memo of values seen was slower: a
+    /// census holds mostly distinct ids, and looking one up in a large table costs more than the
+    /// HMAC), dates made months, postcodes cut to their outward part, dropped columns left out.
+    /// Done for every row while preparing, on the reading threads; `settle` keeps the rows that
+    /// pass.
+    fn protect(&self, typed: &RecordBatch, ctx: &FileContext, protector: &Protector) -> Result<RecordBatch, ValidateError> {
         let n = typed.num_rows();
         let mut cols: Vec<ArrayRef> = vec![];
         for (i, c) in self.cols.iter().enumerate() {
@@ -871,18 +868,19 @@ impl<'a> TableValidator<'a> {
                     let s = arrow::compute::cast(a, &DataType::Utf8)?;
                     let s = s.as_string::<i32>();
                     let mut b = StringBuilder::with_capacity(s.len(), s.len() * 32);
-                    let memo = memo.entry(kind.clone()).or_default();
-                    if memo.len() > MEMO_LIMIT {
-                        memo.clear();
-                    }
+                    // a value repeated from the row before (a school's id down its pupils) reuses
+                    // its pseudonym; any other is worked out afresh (an HMAC is quicker than a
+                    // lookup in a table of a million values)
+                    let (mut last, mut p): (Option<&str>, [u8; 32]) = (None, [0; 32]);
                     for v in s.iter() {
                         match v {
                             None => b.append_null(),
                             Some(v) => {
-                                if !memo.contains_key(v) {
-                                    memo.insert(v.to_string(), protector.pseudonym(kind, v));
+                                if last != Some(v) {
+                                    protector.pseudonym_into(kind, v, &mut p);
+                                    last = Some(v);
                                 }
-                                b.append_value(&memo[v]);
+                                b.append_value(std::str::from_utf8(&p).expect("hex digits"));
                             }
                         }
                     }
