@@ -161,6 +161,17 @@ pub struct Prepared {
     ctx: FileContext,
 }
 
+/// `str::trim`, without its Unicode walk for the usual cell that starts and ends with an ASCII
+/// letter, digit or sign (nothing to trim there).
+fn trim(s: &str) -> &str {
+    let plain = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    if plain(s.as_bytes().first()) && plain(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 /// Row `r` of a column of normalised cell text (`None`: blank).
 fn text(column: &StringArray, r: usize) -> Option<&str> {
     column.is_valid(r).then(|| column.value(r))
@@ -671,7 +682,7 @@ impl<'a> TableValidator<'a> {
                 None => t.trim().to_string(),
             }
         });
-        let v: &str = changed.as_deref().unwrap_or_else(|| raw.trim());
+        let v: &str = changed.as_deref().unwrap_or_else(|| trim(raw));
         let shown = |v: &str| if c.treatment.is_some() || !quote { "the value".to_string() } else { format!("'{v}'") };
         if v.is_empty() {
             if c.spec.required {
@@ -720,7 +731,7 @@ impl<'a> TableValidator<'a> {
         }
         Some(match changed {
             Some(t) => Cow::Owned(t),
-            None => Cow::Borrowed(raw.trim()),
+            None => Cow::Borrowed(trim(raw)),
         })
     }
 
@@ -1061,4 +1072,15 @@ fn compile_exprs<'s>(
         out.push(ctx.create_physical_expr(expr, &df_schema).map_err(bad)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn trim_agrees_with_str_trim() {
+        let cells = ["", " ", "a", " a", "a ", "\ta\t", "\u{a0}x\u{a0}", "\u{2003}7\u{2003}", "é", " é ", "x\u{3000}", "\u{3000}x", "1 2", "'q'", "\r\n"];
+        for c in cells {
+            assert_eq!(super::trim(c), c.trim(), "{c:?}");
+        }
+    }
 }
