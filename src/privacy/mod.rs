@@ -162,7 +162,7 @@ impl Protector {
         String::from_utf8(out.to_vec()).expect("hex digits")
     }
 
-    /// `pseudonym`, its 32 hex digits written into `out` (no allocation).
+    /// `pseudonym`, its 32 hex digits written into `out` rather than a new `String`.
     pub fn pseudonym_into(&self, kind: &str, value: &str, out: &mut [u8; 32]) {
         let mut mac = self.mac.clone();
         mac.update(kind.as_bytes());

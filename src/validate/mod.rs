@@ -880,8 +880,7 @@ impl<'a> TableValidator<'a> {
                     let s = s.as_string::<i32>();
                     let mut b = StringBuilder::with_capacity(s.len(), s.len() * 32);
                     // a value repeated from the row before (a school's id down its pupils) reuses
-                    // its pseudonym; any other is worked out afresh (an HMAC is quicker than a
-                    // lookup in a table of a million values)
+                    // its pseudonym
                     let (mut last, mut p): (Option<&str>, [u8; 32]) = (None, [0; 32]);
                     for v in s.iter() {
                         match v {
